@@ -1,0 +1,163 @@
+//! The derive input as this macro sees it: the struct's shape, its parsed attributes and,
+//! per field, the storage name and the generated method names. The original syn nodes are
+//! kept so errors and generated code carry the user's spans.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
+use syn::{Data, DeriveInput, Fields, Ident, Type};
+
+use crate::attr::{self, Attrs};
+use crate::valid::Errors;
+
+pub struct Input<'a> {
+    pub original: &'a DeriveInput,
+    pub attrs: Attrs,
+    pub shape: Shape<'a>,
+}
+
+/// What was derived on. Everything but `Named` is refused by `valid.rs`.
+pub enum Shape<'a> {
+    Named(Vec<Field<'a>>),
+    Tuple(&'a syn::FieldsUnnamed),
+    Unit,
+    Enum(&'a syn::DataEnum),
+    Union(&'a syn::DataUnion),
+}
+
+pub struct Field<'a> {
+    pub original: &'a syn::Field,
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    pub attrs: Attrs,
+    /// Position among the fields: the index `encode_field` and the dirty marks use.
+    pub index: usize,
+}
+
+/// Which generated accessor a method name belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Accessor {
+    Getter,
+    Setter,
+    Updater,
+}
+
+impl Accessor {
+    pub const ALL: [Accessor; 3] = [Accessor::Getter, Accessor::Setter, Accessor::Updater];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Accessor::Getter => "getter",
+            Accessor::Setter => "setter",
+            Accessor::Updater => "updater",
+        }
+    }
+}
+
+impl<'a> Input<'a> {
+    /// Builds the model, collecting attribute syntax errors; never fails, so the checks
+    /// and the fallback always have something to work with.
+    pub fn from_syn(original: &'a DeriveInput, errors: &mut Errors) -> Self {
+        let attrs = attr::parse(&original.attrs, errors);
+        let shape = match &original.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => Shape::Named(
+                    named
+                        .named
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(index, field)| Field::from_syn(field, index, errors))
+                        .collect(),
+                ),
+                Fields::Unnamed(unnamed) => Shape::Tuple(unnamed),
+                Fields::Unit => Shape::Unit,
+            },
+            Data::Enum(data) => Shape::Enum(data),
+            Data::Union(data) => Shape::Union(data),
+        };
+        Input {
+            original,
+            attrs,
+            shape,
+        }
+    }
+
+    pub fn ident(&self) -> &'a Ident {
+        &self.original.ident
+    }
+
+    /// The named fields; empty for any other shape.
+    pub fn fields(&self) -> &[Field<'a>] {
+        match &self.shape {
+            Shape::Named(fields) => fields,
+            _ => &[],
+        }
+    }
+
+    pub fn is_generic(&self) -> bool {
+        let generics = &self.original.generics;
+        !generics.params.is_empty() || generics.where_clause.is_some()
+    }
+
+    /// The hidden module of the runtime: `::actix_typed_session::__private`, or under the
+    /// root given by `#[session(crate = "...")]`.
+    pub fn private(&self) -> TokenStream {
+        if let Some(krate) = &self.attrs.krate {
+            let root = &krate.value;
+            quote!(#root::__private)
+        } else {
+            quote!(::actix_typed_session::__private)
+        }
+    }
+
+    /// The generated accessor type: `VisitFields` for `Visit`.
+    pub fn fields_ident(&self) -> Ident {
+        format_ident!("{}Fields", self.ident())
+    }
+}
+
+impl<'a> Field<'a> {
+    /// `None` only for a field without a name, which a struct with named fields has not.
+    fn from_syn(original: &'a syn::Field, index: usize, errors: &mut Errors) -> Option<Self> {
+        Some(Field {
+            original,
+            ident: original.ident.as_ref()?,
+            ty: &original.ty,
+            attrs: attr::parse(&original.attrs, errors),
+            index,
+        })
+    }
+
+    /// The name of the field in the store: the `rename`, or the Rust name without `r#`.
+    pub fn storage_name(&self) -> String {
+        match &self.attrs.rename {
+            Some(rename) => rename.value.value(),
+            None => self.ident.unraw().to_string(),
+        }
+    }
+
+    /// Where a problem with the storage name is reported: the `rename` string, or the
+    /// field name when it is not renamed.
+    pub fn storage_span(&self) -> Span {
+        match &self.attrs.rename {
+            Some(rename) => rename.value.span(),
+            None => self.ident.span(),
+        }
+    }
+
+    pub fn method(&self, accessor: Accessor) -> Ident {
+        match accessor {
+            Accessor::Getter => self.ident.clone(),
+            Accessor::Setter => format_ident!("set_{}", self.ident, span = self.ident.span()),
+            Accessor::Updater => format_ident!("update_{}", self.ident, span = self.ident.span()),
+        }
+    }
+
+    /// The field's own `///` lines, carried over to its getter.
+    pub fn docs(&self) -> impl Iterator<Item = &'a syn::Attribute> {
+        self.original
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("doc"))
+    }
+}

@@ -1,0 +1,106 @@
+//! Parsing of `#[session(...)]` attributes, on the struct and on its fields.
+//!
+//! Only the syntax is judged here (a malformed list, a value of the wrong kind, a key given
+//! twice). Whether a key belongs where it was written is for `valid.rs`, so every such
+//! mistake is collected and reported together.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, LitStr, Path, Token};
+
+use crate::valid::Errors;
+
+/// What the `#[session(...)]` attributes on one item say.
+#[derive(Default)]
+pub struct Attrs {
+    /// `crate = "path"`: the root through which the generated code reaches the runtime.
+    pub krate: Option<Setting<Path>>,
+    /// `rename = "name"`: the storage name of a field.
+    pub rename: Option<Setting<LitStr>>,
+    /// Keys this version does not know, kept for `valid.rs` to report.
+    pub unknown: Vec<Path>,
+}
+
+/// One `key = value` setting, with its key kept for error spans.
+pub struct Setting<T> {
+    pub key: Path,
+    pub value: T,
+}
+
+/// Parses every `#[session(...)]` in `attrs`, pushing syntax errors to `errors`.
+pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
+    let mut parsed = Attrs::default();
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("session")) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let value = string(&meta)?;
+                let path = value.parse::<Path>().map_err(|_| {
+                    syn::Error::new(
+                        value.span(),
+                        "expected a path to the runtime crate, like `crate = \"my_app::session\"`",
+                    )
+                })?;
+                set(&mut parsed.krate, &meta, path, errors);
+            } else if meta.path.is_ident("rename") {
+                let value = string(&meta)?;
+                set(&mut parsed.rename, &meta, value, errors);
+            } else {
+                skip_value(&meta)?;
+                parsed.unknown.push(meta.path);
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    parsed
+}
+
+/// The string literal after `key =`.
+fn string(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
+    meta.value()?.parse::<LitStr>().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            format!(
+                "expected a string literal, like `{} = \"...\"`",
+                key_name(&meta.path)
+            ),
+        )
+    })
+}
+
+fn set<T>(slot: &mut Option<Setting<T>>, meta: &ParseNestedMeta, value: T, errors: &mut Errors) {
+    if slot.is_some() {
+        let key = key_name(&meta.path);
+        errors.push(syn::Error::new_spanned(
+            &meta.path,
+            format!("duplicate `{key}`"),
+        ));
+        return;
+    }
+    *slot = Some(Setting {
+        key: meta.path.clone(),
+        value,
+    });
+}
+
+/// Consumes whatever follows an unknown key (`= expr` or `(...)`), so the keys after it
+/// are still read and their mistakes reported in the same compilation.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|nested| skip_value(&nested))?;
+    }
+    Ok(())
+}
+
+/// A key as the user wrote it, for messages.
+pub fn key_name(path: &Path) -> String {
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    segments.join("::")
+}

@@ -1,0 +1,28 @@
+//! `#[derive(SessionData)]` for actix-typed-session. Use it through the runtime crate,
+//! `actix_typed_session`, which re-exports it; the generated code only works with it.
+
+mod ast;
+mod attr;
+mod expand;
+mod fallback;
+mod valid;
+
+use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
+
+/// Implements `SessionData` for a struct with named fields and generates its accessor
+/// type, `<Struct>Fields`, which `Session<Struct>` dereferences to.
+///
+/// Per field `x`: `x()` borrows it, `set_x(value)` replaces it, `update_x(|x| ...)`
+/// changes it in place. Field types must be `Serialize + DeserializeOwned + Default`.
+///
+/// Attributes:
+/// - `#[session(crate = "path")]` on the struct: reach the runtime through `path` instead of
+///   `::actix_typed_session`, for a crate that re-exports it.
+/// - `#[session(rename = "name")]` on a field: store the field under `name`; its accessors
+///   keep the Rust name.
+#[proc_macro_derive(SessionData, attributes(session))]
+pub fn derive_session_data(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}

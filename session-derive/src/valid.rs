@@ -1,0 +1,206 @@
+//! Every check of meaning, in one place. Each finds all of its mistakes rather than the
+//! first, so a user fixes a struct in one round instead of one error per compilation.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
+
+use crate::ast::{Accessor, Field, Input, Shape};
+use crate::attr::key_name;
+
+/// The errors found so far, reported together at the end.
+#[derive(Default)]
+pub struct Errors {
+    combined: Option<syn::Error>,
+}
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.combined {
+            Some(combined) => combined.combine(error),
+            None => self.combined = Some(error),
+        }
+    }
+
+    /// An error spanning `tokens`, from their first token to their last.
+    pub fn spanned(&mut self, tokens: impl ToTokens, message: impl Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    pub fn finish(self) -> syn::Result<()> {
+        self.combined.map_or(Ok(()), Err)
+    }
+}
+
+/// Names reachable as methods on `Session<T>` itself, found before the generated
+/// accessors that `Session<T>` dereferences to, with what each is.
+const SESSION_METHODS: &[(&str, &str)] = &[
+    ("is_new", "`Session::is_new`"),
+    ("renew", "`Session::renew`"),
+    ("purge", "`Session::purge`"),
+    ("modify", "`Session::modify`"),
+    ("into", "`Into::into`, which every type has"),
+    ("try_into", "`TryInto::try_into`, which every type has"),
+];
+
+pub fn check(input: &Input, errors: &mut Errors) {
+    if !check_shape(input, errors) {
+        return;
+    }
+    check_generics(input, errors);
+    check_struct_attrs(input, errors);
+    for field in input.fields() {
+        check_field_attrs(field, errors);
+        check_storage_name(field, errors);
+        check_session_methods(field, errors);
+    }
+    check_unique_storage_names(input.fields(), errors);
+    check_unique_methods(input.fields(), errors);
+}
+
+/// Whether the input is a struct with named fields; the other checks only make sense then.
+fn check_shape(input: &Input, errors: &mut Errors) -> bool {
+    const MESSAGE: &str = "SessionData can only be derived for structs with named fields";
+    let ident = input.ident();
+    match &input.shape {
+        Shape::Named(_) => return true,
+        Shape::Tuple(fields) => errors.spanned(quote!(#ident #fields), MESSAGE),
+        Shape::Unit => errors.spanned(ident, MESSAGE),
+        Shape::Enum(data) => {
+            let keyword = data.enum_token;
+            errors.spanned(quote!(#keyword #ident), MESSAGE);
+        }
+        Shape::Union(data) => {
+            let keyword = data.union_token;
+            errors.spanned(quote!(#keyword #ident), MESSAGE);
+        }
+    }
+    false
+}
+
+fn check_generics(input: &Input, errors: &mut Errors) {
+    if input.is_generic() {
+        let generics = &input.original.generics;
+        let where_clause = &generics.where_clause;
+        errors.spanned(
+            quote!(#generics #where_clause),
+            "SessionData cannot be derived for generic structs yet: \
+             give the session its own struct with concrete field types",
+        );
+    }
+}
+
+fn check_struct_attrs(input: &Input, errors: &mut Errors) {
+    let attrs = &input.attrs;
+    for key in &attrs.unknown {
+        errors.spanned(
+            key,
+            format!(
+                "unknown session attribute `{}`; on a struct, `crate = \"...\"` is supported",
+                key_name(key)
+            ),
+        );
+    }
+    if let Some(rename) = &attrs.rename {
+        errors.spanned(
+            &rename.key,
+            "`rename` goes on a field, to change the name it is stored under",
+        );
+    }
+}
+
+fn check_field_attrs(field: &Field, errors: &mut Errors) {
+    let attrs = &field.attrs;
+    for key in &attrs.unknown {
+        errors.spanned(
+            key,
+            format!(
+                "unknown session attribute `{}`; on a field, `rename = \"...\"` is supported",
+                key_name(key)
+            ),
+        );
+    }
+    if let Some(krate) = &attrs.krate {
+        errors.spanned(&krate.key, "`crate` goes on the struct, not on a field");
+    }
+}
+
+fn check_storage_name(field: &Field, errors: &mut Errors) {
+    let name = field.storage_name();
+    if name.is_empty() {
+        errors.push(syn::Error::new(
+            field.storage_span(),
+            "a field's storage name cannot be empty",
+        ));
+    } else if name.starts_with("__") {
+        errors.push(syn::Error::new(
+            field.storage_span(),
+            format!(
+                "storage name `{name}` starts with `__`, which is reserved for the session's \
+                 own metadata; choose another with #[session(rename = \"...\")]"
+            ),
+        ));
+    }
+}
+
+fn check_session_methods(field: &Field, errors: &mut Errors) {
+    let getter = field.ident.unraw().to_string();
+    if let Some((name, what)) = SESSION_METHODS.iter().find(|(name, _)| *name == getter) {
+        errors.spanned(
+            field.ident,
+            format!(
+                "a field named `{name}` would have its getter hidden by {what}; rename the \
+                 field, and keep its storage name with #[session(rename = \"{name}\")] if needed"
+            ),
+        );
+    }
+}
+
+fn check_unique_storage_names(fields: &[Field], errors: &mut Errors) {
+    let mut seen: HashMap<String, &Field> = HashMap::new();
+    for field in fields {
+        let name = field.storage_name();
+        if let Some(first) = seen.get(&name) {
+            errors.push(syn::Error::new(
+                field.storage_span(),
+                format!(
+                    "field `{}` is stored as `{name}`, like field `{}`; give one of them \
+                     another name with #[session(rename = \"...\")]",
+                    field.ident, first.ident
+                ),
+            ));
+        } else {
+            seen.insert(name, field);
+        }
+    }
+}
+
+/// A field `set_x` next to a field `x` would need two methods named `set_x`.
+fn check_unique_methods(fields: &[Field], errors: &mut Errors) {
+    let mut seen: HashMap<String, (&Field, Accessor)> = HashMap::new();
+    for field in fields {
+        for accessor in Accessor::ALL {
+            let method = field.method(accessor).to_string();
+            if let Some((first, first_accessor)) = seen.get(&method) {
+                if first.ident != field.ident {
+                    errors.spanned(
+                        field.ident,
+                        format!(
+                            "the {} of field `{}` would be named `{method}`, like the {} of \
+                             field `{}`; rename one of the fields (#[session(rename = \"...\")] \
+                             keeps its storage name)",
+                            accessor.describe(),
+                            field.ident,
+                            first_accessor.describe(),
+                            first.ident,
+                        ),
+                    );
+                }
+            } else {
+                seen.insert(method, (field, accessor));
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Reading the session id from a request's cookies and writing it back.
+
+use std::time::Duration;
+
+use actix_web::cookie::time::{self, OffsetDateTime};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+
+use crate::id::SessionId;
+use crate::signing::{Keygrip, Verified};
+
+/// Longer cookie values are rejected before any work: far above any id or signature we
+/// issue, far below what would make hashing them cost anything.
+const MAX_VALUE_LEN: usize = 256;
+
+/// How long the browser keeps the cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifetime {
+    BrowserSession,
+    MaxAge(Duration),
+    Expires(OffsetDateTime),
+}
+
+/// The cookie half of the configuration.
+pub(crate) struct CookieSettings {
+    pub(crate) name: String,
+    pub(crate) sig_name: String,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) http_only: bool,
+    pub(crate) secure: Option<bool>,
+    pub(crate) same_site: SameSite,
+    pub(crate) keygrip: Option<Keygrip>,
+}
+
+/// The id a request carried, once it passed every check.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    pub(crate) id: SessionId,
+    /// Verified by an older key: the response should carry a fresh signature.
+    pub(crate) resign: bool,
+}
+
+impl CookieSettings {
+    /// The verified session id of `req`, or `None` for anything missing, oversized,
+    /// malformed, unsigned or forged: all of them simply mean "no session".
+    pub(crate) fn read(&self, req: &HttpRequest) -> Option<Inbound> {
+        let value = bounded(req.cookie(&self.name)?)?;
+        let id = SessionId::parse(&value)?;
+        let resign = match &self.keygrip {
+            None => false,
+            Some(keygrip) => {
+                let signature = bounded(req.cookie(&self.sig_name)?)?;
+                let data = format!("{}={}", self.name, value);
+                keygrip.verify(data.as_bytes(), &signature)? == Verified::Rotated
+            }
+        };
+        Some(Inbound { id, resign })
+    }
+
+    /// The cookies that hand `id` to the client: the id and, when signing, its signature.
+    pub(crate) fn issue(&self, id: &SessionId, secure: bool) -> Vec<Cookie<'static>> {
+        let value = id.as_str().to_owned();
+        let mut cookies = Vec::with_capacity(2);
+        if let Some(keygrip) = &self.keygrip {
+            let signature = keygrip.sign(format!("{}={}", self.name, value).as_bytes());
+            cookies.push(self.build(self.sig_name.clone(), signature, secure));
+        }
+        cookies.insert(0, self.build(self.name.clone(), value, secure));
+        cookies
+    }
+
+    /// Cookies that make the client forget the session, with the same path and domain
+    /// as the ones that set it (browsers ignore a removal that does not match).
+    pub(crate) fn removal(&self, secure: bool) -> Vec<Cookie<'static>> {
+        let mut names = vec![self.name.clone()];
+        if self.keygrip.is_some() {
+            names.push(self.sig_name.clone());
+        }
+        names
+            .into_iter()
+            .map(|name| {
+                let mut cookie = self.build(name, String::new(), secure);
+                cookie.make_removal();
+                cookie
+            })
+            .collect()
+    }
+
+    /// Whether the browser's copy expires on its own clock, so moving the store's expiry
+    /// means re-sending the cookie.
+    pub(crate) fn is_rolling(&self) -> bool {
+        matches!(self.lifetime, Lifetime::MaxAge(_))
+    }
+
+    fn build(&self, name: String, value: String, secure: bool) -> Cookie<'static> {
+        let mut builder = Cookie::build(name, value)
+            .path(self.path.clone())
+            .http_only(self.http_only)
+            .secure(secure)
+            .same_site(self.same_site);
+        if let Some(domain) = &self.domain {
+            builder = builder.domain(domain.clone());
+        }
+        builder = match self.lifetime {
+            Lifetime::BrowserSession => builder,
+            Lifetime::MaxAge(max_age) => builder.max_age(to_cookie_duration(max_age)),
+            Lifetime::Expires(at) => builder.expires(at),
+        };
+        builder.finish()
+    }
+
+    /// Whether cookies for `req` get `Secure`: as configured, else as the request came.
+    pub(crate) fn secure_for(&self, req: &HttpRequest) -> bool {
+        self.secure
+            .unwrap_or_else(|| req.connection_info().scheme() == "https")
+    }
+}
+
+fn bounded(cookie: Cookie<'_>) -> Option<String> {
+    let value = cookie.value();
+    (value.len() <= MAX_VALUE_LEN).then(|| value.to_owned())
+}
+
+fn to_cookie_duration(duration: Duration) -> time::Duration {
+    time::Duration::try_from(duration).unwrap_or(time::Duration::MAX)
+}

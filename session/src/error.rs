@@ -1,0 +1,71 @@
+//! Errors of the store layer and of the request layer.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+/// A store could not do what was asked of it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached, or did not answer within its timeout.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The backend answered with something this library does not understand.
+    #[error("unexpected answer from the session store: {0}")]
+    Protocol(String),
+}
+
+#[cfg(feature = "redis")]
+impl From<redis::RedisError> for StoreError {
+    fn from(err: redis::RedisError) -> Self {
+        if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() {
+            StoreError::Unavailable(err.to_string())
+        } else {
+            StoreError::Protocol(err.to_string())
+        }
+    }
+}
+
+/// Why a request could not get its session, or why its changes could not be saved.
+///
+/// As a response it is always opaque: a status code with an empty body. The details go
+/// to the log (with the session id hashed), never to the client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The store failed while loading or committing.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The session changed under this request in a way that forbids writing: it was
+    /// ended (logged out, renewed elsewhere or expired) after this request loaded it.
+    #[error("the session ended while this request was using it")]
+    Ended,
+    /// No fresh session id could be allocated (the store kept reporting collisions, or
+    /// the operating system gave no randomness).
+    #[error("could not allocate a session id")]
+    NoId,
+    /// A field could not be encoded for storage.
+    #[error("could not encode field `{field}`: {source}")]
+    Encode {
+        /// The storage name of the field.
+        field: &'static str,
+        /// What serde_json reported.
+        source: serde_json::Error,
+    },
+    /// `Session<T>` was extracted in an app that is not wrapped in `SessionMiddleware`.
+    #[error("Session<T> was extracted, but the app is not wrapped in SessionMiddleware")]
+    MissingMiddleware,
+}
+
+impl ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            SessionError::Store(_) | SessionError::Ended => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::new(self.status_code())
+    }
+}

@@ -1,0 +1,128 @@
+//! The actix middleware: it hands every request a lazy session and, after the handler,
+//! commits what the handler changed.
+
+use std::future::{ready, Ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::{Error, HttpMessage, ResponseError};
+use futures_util::future::LocalBoxFuture;
+
+use crate::commit::commit;
+use crate::config::{Config, SessionMiddlewareBuilder};
+use crate::error::SessionError;
+use crate::signing::Keys;
+use crate::state::SessionState;
+use crate::store::SessionStore;
+
+/// Typed sessions for an actix-web `App`: `App::new().wrap(SessionMiddleware::new(store, keys))`.
+///
+/// Cheap to clone; build it once and clone it into the `HttpServer` factory, or build it
+/// inside the factory.
+#[derive(Clone)]
+pub struct SessionMiddleware {
+    config: Arc<Config>,
+}
+
+impl SessionMiddleware {
+    /// The middleware with every option at its default (see [`SessionMiddlewareBuilder`]).
+    pub fn new(store: impl SessionStore, keys: Keys) -> Self {
+        Self::builder(store, keys).build()
+    }
+
+    /// Starts a builder for the options: cookie attributes, lifetimes, TTL policy, key
+    /// prefix and signing.
+    pub fn builder(store: impl SessionStore, keys: Keys) -> SessionMiddlewareBuilder {
+        SessionMiddlewareBuilder::new(Arc::new(store), keys)
+    }
+
+    pub(crate) fn from_config(config: Config) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for SessionMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = SessionService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SessionService {
+            service: Rc::new(service),
+            config: self.config.clone(),
+        }))
+    }
+}
+
+/// The service [`SessionMiddleware`] wraps around an app's services.
+pub struct SessionService<S> {
+    service: Rc<S>,
+    config: Arc<Config>,
+}
+
+impl<S, B> Service<ServiceRequest> for SessionService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let state = Rc::new(SessionState::new(self.config.clone()));
+        req.extensions_mut().insert(state.clone());
+        let service = self.service.clone();
+        Box::pin(async move {
+            let response = service.call(req).await?;
+            Ok(finish(&state, response).await)
+        })
+    }
+}
+
+/// Commits the session and sets its cookies, or replaces the response with an opaque
+/// error when the commit fails, so nobody is told a change was saved when it was not.
+async fn finish<B>(
+    state: &SessionState,
+    mut response: ServiceResponse<B>,
+) -> ServiceResponse<EitherBody<B>> {
+    let Some(loaded) = state.loaded() else {
+        return response.map_into_left_body();
+    };
+    if response.status().is_server_error() && !state.config.commit_on_server_error {
+        return response.map_into_left_body();
+    }
+    let secure = state.config.cookie.secure_for(response.request());
+    match commit(state, loaded, secure).await {
+        Ok(cookies) => {
+            for cookie in &cookies {
+                // Only fails for a value that is not a valid header; ours are base64url.
+                let _ = response.response_mut().add_cookie(cookie);
+            }
+            response.map_into_left_body()
+        }
+        Err(error) => {
+            tracing::error!(session = %loaded.fingerprint, %error, "saving the session failed");
+            let mut failed = error.error_response();
+            if matches!(error, SessionError::Ended) {
+                for cookie in state.config.cookie.removal(secure) {
+                    let _ = failed.add_cookie(&cookie);
+                }
+            }
+            let (request, _) = response.into_parts();
+            ServiceResponse::new(request, failed).map_into_right_body()
+        }
+    }
+}

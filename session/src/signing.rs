@@ -1,0 +1,274 @@
+//! Cookie signatures compatible with keygrip, the signer behind Koa's signed cookies:
+//! `<name>.sig` holds base64url (no padding) of HMAC(key, `"<name>=<value>"`). The first key
+//! signs, every key verifies, so keys can be rotated without logging anyone out.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use sha2::Sha256;
+
+/// The HMAC hash behind a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// HMAC-SHA-1, keygrip's default and what Koa apps use unless configured otherwise.
+    Sha1,
+    /// HMAC-SHA-256: the default here.
+    #[default]
+    Sha256,
+}
+
+/// The secrets that sign and verify session cookies.
+///
+/// The first key signs; every key verifies. To rotate, put the new key first and keep the
+/// old one after it until the cookies it signed have expired: a cookie verified by an old
+/// key is re-signed with the first one on its next response.
+///
+/// An empty ring means cookies are not signed. The id alone is still an unguessable
+/// 192-bit value, but signing lets the middleware reject forged cookies without a
+/// store round trip.
+#[derive(Clone, Default)]
+pub struct Keys {
+    secrets: Vec<Vec<u8>>,
+}
+
+impl Keys {
+    /// A key ring; the first key signs.
+    pub fn new<I, K>(keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<[u8]>,
+    {
+        Self {
+            secrets: keys.into_iter().map(|k| k.as_ref().to_vec()).collect(),
+        }
+    }
+
+    /// No keys: cookies are sent and accepted unsigned.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Whether the ring holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// How many keys the ring holds.
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+}
+
+/// Never prints a secret.
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Keys({} keys)", self.secrets.len())
+    }
+}
+
+/// HMAC states keyed once at start-up; each signature clones one, which skips the
+/// per-call key schedule.
+#[derive(Clone)]
+enum Prepared {
+    Sha1(Hmac<Sha1>),
+    Sha256(Hmac<Sha256>),
+}
+
+impl Prepared {
+    /// `None` only if the MAC refused the key, which HMAC never does (it takes keys of
+    /// any length); handled anyway to keep panics out of library code.
+    fn new(algorithm: Algorithm, secret: &[u8]) -> Option<Self> {
+        match algorithm {
+            Algorithm::Sha1 => <Hmac<Sha1> as KeyInit>::new_from_slice(secret)
+                .ok()
+                .map(Self::Sha1),
+            Algorithm::Sha256 => <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+                .ok()
+                .map(Self::Sha256),
+        }
+    }
+
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        match self.clone() {
+            Self::Sha1(mut mac) => {
+                mac.update(data);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Self::Sha256(mut mac) => {
+                mac.update(data);
+                mac.finalize().into_bytes().to_vec()
+            }
+        }
+    }
+
+    /// Constant-time comparison of the MAC of `data` against `tag`.
+    fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        match self.clone() {
+            Self::Sha1(mut mac) => {
+                mac.update(data);
+                mac.verify_slice(tag).is_ok()
+            }
+            Self::Sha256(mut mac) => {
+                mac.update(data);
+                mac.verify_slice(tag).is_ok()
+            }
+        }
+    }
+}
+
+/// A key ring ready to sign and verify, as keygrip does.
+#[derive(Clone)]
+pub(crate) struct Keygrip {
+    keys: Vec<Prepared>,
+}
+
+/// Which key of the ring verified a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verified {
+    /// The signing key: nothing to do.
+    Current,
+    /// An older key: the cookie should be re-signed with the current one.
+    Rotated,
+}
+
+impl Keygrip {
+    /// `None` for an empty ring: nothing to sign with.
+    pub(crate) fn new(keys: &Keys, algorithm: Algorithm) -> Option<Self> {
+        let keys: Vec<_> = keys
+            .secrets
+            .iter()
+            .filter_map(|secret| Prepared::new(algorithm, secret))
+            .collect();
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+
+    /// base64url without padding of HMAC(first key, data).
+    pub(crate) fn sign(&self, data: &[u8]) -> String {
+        self.keys
+            .first()
+            .map(|key| URL_SAFE_NO_PAD.encode(key.sign(data)))
+            .unwrap_or_default()
+    }
+
+    /// The index of the first key whose signature matches, as keygrip's `index`.
+    ///
+    /// Only the canonical encoding verifies: the strict decoder rejects padding, the
+    /// standard alphabet and non-zero trailing bits, so one MAC has exactly one spelling.
+    pub(crate) fn index(&self, data: &[u8], signature: &str) -> Option<usize> {
+        let tag = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        self.keys.iter().position(|key| key.verify(data, &tag))
+    }
+
+    /// Verifies and says whether the signature needs to be renewed.
+    pub(crate) fn verify(&self, data: &[u8], signature: &str) -> Option<Verified> {
+        self.index(data, signature).map(|index| match index {
+            0 => Verified::Current,
+            _ => Verified::Rotated,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct VectorFile {
+        vectors: Vec<Vector>,
+    }
+
+    #[derive(Deserialize)]
+    struct Vector {
+        keys: Vec<String>,
+        algorithm: String,
+        data: String,
+        signature: String,
+        index: i64,
+    }
+
+    fn vectors() -> Vec<Vector> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/interop/keygrip-vectors.json"
+        );
+        let text = std::fs::read_to_string(path).expect("shared/ must sit beside the repository");
+        serde_json::from_str::<VectorFile>(&text).unwrap().vectors
+    }
+
+    fn grip(vector: &Vector) -> Keygrip {
+        let algorithm = match vector.algorithm.as_str() {
+            "sha1" => Algorithm::Sha1,
+            "sha256" => Algorithm::Sha256,
+            other => panic!("unknown algorithm {other}"),
+        };
+        Keygrip::new(&Keys::new(&vector.keys), algorithm).unwrap()
+    }
+
+    #[test]
+    fn every_keygrip_vector_verifies_to_its_index() {
+        let vectors = vectors();
+        assert!(vectors.len() >= 7);
+        for v in &vectors {
+            let found = grip(v).index(v.data.as_bytes(), &v.signature);
+            let expected = usize::try_from(v.index).ok();
+            assert_eq!(found, expected, "vector {} / {}", v.data, v.signature);
+        }
+    }
+
+    #[test]
+    fn signing_with_the_first_key_reproduces_keygrip() {
+        for v in vectors().iter().filter(|v| v.index == 0) {
+            assert_eq!(grip(v).sign(v.data.as_bytes()), v.signature, "{}", v.data);
+        }
+    }
+
+    #[test]
+    fn an_older_key_verifies_as_rotated() {
+        let v = vectors().into_iter().find(|v| v.index == 1).unwrap();
+        assert_eq!(
+            grip(&v).verify(v.data.as_bytes(), &v.signature),
+            Some(Verified::Rotated)
+        );
+    }
+
+    #[test]
+    fn non_canonical_spellings_of_a_valid_signature_are_rejected() {
+        let grip = Keygrip::new(&Keys::new(["some secret hurr"]), Algorithm::Sha1).unwrap();
+        let data = b"koa.sess=3f2b7e54-8c1d-4a3e-9f10-2b6c7d8e9a01";
+        let good = grip.sign(data);
+        assert_eq!(grip.verify(data, &good), Some(Verified::Current));
+        let standard_alphabet = good.replace('-', "+").replace('_', "/");
+        let padded = format!("{good}=");
+        let mut trailing_bits = good.clone().into_bytes();
+        // 20 bytes take 27 characters; the last carries 2 unused bits. Setting one keeps
+        // the decoded bytes equal, so only a strict decoder tells the two apart.
+        let last = trailing_bits.pop().unwrap();
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let pos = alphabet.iter().position(|&c| c == last).unwrap();
+        trailing_bits.push(alphabet[pos ^ 1]);
+        let trailing_bits = String::from_utf8(trailing_bits).unwrap();
+        for bad in [
+            padded,
+            trailing_bits,
+            format!(" {good}"),
+            good[..good.len() - 1].to_owned(),
+        ] {
+            assert_eq!(grip.verify(data, &bad), None, "accepted {bad:?}");
+        }
+        if standard_alphabet != good {
+            assert_eq!(grip.verify(data, &standard_alphabet), None);
+        }
+    }
+
+    #[test]
+    fn an_empty_ring_cannot_sign() {
+        assert!(Keygrip::new(&Keys::none(), Algorithm::Sha256).is_none());
+        assert_eq!(format!("{:?}", Keys::new(["secret"])), "Keys(1 keys)");
+    }
+}

@@ -1,0 +1,158 @@
+//! The lazy session of one request: nothing is read until a handler extracts a
+//! `Session<T>`, and then once, however many extractors ask.
+
+use std::any::TypeId;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use tokio::sync::OnceCell;
+
+use crate::config::{Config, TtlPolicy};
+use crate::cookie::Inbound;
+use crate::data::SessionData;
+use crate::error::SessionError;
+use crate::id::SessionId;
+use crate::store::{LoadOptions, Record, SessionKey};
+use crate::typed::{Part, Typed};
+
+/// What the first extraction found.
+pub(crate) struct Loaded {
+    /// The verified id the request carried, if any.
+    pub(crate) inbound: Option<Inbound>,
+    /// The stored session behind it; `None` for a new visitor or an ended session.
+    pub(crate) record: Option<Record>,
+    /// For logs: the fingerprint of the id, never the id.
+    pub(crate) fingerprint: String,
+}
+
+impl Loaded {
+    /// The id and record of a session that exists in the store.
+    pub(crate) fn existing(&self) -> Option<(&SessionId, &Record)> {
+        Some((&self.inbound.as_ref()?.id, self.record.as_ref()?))
+    }
+}
+
+/// Placed in the request's extensions by the middleware; shared by every `Session<T>`.
+pub(crate) struct SessionState {
+    pub(crate) config: Arc<Config>,
+    loaded: OnceCell<Loaded>,
+    parts: RefCell<Vec<(TypeId, Rc<dyn Part>)>>,
+    purged: Cell<bool>,
+    renew: Cell<bool>,
+}
+
+impl SessionState {
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        Self {
+            config,
+            loaded: OnceCell::new(),
+            parts: RefCell::new(Vec::new()),
+            purged: Cell::new(false),
+            renew: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn key(&self, id: &SessionId) -> SessionKey {
+        SessionKey::new(&self.config.key_prefix, id)
+    }
+
+    /// Reads the id from the request and loads its record, once per request.
+    pub(crate) async fn load(&self, req: &HttpRequest) -> Result<&Loaded, SessionError> {
+        self.loaded
+            .get_or_try_init(|| async {
+                let inbound = self.config.cookie.read(req);
+                let Some(found) = &inbound else {
+                    return Ok(Loaded {
+                        inbound,
+                        record: None,
+                        fingerprint: String::from("new"),
+                    });
+                };
+                let options = LoadOptions {
+                    refresh_ttl: (self.config.ttl_policy == TtlPolicy::OnEveryAccess)
+                        .then_some(self.config.ttl),
+                };
+                let fingerprint = found.id.fingerprint();
+                let record = self
+                    .config
+                    .store
+                    .load(&self.key(&found.id), options)
+                    .await
+                    .inspect_err(|error| {
+                        tracing::error!(session = %fingerprint, %error, "loading the session failed");
+                    })?;
+                Ok(Loaded {
+                    inbound,
+                    record,
+                    fingerprint,
+                })
+            })
+            .await
+    }
+
+    /// The load's result, if a handler asked for the session.
+    pub(crate) fn loaded(&self) -> Option<&Loaded> {
+        self.loaded.get()
+    }
+
+    /// The typed view of `T`, decoded on first use and shared by later extractions.
+    pub(crate) fn typed<T: SessionData>(&self, loaded: &Loaded) -> Rc<Typed<T>> {
+        let mut parts = self.parts.borrow_mut();
+        let found = parts
+            .iter()
+            .find(|(type_id, _)| *type_id == TypeId::of::<T>())
+            .and_then(|(_, part)| part.clone().as_any().downcast::<Typed<T>>().ok());
+        if let Some(typed) = found {
+            return typed;
+        }
+        let empty = HashMap::new();
+        let stored = match (&loaded.record, self.purged.get()) {
+            (Some(record), false) => &record.fields,
+            _ => &empty,
+        };
+        let typed = Rc::new(Typed::<T>::decode(stored, &loaded.fingerprint));
+        parts.push((TypeId::of::<T>(), typed.clone()));
+        typed
+    }
+
+    /// Every dirty field of every typed view, encoded.
+    pub(crate) fn changes(&self) -> Result<Vec<(String, Vec<u8>)>, SessionError> {
+        let mut changes = Vec::new();
+        for (_, part) in self.parts.borrow().iter() {
+            part.encode_dirty(&mut changes)?;
+        }
+        Ok(changes)
+    }
+
+    /// Ends the session: the stored record goes, and the request continues with an
+    /// empty session that is saved under a new id only if something is written to it.
+    pub(crate) fn purge(&self) {
+        self.purged.set(true);
+        self.renew.set(false);
+        self.parts
+            .borrow()
+            .iter()
+            .for_each(|(_, part)| part.reset());
+    }
+
+    pub(crate) fn is_purged(&self) -> bool {
+        self.purged.get()
+    }
+
+    /// Asks for a new id at commit; the data is kept.
+    pub(crate) fn renew(&self) {
+        self.renew.set(true);
+    }
+
+    pub(crate) fn wants_renewal(&self) -> bool {
+        self.renew.get()
+    }
+
+    /// Whether the request works on a session that was not stored before it.
+    pub(crate) fn is_new(&self) -> bool {
+        self.purged.get() || self.loaded().is_none_or(|loaded| loaded.record.is_none())
+    }
+}

@@ -1,0 +1,37 @@
+-- Applies one change set to one session hash, atomically.
+--
+-- KEYS[1]  the session hash
+-- ARGV[1]  "create" or "update"
+-- ARGV[2]  the time-to-live after the commit, in milliseconds
+-- ARGV[3]  the creation time in milliseconds since the epoch (read on create only)
+-- ARGV[4]  n, the number of fields to set
+-- ARGV[5 .. 4 + 2n]  name, value pairs to set
+-- ARGV[5 + 2n ..]    names to remove
+--
+-- Returns 0 when written, 1 when an update found no session, 2 when a create found the
+-- key taken. Nothing is written in the last two cases: a late write never brings back a
+-- session that was ended, and a create never overwrites one.
+local key = KEYS[1]
+local exists = redis.call('EXISTS', key) == 1
+if ARGV[1] == 'create' then
+  if exists then
+    return 2
+  end
+  -- Also keeps the hash alive when the session has no fields.
+  redis.call('HSET', key, '__created', ARGV[3])
+elseif not exists then
+  return 1
+end
+
+-- Arguments go to HSET and HDEL in bounded slices: unpack() of an unbounded list can
+-- overflow the Lua stack.
+local CHUNK = 128
+local last_set = 4 + 2 * tonumber(ARGV[4])
+for i = 5, last_set, 2 * CHUNK do
+  redis.call('HSET', key, unpack(ARGV, i, math.min(i + 2 * CHUNK - 1, last_set)))
+end
+for i = last_set + 1, #ARGV, CHUNK do
+  redis.call('HDEL', key, unpack(ARGV, i, math.min(i + CHUNK - 1, #ARGV)))
+end
+redis.call('PEXPIRE', key, ARGV[2])
+return 0

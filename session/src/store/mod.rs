@@ -1,0 +1,136 @@
+//! Where sessions live. A store speaks in fields, not blobs, so a commit can carry only the
+//! fields that changed.
+//!
+//! Every store passes the same conformance suite (the `tests` package runs it once per
+//! backend), so the middleware can rely on the contract below without knowing the backend.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
+use crate::id::{fingerprint, SessionId};
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisStore, RedisStoreBuilder};
+pub use memory::MemoryStore;
+
+/// The store key of one session: the configured prefix followed by a validated id.
+///
+/// Built only from a [`SessionId`], so nothing a client sent reaches a key unvalidated.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionKey {
+    key: String,
+    prefix_len: usize,
+}
+
+impl SessionKey {
+    /// The key for `id` under `prefix`.
+    pub fn new(prefix: &str, id: &SessionId) -> Self {
+        Self {
+            key: format!("{prefix}{}", id.as_str()),
+            prefix_len: prefix.len(),
+        }
+    }
+
+    /// The full key, as the backend sees it.
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+}
+
+/// Shows the prefix and a fingerprint: the rest of the key is the id, a bearer credential.
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (prefix, id) = self.key.split_at(self.prefix_len);
+        write!(f, "SessionKey({prefix}#{})", fingerprint(id))
+    }
+}
+
+/// A stored session as loaded: encoded fields plus metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Field storage name to encoded value (JSON), including fields the caller's structs
+    /// do not know, which stores keep untouched.
+    pub fields: HashMap<String, Vec<u8>>,
+    /// When the session was first created.
+    pub created_at: SystemTime,
+    /// Time left before the store forgets the session, after any refresh done by the load.
+    pub ttl: Option<Duration>,
+}
+
+/// What a load may do besides reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoadOptions {
+    /// Reset the time-to-live to this value in the same round trip, when the session exists.
+    pub refresh_ttl: Option<Duration>,
+}
+
+/// Whether a commit may create a session or may only change one that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Create a new session; refused if the key is taken (an id collision).
+    Create {
+        /// The creation time to store with the session.
+        created_at: SystemTime,
+    },
+    /// Change an existing session; refused if it no longer exists, so a late write can
+    /// never bring back a session that was ended.
+    Update,
+}
+
+/// One atomic change to one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// Create or update.
+    pub mode: WriteMode,
+    /// Fields to set, by storage name, with their encoded values.
+    pub set: Vec<(String, Vec<u8>)>,
+    /// Fields to remove, by storage name.
+    pub remove: Vec<String>,
+    /// The time-to-live the session has after the commit.
+    pub ttl: Duration,
+}
+
+/// How a commit ended, when the store itself did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// The change was applied.
+    Written,
+    /// An update found no session: it was ended or expired. Nothing was written.
+    Missing,
+    /// A create found the key taken. Nothing was written.
+    Collision,
+}
+
+/// A session backend.
+///
+/// Implementations must make each call atomic with respect to the others on the same key:
+/// a commit in [`WriteMode::Update`] never recreates a deleted session, and a
+/// [`WriteMode::Create`] never overwrites an existing one.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Loads a session, refreshing its time-to-live in the same round trip when asked.
+    /// `Ok(None)` means there is no such session (never created, ended or expired).
+    async fn load(
+        &self,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError>;
+
+    /// Applies a change set atomically.
+    async fn commit(
+        &self,
+        key: &SessionKey,
+        changes: &ChangeSet,
+    ) -> Result<CommitOutcome, StoreError>;
+
+    /// Deletes a session. Returns whether it existed.
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,379 @@
+//! The Redis store: one hash per session, one hash field per session field, and every
+//! load and commit in a single round trip through a Lua script.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
+
+use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore, WriteMode};
+use crate::error::StoreError;
+
+/// The reserved hash field holding the creation time in milliseconds since the epoch. It
+/// also keeps the hash alive when a session has no fields of its own.
+const CREATED_FIELD: &str = "__created";
+
+const LOAD_SCRIPT: &str = include_str!("lua/load.lua");
+const COMMIT_SCRIPT: &str = include_str!("lua/commit.lua");
+
+/// Longest time-to-live sent to Redis (about 100 years): longer ones overflow its clock.
+const MAX_TTL_MS: u64 = 100 * 365 * 24 * 60 * 60 * 1000;
+
+/// Sessions in Redis, reached through one multiplexed connection that reconnects by
+/// itself. Clones share that connection.
+///
+/// Layout: the session key names a hash with one field per session field, holding the
+/// encoded value as given, plus the reserved field `__created`. Fields this library does
+/// not know are returned by loads and left untouched by commits.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    scripts: Arc<Scripts>,
+}
+
+struct Scripts {
+    load: Script,
+    commit: Script,
+}
+
+impl RedisStore {
+    /// Connects to the server at `url`: `redis://[user:password@]host[:port][/db]`,
+    /// `rediss://...` (TLS, with the `tls` feature) or `redis+unix:///path/to/socket`,
+    /// with the default timeouts. See [`RedisStore::builder`] for the rest.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::builder().url(url).connect().await
+    }
+
+    /// A builder for a store with a host and port instead of a URL, a database, credentials,
+    /// an address family or other timeouts.
+    pub fn builder() -> RedisStoreBuilder {
+        RedisStoreBuilder::default()
+    }
+
+    /// Loads both scripts into the server's script cache, so the first request sends only
+    /// `EVALSHA`. After a server restart `EVALSHA` reports `NOSCRIPT`, and `Script` then
+    /// loads the script and retries, once.
+    async fn load_scripts(&self) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        for script in [LOAD_SCRIPT, COMMIT_SCRIPT] {
+            pipe.cmd("SCRIPT").arg("LOAD").arg(script).ignore();
+        }
+        pipe.exec_async(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError> {
+        let refresh = options.refresh_ttl.map(millis);
+        let mut invocation = self.scripts.load.prepare_invoke();
+        invocation
+            .key(key.as_str())
+            .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default());
+        let reply: Value = invocation.invoke_async(&mut self.conn.clone()).await?;
+        decode_record(reply)
+    }
+
+    async fn commit(
+        &self,
+        key: &SessionKey,
+        changes: &ChangeSet,
+    ) -> Result<CommitOutcome, StoreError> {
+        let mut invocation = self.scripts.commit.prepare_invoke();
+        invocation.key(key.as_str());
+        match changes.mode {
+            WriteMode::Create { created_at } => {
+                invocation.arg("create").arg(millis(changes.ttl));
+                invocation.arg(epoch_millis(created_at));
+            }
+            WriteMode::Update => {
+                invocation.arg("update").arg(millis(changes.ttl)).arg("");
+            }
+        }
+        invocation.arg(changes.set.len());
+        for (name, value) in &changes.set {
+            invocation.arg(name).arg(value);
+        }
+        invocation.arg(&changes.remove);
+        let status: i64 = invocation.invoke_async(&mut self.conn.clone()).await?;
+        match status {
+            0 => Ok(CommitOutcome::Written),
+            1 => Ok(CommitOutcome::Missing),
+            2 => Ok(CommitOutcome::Collision),
+            other => Err(StoreError::Protocol(format!(
+                "commit script returned {other}"
+            ))),
+        }
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        let removed: i64 = redis::cmd("DEL")
+            .arg(key.as_str())
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(removed > 0)
+    }
+}
+
+/// Turns the load script's reply into a record: nil, or `[[name, value, ...], pttl]`.
+fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
+    // Says nothing of the reply itself: it may hold session data.
+    let unexpected = || StoreError::Protocol("unexpected reply from the load script".into());
+    let parts = match reply {
+        Value::Nil => return Ok(None),
+        Value::Array(parts) => parts,
+        _ => return Err(unexpected()),
+    };
+    let Ok([Value::Array(flat), Value::Int(pttl)]) = <[Value; 2]>::try_from(parts) else {
+        return Err(unexpected());
+    };
+    let mut fields = HashMap::with_capacity(flat.len() / 2);
+    let mut created_at = None;
+    let mut flat = flat.into_iter();
+    while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
+        let (Value::BulkString(name), Value::BulkString(value)) = (name, value) else {
+            return Err(unexpected());
+        };
+        // A field whose name is not UTF-8 was written by someone else and cannot be
+        // one of ours: skip it here, and commits leave it untouched in Redis.
+        let Ok(name) = String::from_utf8(name) else {
+            continue;
+        };
+        if name == CREATED_FIELD {
+            created_at = parse_epoch_millis(&value);
+        } else {
+            fields.insert(name, value);
+        }
+    }
+    Ok(Some(Record {
+        fields,
+        // A hash written by another program may lack the creation time: report the epoch
+        // rather than refuse a session that is otherwise fine.
+        created_at: created_at.unwrap_or(UNIX_EPOCH),
+        // -1: the key has no expiry. -2 (the key is gone) only follows a refresh to zero.
+        ttl: match pttl {
+            -1 => None,
+            ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+        },
+    }))
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).map_or(MAX_TTL_MS, |ms| ms.min(MAX_TTL_MS))
+}
+
+fn epoch_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    })
+}
+
+fn parse_epoch_millis(raw: &[u8]) -> Option<SystemTime> {
+    let ms: u64 = std::str::from_utf8(raw).ok()?.parse().ok()?;
+    UNIX_EPOCH.checked_add(Duration::from_millis(ms))
+}
+
+/// Which addresses a host name may resolve to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Any,
+    V4,
+    V6,
+}
+
+/// Settings for a [`RedisStore`], from [`RedisStore::builder`].
+///
+/// The fields of the seed's koa `redisConfig` map one to one: `host`, `port`, `db`,
+/// `password`, and `family: 4` / `family: 6` to [`ipv4`](Self::ipv4) / [`ipv6`](Self::ipv6).
+#[derive(Clone)]
+#[must_use]
+pub struct RedisStoreBuilder {
+    url: Option<String>,
+    host: String,
+    port: u16,
+    db: Option<i64>,
+    family: Family,
+    username: Option<String>,
+    password: Option<String>,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    reconnect_retries: usize,
+}
+
+impl Default for RedisStoreBuilder {
+    fn default() -> Self {
+        Self {
+            url: None,
+            host: "127.0.0.1".into(),
+            port: 6379,
+            db: None,
+            family: Family::Any,
+            username: None,
+            password: None,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(1),
+            reconnect_retries: 1,
+        }
+    }
+}
+
+/// Leaves the password out.
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("db", &self.db)
+            .field("family", &self.family)
+            .field("username", &self.username)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("reconnect_retries", &self.reconnect_retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStoreBuilder {
+    /// Connects to this URL (see [`RedisStore::connect`]) instead of host and port. The
+    /// database and credentials set on the builder override those in the URL.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// The server's host name or IP address. Default: `127.0.0.1`.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The server's port. Default: 6379.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The database number to `SELECT`. Default: 0, or the one in the URL.
+    pub fn db(mut self, db: i64) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// Connects over IPv4 only (koa's `family: 4`). The host is resolved once, on connect.
+    pub fn ipv4(mut self) -> Self {
+        self.family = Family::V4;
+        self
+    }
+
+    /// Connects over IPv6 only (koa's `family: 6`). The host is resolved once, on connect.
+    pub fn ipv6(mut self) -> Self {
+        self.family = Family::V6;
+        self
+    }
+
+    /// The ACL user name (Redis 6 and later).
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The password (`requirepass`, or the ACL user's).
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// How long one attempt to connect may take. Default: 2 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the answer to one command. Default: 1 s.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// How many times a failed connection attempt is retried before the request waiting
+    /// for it fails. Default: 1. A request waits at most about
+    /// `connect_timeout * (retries + 1)` for a connection, plus `response_timeout`.
+    pub fn reconnect_retries(mut self, retries: usize) -> Self {
+        self.reconnect_retries = retries;
+        self
+    }
+
+    /// Connects, and loads the scripts the store uses into the server's script cache.
+    pub async fn connect(self) -> Result<RedisStore, StoreError> {
+        let info = match &self.url {
+            Some(url) => url.as_str().into_connection_info(),
+            None => ConnectionAddr::Tcp(self.host.clone(), self.port).into_connection_info(),
+        }
+        .map_err(|err| StoreError::Unavailable(format!("invalid Redis address: {err}")))?;
+        let info = match (info.addr(), self.family) {
+            (ConnectionAddr::Tcp(host, port), family) if family != Family::Any => {
+                let ip = resolve(host, *port, family).await?;
+                info.clone().set_addr(ConnectionAddr::Tcp(ip, *port))
+            }
+            _ => info,
+        };
+        let mut settings = info.redis_settings().clone();
+        if let Some(db) = self.db {
+            settings = settings.set_db(db);
+        }
+        if let Some(username) = &self.username {
+            settings = settings.set_username(username);
+        }
+        if let Some(password) = &self.password {
+            settings = settings.set_password(password);
+        }
+        let client = Client::open(info.set_redis_settings(settings))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.response_timeout))
+            .set_number_of_retries(self.reconnect_retries)
+            .set_max_delay(self.connect_timeout);
+        let store = RedisStore {
+            conn: ConnectionManager::new_with_config(client, config).await?,
+            scripts: Arc::new(Scripts {
+                load: Script::new(LOAD_SCRIPT),
+                commit: Script::new(COMMIT_SCRIPT),
+            }),
+        };
+        store.load_scripts().await?;
+        Ok(store)
+    }
+}
+
+/// The first address of `family` that `host` resolves to, as an IP literal.
+async fn resolve(host: &str, port: u16, family: Family) -> Result<String, StoreError> {
+    let mut addresses = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|err| StoreError::Unavailable(format!("cannot resolve {host}: {err}")))?;
+    addresses
+        .find(|addr| match family {
+            Family::V4 => addr.is_ipv4(),
+            Family::V6 => addr.is_ipv6(),
+            Family::Any => true,
+        })
+        .map(|addr| addr.ip().to_string())
+        .ok_or_else(|| {
+            let family = if family == Family::V6 { "IPv6" } else { "IPv4" };
+            StoreError::Unavailable(format!("{host} has no {family} address"))
+        })
+}

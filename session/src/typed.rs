@@ -1,0 +1,88 @@
+//! The typed state of one session struct within one request: the decoded value and a
+//! dirty mark per field. The accessors that `#[derive(SessionData)]` generates are thin
+//! wrappers over [`Typed`].
+
+use std::any::Any;
+use std::cell::{Cell, Ref, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::data::{SessionData, StoredFields};
+use crate::error::SessionError;
+
+/// Shared handle to the typed state; the generated accessor type wraps one.
+#[doc(hidden)]
+pub type TypedRef<T> = Rc<Typed<T>>;
+
+/// The decoded struct and which of its fields the request changed.
+#[doc(hidden)]
+pub struct Typed<T> {
+    value: RefCell<T>,
+    dirty: Box<[Cell<bool>]>,
+}
+
+impl<T: SessionData> Typed<T> {
+    pub(crate) fn decode(fields: &HashMap<String, Vec<u8>>, session: &str) -> Self {
+        Self {
+            value: RefCell::new(T::decode(&StoredFields::new(fields, session))),
+            dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
+        }
+    }
+
+    /// Borrows one field (the projection picks it) without copying anything.
+    pub fn get<V: ?Sized>(&self, project: impl FnOnce(&T) -> &V) -> Ref<'_, V> {
+        Ref::map(self.value.borrow(), project)
+    }
+
+    /// Runs `change` on the value and marks field `index` dirty.
+    pub fn update<R>(&self, index: usize, change: impl FnOnce(&mut T) -> R) -> R {
+        let result = change(&mut self.value.borrow_mut());
+        if let Some(mark) = self.dirty.get(index) {
+            mark.set(true);
+        }
+        result
+    }
+
+    /// Whether field `index` was changed in this request.
+    pub fn is_dirty(&self, index: usize) -> bool {
+        self.dirty.get(index).is_some_and(Cell::get)
+    }
+}
+
+/// What the commit needs from every typed view a request made, whatever its type.
+pub(crate) trait Part {
+    /// Appends the storage name and encoded value of every dirty field.
+    fn encode_dirty(&self, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), SessionError>;
+    /// Forgets the loaded values and the dirty marks, as after a purge.
+    fn reset(&self);
+    /// The same state as `Any`, to find it again by type.
+    fn as_any(self: Rc<Self>) -> Rc<dyn Any>;
+}
+
+impl<T: SessionData> Part for Typed<T> {
+    fn encode_dirty(&self, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), SessionError> {
+        let value = self.value.borrow();
+        for (index, name) in T::FIELD_NAMES.iter().enumerate() {
+            if !self.is_dirty(index) {
+                continue;
+            }
+            if let Some(encoded) = value.encode_field(index) {
+                let encoded = encoded.map_err(|source| SessionError::Encode {
+                    field: name,
+                    source,
+                })?;
+                out.push(((*name).to_owned(), encoded));
+            }
+        }
+        Ok(())
+    }
+
+    fn reset(&self) {
+        *self.value.borrow_mut() = T::decode(&StoredFields::new(&HashMap::new(), "purged"));
+        self.dirty.iter().for_each(|mark| mark.set(false));
+    }
+
+    fn as_any(self: Rc<Self>) -> Rc<dyn Any> {
+        self
+    }
+}

@@ -1,0 +1,106 @@
+//! The expansion of `#[derive(SessionData)]` stays quiet under strict lints: rustc's here,
+//! and clippy's (`all` and `pedantic`) when the gate runs `cargo clippy --all-targets`.
+//! It covers the visibilities a session struct can have, `#[session(crate = "...")]`
+//! through a re-export, and user names that could capture names the expansion uses.
+#![deny(
+    warnings,
+    missing_docs,
+    unused_qualifications,
+    unused_results,
+    single_use_lifetimes,
+    unused_lifetimes,
+    clippy::all,
+    clippy::pedantic
+)]
+
+use actix_typed_session::SessionData;
+
+/// A public session struct; its accessor type is public too, so it needs docs.
+#[derive(SessionData)]
+pub struct Visit {
+    /// Pages seen.
+    views: u64,
+    user: Option<String>,
+    #[session(rename = "cart_items")]
+    cart: Vec<String>,
+    r#type: String,
+}
+
+/// A private one: accessors nobody calls must not be reported as dead code.
+#[derive(SessionData)]
+struct Private {
+    views: u64,
+}
+
+/// Nothing to store is odd, but not wrong.
+#[derive(SessionData)]
+pub struct Nothing {}
+
+mod nested {
+    use actix_typed_session::SessionData;
+
+    #[derive(SessionData)]
+    pub(crate) struct Prefs {
+        pub(crate) theme: String,
+    }
+}
+
+/// Reaches the runtime the way a crate that re-exports it would.
+mod reexport {
+    pub use actix_typed_session::*;
+}
+
+#[derive(SessionData)]
+#[session(crate = "crate::reexport")]
+struct ThroughReexport {
+    views: u64,
+}
+
+/// The user's own names for things the expansion also names.
+mod shadowing {
+    use actix_typed_session::SessionData;
+
+    #[allow(dead_code)]
+    pub(crate) struct Some;
+    pub(crate) type Option<T> = core::option::Option<T>;
+    #[allow(dead_code)]
+    pub(crate) type Result = ();
+    #[allow(dead_code)]
+    pub(crate) struct Vec;
+    #[allow(dead_code)]
+    pub(crate) trait Default {}
+    pub(crate) type R = u8;
+
+    macro_rules! session_struct {
+        ($name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+            #[derive(SessionData)]
+            pub(crate) struct $name {
+                $($field: $ty),*
+            }
+        };
+    }
+
+    // Field names that are also the names of the generated code's locals and parameters,
+    // and a struct declared by a macro, whose spans carry that macro's hygiene.
+    session_struct!(Locals {
+        stored: Option<R>,
+        value: u8,
+        data: u16,
+        change: u32,
+        index: u64,
+        typed: String,
+    });
+}
+
+#[test]
+fn expansions_compile_quietly() {
+    assert_eq!(Visit::FIELD_NAMES, ["views", "user", "cart_items", "type"]);
+    assert_eq!(Private::FIELD_NAMES, ["views"]);
+    assert!(Nothing::FIELD_NAMES.is_empty());
+    assert_eq!(nested::Prefs::FIELD_NAMES, ["theme"]);
+    assert_eq!(ThroughReexport::FIELD_NAMES, ["views"]);
+    assert_eq!(
+        shadowing::Locals::FIELD_NAMES,
+        ["stored", "value", "data", "change", "index", "typed"]
+    );
+}

@@ -1,0 +1,40 @@
+// Everything the derive accepts, used the way handlers use it.
+use actix_typed_session::{Session, SessionData};
+
+/// Documented, so the doc comments are carried to the getters.
+#[derive(SessionData)]
+pub struct Visit {
+    /// Pages seen in this session.
+    views: u64,
+    user: Option<String>,
+    #[session(rename = "cart_items")]
+    cart: Vec<String>,
+    r#type: String,
+}
+
+#[derive(SessionData)]
+struct Nothing {}
+
+mod nested {
+    use actix_typed_session::SessionData;
+
+    #[derive(SessionData)]
+    pub(crate) struct Prefs {
+        pub(crate) theme: String,
+    }
+}
+
+#[allow(dead_code)]
+fn handler(mut visit: Session<Visit>, mut prefs: Session<nested::Prefs>, _: Session<Nothing>) {
+    let views = *visit.views() + 1;
+    visit.set_views(views);
+    let user: Option<&str> = visit.user().as_deref().map(|_| "known");
+    let _ = user;
+    let removed = visit.update_cart(|cart| cart.pop());
+    let _: Option<String> = removed;
+    visit.set_type(String::from("member"));
+    let _: &str = &visit.r#type();
+    prefs.update_theme(|theme| theme.push_str("-dark"));
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use actix_typed_session::SessionData;
+
+#[derive(SessionData)]
+struct Visit;
+
+fn main() {}

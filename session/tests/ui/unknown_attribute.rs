@@ -1,0 +1,12 @@
+use actix_typed_session::SessionData;
+
+#[derive(SessionData)]
+#[session(rename_all = "camelCase")]
+struct Visit {
+    #[session(default)]
+    views: u64,
+    #[session(skip, rename = "who", with(serde_json))]
+    user: Option<String>,
+}
+
+fn main() {}

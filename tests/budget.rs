@@ -1,0 +1,206 @@
+//! The round-trip budget of DESIGN.md, counted as Redis sees it: the top-level commands the
+//! app's connection sent for each kind of request (MONITOR, scripts' inner commands left
+//! out), and the bytes they took on the wire.
+
+use actix_typed_session::store::RedisStore;
+use actix_typed_session::{Keys, Session, SessionData, SessionMiddleware};
+use actix_typed_session_tests::http::{body, Jar};
+use actix_typed_session_tests::{names, wire_size, CommandLog, LoggedCommand, RedisServer};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::test;
+use actix_web::{web, App, Error};
+
+#[derive(SessionData)]
+struct Visit {
+    views: u64,
+    user: Option<String>,
+}
+
+async fn index(mut session: Session<Visit>) -> String {
+    let views = *session.views() + 1;
+    session.set_views(views);
+    format!("{views} views")
+}
+
+async fn peek(session: Session<Visit>) -> String {
+    format!("{} views", *session.views())
+}
+
+async fn login(mut session: Session<Visit>) -> &'static str {
+    session.set_user(Some("ada".to_owned()));
+    session.renew();
+    "welcome"
+}
+
+async fn logout(session: Session<Visit>) -> &'static str {
+    session.purge();
+    "bye"
+}
+
+struct Probe<S> {
+    app: S,
+    log: CommandLog,
+    jar: Jar,
+}
+
+impl<S, B> Probe<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+    B::Error: std::fmt::Debug,
+{
+    /// Sends one request with the jar's cookies and returns its body and the Redis
+    /// commands it caused.
+    async fn send(&mut self, method: &str, path: &str) -> (String, Vec<LoggedCommand>) {
+        let res = test::call_service(&self.app, self.jar.request(method, path).to_request()).await;
+        assert!(
+            res.status().is_success(),
+            "{method} {path}: {}",
+            res.status()
+        );
+        self.jar.absorb(&res);
+        let text = body(res).await;
+        (text, self.log.take().await)
+    }
+}
+
+#[actix_web::test]
+async fn each_route_stays_within_its_round_trip_budget() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let log = CommandLog::start(&server).await;
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(
+                store,
+                Keys::new(["budget test key"]),
+            ))
+            .route("/", web::get().to(index))
+            .route("/peek", web::get().to(peek))
+            .route("/health", web::get().to(|| async { "ok" }))
+            .route("/login", web::post().to(login))
+            .route("/logout", web::post().to(logout)),
+    )
+    .await;
+    let mut probe = Probe {
+        app,
+        log,
+        jar: Jar::default(),
+    };
+
+    let (text, first_write) = probe.send("GET", "/").await;
+    assert_eq!(text, "1 views");
+    assert_eq!(
+        names(&first_write),
+        ["EVALSHA"],
+        "first write of a new session: 1 round trip"
+    );
+
+    let (_, untouched) = probe.send("GET", "/health").await;
+    assert_eq!(untouched, [], "a route that never extracts the session: 0");
+
+    let (text, read) = probe.send("GET", "/peek").await;
+    assert_eq!(text, "1 views");
+    assert_eq!(
+        names(&read),
+        ["EVALSHA"],
+        "read only: 1 round trip, no write"
+    );
+
+    let (text, modify) = probe.send("GET", "/").await;
+    assert_eq!(text, "2 views");
+    assert_eq!(
+        names(&modify),
+        ["EVALSHA", "EVALSHA"],
+        "modify an existing session: 2"
+    );
+    let write = &modify[1];
+    let written: Vec<String> = (0..write.args.len()).map(|i| write.arg(i)).collect();
+    assert!(
+        written.contains(&"views".to_owned()),
+        "the changed field is written: {write:?}"
+    );
+    assert!(
+        !written.contains(&"user".to_owned()),
+        "an unchanged field is not: {write:?}"
+    );
+
+    let (_, renew) = probe.send("POST", "/login").await;
+    assert_eq!(
+        names(&renew),
+        ["EVALSHA", "DEL", "EVALSHA"],
+        "load + renewal (delete old, create new)"
+    );
+
+    let (_, purge) = probe.send("POST", "/logout").await;
+    assert_eq!(names(&purge), ["EVALSHA", "DEL"], "load + purge");
+
+    let (text, after) = probe.send("GET", "/peek").await;
+    assert_eq!(text, "0 views");
+    assert_eq!(
+        after,
+        [],
+        "after logout the client holds no cookie, so nothing is loaded"
+    );
+
+    eprintln!("bytes sent to Redis per request:");
+    for (what, commands) in [
+        ("first write", &first_write),
+        ("read", &read),
+        ("modify", &modify),
+        ("login + renew", &renew),
+        ("logout", &purge),
+    ] {
+        eprintln!(
+            "  {what:<14} {} commands, {} bytes",
+            commands.len(),
+            wire_size(commands)
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_modify_sends_only_the_changed_field_however_large_the_others_are() {
+    #[derive(SessionData)]
+    struct Big {
+        blob: String,
+        counter: u64,
+    }
+    async fn fill(mut session: Session<Big>) -> &'static str {
+        session.set_blob("x".repeat(10_000));
+        "filled"
+    }
+    async fn bump(mut session: Session<Big>) -> String {
+        session.update_counter(|c| *c += 1);
+        session.counter().to_string()
+    }
+
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let log = CommandLog::start(&server).await;
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(
+                store,
+                Keys::new(["budget test key"]),
+            ))
+            .route("/fill", web::get().to(fill))
+            .route("/bump", web::get().to(bump)),
+    )
+    .await;
+    let mut probe = Probe {
+        app,
+        log,
+        jar: Jar::default(),
+    };
+    let (_, fill) = probe.send("GET", "/fill").await;
+    assert!(wire_size(&fill) > 10_000);
+    let (text, bump) = probe.send("GET", "/bump").await;
+    assert_eq!(text, "1");
+    let write = wire_size(&bump[1..]);
+    assert!(
+        write < 500,
+        "the write carries the counter, not the 10 KB field: {write} bytes"
+    );
+}

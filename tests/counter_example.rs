@@ -1,0 +1,243 @@
+//! The `counter` example, driven as a user would: the built binary, started as a process,
+//! talked to over HTTP by a client that keeps cookies.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use actix_typed_session_tests::{free_port, RedisServer};
+use reqwest::StatusCode;
+
+/// How long the example may take to answer its first request.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `target/<profile>/examples/counter`, which `cargo test --workspace` builds. When a test
+/// run did not build it (`cargo test -p actix-typed-session-tests`), build it into a
+/// separate target directory, as trybuild does, so this never waits on cargo's own lock.
+fn counter_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let built = profile_dir.join("examples").join("counter");
+    if built.exists() {
+        return built;
+    }
+    let own_target = profile_dir.join("counter-example-build");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "examples",
+            "--example",
+            "counter",
+            "--target-dir",
+        ])
+        .arg(&own_target)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building the counter example failed");
+    own_target.join("debug").join("examples").join("counter")
+}
+
+/// One running example process; killed on drop, its output printed if the test failed.
+struct Counter {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Counter {
+    fn start(env: &[(&str, String)]) -> Self {
+        let port = free_port();
+        let log =
+            std::env::temp_dir().join(format!("counter-example-{}-{port}.log", std::process::id()));
+        let out = File::create(&log).expect("log file");
+        let mut command = Command::new(counter_binary());
+        command
+            .env_clear()
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("WORKERS", "1")
+            .env("SESSION_KEYS", "first test key,second test key")
+            .env("RUST_LOG", "info")
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("start the counter example");
+        let counter = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        counter.wait_until_up();
+        counter
+    }
+
+    fn wait_until_up(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(self.base.trim_start_matches("http://")).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the example did not start:\n{}", self.output());
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- counter example output ---\n{}", self.output());
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+async fn get(client: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let res = client.get(url).send().await.expect("GET");
+    (res.status(), res.text().await.expect("body"))
+}
+
+async fn post(client: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let res = client.post(url).send().await.expect("POST");
+    (res.status(), res.text().await.expect("body"))
+}
+
+/// Every route of the contract, for one client.
+async fn walk_the_contract(counter: &Counter) {
+    let client = browser();
+    assert_eq!(
+        get(&client, counter.url("/")).await,
+        (StatusCode::OK, "1 views".into())
+    );
+    assert_eq!(
+        get(&client, counter.url("/")).await,
+        (StatusCode::OK, "2 views".into())
+    );
+    assert_eq!(
+        get(&client, counter.url("/peek")).await,
+        (StatusCode::OK, "2 views".into())
+    );
+    assert_eq!(
+        get(&client, counter.url("/health")).await,
+        (StatusCode::OK, "ok".into())
+    );
+    assert_eq!(
+        get(&client, counter.url("/whoami")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(&client, counter.url("/login?user=ada")).await,
+        (StatusCode::OK, "welcome ada".into())
+    );
+    assert_eq!(
+        get(&client, counter.url("/whoami")).await,
+        (StatusCode::OK, "ada".into())
+    );
+    assert_eq!(
+        get(&client, counter.url("/peek")).await.1,
+        "2 views",
+        "the login kept the data"
+    );
+    assert_eq!(
+        post(&client, counter.url("/login?user=")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(&client, counter.url("/logout")).await,
+        (StatusCode::OK, "bye".into())
+    );
+    assert_eq!(
+        get(&client, counter.url("/whoami")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(get(&client, counter.url("/peek")).await.1, "0 views");
+
+    let other = browser();
+    assert_eq!(
+        get(&other, counter.url("/")).await.1,
+        "1 views",
+        "clients do not share sessions"
+    );
+}
+
+#[tokio::test]
+async fn on_the_memory_store() {
+    let counter = Counter::start(&[]);
+    walk_the_contract(&counter).await;
+    assert!(
+        counter.output().contains("in memory"),
+        "says which store it uses:\n{}",
+        counter.output()
+    );
+}
+
+#[tokio::test]
+async fn on_redis_and_across_an_app_restart() {
+    let redis = RedisServer::start();
+    let env = [("REDIS_URL", redis.url())];
+    let counter = Counter::start(&env);
+    walk_the_contract(&counter).await;
+
+    let client = browser();
+    assert_eq!(get(&client, counter.url("/")).await.1, "1 views");
+    assert_eq!(get(&client, counter.url("/")).await.1, "2 views");
+    drop(counter);
+
+    let restarted = Counter::start(&env);
+    assert_eq!(
+        get(&client, restarted.url("/")).await.1,
+        "3 views",
+        "the session outlived the app"
+    );
+    assert!(
+        restarted.output().contains("Redis"),
+        "{}",
+        restarted.output()
+    );
+}
+
+#[tokio::test]
+async fn honours_the_key_prefix() {
+    let redis = RedisServer::start();
+    let counter = Counter::start(&[
+        ("REDIS_URL", redis.url()),
+        ("SESSION_PREFIX", "myapp:sess:".into()),
+    ]);
+    assert_eq!(get(&browser(), counter.url("/")).await.1, "1 views");
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("myapp:sess:"), "{keys:?}");
+}

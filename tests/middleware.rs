@@ -1,0 +1,624 @@
+//! The middleware's request lifecycle, on the in-memory store wrapped in a counter, so
+//! each test can say exactly which store calls a request made.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use actix_typed_session::store::{
+    ChangeSet, CommitOutcome, LoadOptions, MemoryStore, Record, SessionKey, SessionStore, WriteMode,
+};
+use actix_typed_session::{
+    Algorithm, Keys, Session, SessionData, SessionId, SessionMiddleware, SessionMiddlewareBuilder,
+    StoreError, TtlPolicy,
+};
+use actix_typed_session_tests::http::{body, set_cookies, Jar};
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::SameSite;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::COOKIE;
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::{web, App, HttpResponse};
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+
+#[derive(SessionData)]
+struct Visit {
+    views: u64,
+    user: Option<String>,
+}
+
+#[derive(Default)]
+struct Counts {
+    loads: AtomicUsize,
+    commits: AtomicUsize,
+    deletes: AtomicUsize,
+    fail: AtomicBool,
+}
+
+/// The memory store, counting calls, and failing every call while `fail` is set.
+#[derive(Clone, Default)]
+struct CountingStore {
+    inner: MemoryStore,
+    counts: Arc<Counts>,
+}
+
+impl CountingStore {
+    /// (loads, commits, deletes) so far.
+    fn calls(&self) -> (usize, usize, usize) {
+        let c = &self.counts;
+        (
+            c.loads.load(Ordering::SeqCst),
+            c.commits.load(Ordering::SeqCst),
+            c.deletes.load(Ordering::SeqCst),
+        )
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.counts.fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("test says no".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for CountingStore {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError> {
+        self.counts.loads.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.load(key, options).await
+    }
+    async fn commit(
+        &self,
+        key: &SessionKey,
+        changes: &ChangeSet,
+    ) -> Result<CommitOutcome, StoreError> {
+        self.counts.commits.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.commit(key, changes).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.counts.deletes.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.delete(key).await
+    }
+}
+
+const KEY: &str = "a test key that is long enough";
+
+async fn index(mut session: Session<Visit>) -> String {
+    let views = *session.views() + 1;
+    session.set_views(views);
+    format!("{views} views")
+}
+
+async fn peek(session: Session<Visit>) -> String {
+    format!("{} views", *session.views())
+}
+
+async fn two_extractors(a: Session<Visit>, mut b: Session<Visit>) -> String {
+    b.update_views(|v| *v += 10);
+    format!("{} views", *a.views())
+}
+
+async fn login(mut session: Session<Visit>) -> &'static str {
+    session.set_user(Some("ada".into()));
+    session.renew();
+    "welcome"
+}
+
+async fn whoami(session: Session<Visit>) -> HttpResponse {
+    match session.user().as_deref() {
+        Some(user) => HttpResponse::Ok().body(user.to_owned()),
+        None => HttpResponse::Unauthorized().finish(),
+    }
+}
+
+async fn logout(session: Session<Visit>) -> &'static str {
+    session.purge();
+    "bye"
+}
+
+async fn is_new(session: Session<Visit>) -> String {
+    session.is_new().to_string()
+}
+
+async fn broken(mut session: Session<Visit>) -> HttpResponse {
+    session.set_views(999);
+    HttpResponse::InternalServerError().finish()
+}
+
+macro_rules! app {
+    ($builder:expr) => {
+        test::init_service(
+            App::new()
+                .wrap($builder.build())
+                .route("/", web::get().to(index))
+                .route("/peek", web::get().to(peek))
+                .route("/two", web::get().to(two_extractors))
+                .route("/health", web::get().to(|| async { "ok" }))
+                .route("/login", web::post().to(login))
+                .route("/whoami", web::get().to(whoami))
+                .route("/logout", web::post().to(logout))
+                .route("/is-new", web::get().to(is_new))
+                .route("/broken", web::get().to(broken)),
+        )
+        .await
+    };
+}
+
+fn builder(store: &CountingStore) -> SessionMiddlewareBuilder {
+    SessionMiddleware::builder(store.clone(), Keys::new([KEY]))
+}
+
+/// The cookie header a correctly signed client would send for `id`, signed the keygrip way.
+fn signed_cookie(id: &SessionId) -> String {
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(KEY.as_bytes()).unwrap();
+    mac.update(format!("session={}", id.as_str()).as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("session={}; session.sig={sig}", id.as_str())
+}
+
+#[actix_web::test]
+async fn counts_views_for_a_client_that_keeps_its_cookie() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    for expected in 1..=3 {
+        let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        jar.absorb(&res);
+        assert_eq!(body(res).await, format!("{expected} views"));
+    }
+    assert_eq!(store.inner.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_handler_that_never_extracts_the_session_costs_no_store_call() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let before = store.calls();
+    let res = test::call_service(&app, jar.request("GET", "/health").to_request()).await;
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(store.calls(), before);
+}
+
+#[actix_web::test]
+async fn first_write_is_one_create_and_a_read_is_one_load() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert_eq!(
+        store.calls(),
+        (0, 1, 0),
+        "no cookie: nothing to load; the write is one create"
+    );
+    jar.absorb(&res);
+    let session = jar.get("session").unwrap();
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.same_site(), Some(SameSite::Lax));
+    assert_eq!(session.path(), Some("/"));
+    assert_eq!(
+        session.max_age(),
+        None,
+        "a browser-session cookie by default"
+    );
+    assert!(jar.get("session.sig").is_some());
+
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert!(set_cookies(&res).is_empty(), "a read sets no cookie");
+    assert_eq!(body(res).await, "1 views");
+    assert_eq!(store.calls(), (1, 1, 0));
+
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert!(
+        set_cookies(&res).is_empty(),
+        "an update keeps the same cookie"
+    );
+    assert_eq!(store.calls(), (2, 2, 0));
+}
+
+#[actix_web::test]
+async fn several_extractors_share_one_load_and_one_write() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let before = store.calls();
+    let res = test::call_service(&app, jar.request("GET", "/two").to_request()).await;
+    assert_eq!(
+        body(res).await,
+        "11 views",
+        "both extractors see the same state"
+    );
+    assert_eq!(store.calls(), (before.0 + 1, before.1 + 1, 0));
+}
+
+#[actix_web::test]
+async fn forged_and_malformed_cookies_get_a_fresh_session_without_a_store_call() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let id = jar.get("session").unwrap().value().to_owned();
+    let sig = jar.get("session.sig").unwrap().value().to_owned();
+    let other = SessionId::generate().unwrap();
+    let long = "A".repeat(5000);
+    let cases = [
+        format!("session={id}"),                                  // unsigned
+        format!("session={}; session.sig={sig}", other.as_str()), // signature of another id
+        format!("session={}; session.sig={sig}", &id[..20]),      // truncated id
+        format!("session={id}; session.sig={}", &sig[..10]),      // truncated signature
+        format!("session={id}x; session.sig={sig}"),              // malformed id
+        format!("session={long}; session.sig={sig}"),             // oversized id
+        format!("session={id}; session.sig={long}"),              // oversized signature
+        format!("session=../../etc; session.sig={sig}"),
+        "session=; session.sig=".to_owned(),
+    ];
+    let before = store.calls();
+    for cookie in cases {
+        let req = TestRequest::get()
+            .uri("/peek")
+            .insert_header((COOKIE, cookie.clone()));
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{cookie}");
+        assert_eq!(body(res).await, "0 views", "{cookie}");
+    }
+    assert_eq!(
+        store.calls(),
+        before,
+        "no store call for anything that does not verify"
+    );
+}
+
+#[actix_web::test]
+async fn renew_moves_the_data_to_a_new_id_and_the_old_one_is_gone() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let old = jar.clone();
+    let res = test::call_service(&app, jar.request("POST", "/login").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    jar.absorb(&res);
+    assert_ne!(
+        jar.get("session").unwrap().value(),
+        old.get("session").unwrap().value()
+    );
+
+    let res = test::call_service(&app, jar.request("GET", "/whoami").to_request()).await;
+    assert_eq!(body(res).await, "ada");
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(body(res).await, "1 views", "data kept across the renewal");
+
+    let res = test::call_service(&app, old.request("GET", "/whoami").to_request()).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old id carries nothing"
+    );
+    assert_eq!(store.inner.len(), 1);
+}
+
+#[actix_web::test]
+async fn purge_deletes_the_record_and_clears_the_cookie_with_its_path_and_domain() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store)
+        .cookie_domain("example.test")
+        .cookie_path("/app"));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("POST", "/login").to_request()).await);
+    let before = jar.clone();
+    let res = test::call_service(&app, jar.request("POST", "/logout").to_request()).await;
+    let cleared = set_cookies(&res);
+    assert_eq!(cleared.len(), 2, "the id and its signature");
+    for cookie in &cleared {
+        assert_eq!(cookie.value(), "");
+        assert_eq!(cookie.max_age(), Some(CookieDuration::ZERO));
+        assert_eq!(cookie.path(), Some("/app"));
+        assert_eq!(cookie.domain(), Some("example.test"));
+    }
+    assert_eq!(body(res).await, "bye");
+    assert_eq!(store.inner.len(), 0);
+    let res = test::call_service(&app, before.request("GET", "/whoami").to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn is_new_until_stored() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/is-new").to_request()).await;
+    assert_eq!(body(res).await, "true");
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let res = test::call_service(&app, jar.request("GET", "/is-new").to_request()).await;
+    assert_eq!(body(res).await, "false");
+}
+
+#[actix_web::test]
+async fn an_unavailable_store_gives_an_empty_503_and_a_failed_commit_replaces_the_response() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+
+    store.counts.fail.store(true, Ordering::SeqCst);
+    // A new visitor needs no load, so only the commit fails: the handler's 200 must not stand.
+    let res = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(body(res).await, "");
+    // A known visitor fails at the load.
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body(res).await, "");
+    // Routes without the session are unaffected.
+    let res = test::call_service(&app, jar.request("GET", "/health").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    store.counts.fail.store(false, Ordering::SeqCst);
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(
+        body(res).await,
+        "1 views",
+        "nothing was written while failing"
+    );
+}
+
+#[actix_web::test]
+async fn a_write_to_a_session_ended_meanwhile_is_refused_not_resurrected() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let id = SessionId::parse(jar.get("session").unwrap().value()).unwrap();
+    let key = SessionKey::new("session:", &id);
+
+    // A handler that ends the session "elsewhere" between this request's load and commit.
+    let ender = {
+        let (store, key) = (store.clone(), key.clone());
+        move |mut session: Session<Visit>| {
+            let (store, key) = (store.clone(), key.clone());
+            async move {
+                store.inner.delete(&key).await.unwrap();
+                session.set_views(42);
+                "saved?"
+            }
+        }
+    };
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .route("/", web::get().to(ender)),
+    )
+    .await;
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "never a 2xx for an unsaved write"
+    );
+    let cookies = set_cookies(&res);
+    assert!(
+        !cookies.is_empty() && cookies.iter().all(|c| c.value().is_empty()),
+        "the dead cookie is cleared"
+    );
+    let loaded = store
+        .inner
+        .load(&key, LoadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(loaded, None, "the ended session stays ended");
+}
+
+#[actix_web::test]
+async fn server_errors_do_not_commit_unless_asked() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let res = test::call_service(&app, TestRequest::get().uri("/broken").to_request()).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(store.calls(), (0, 0, 0));
+
+    let app = app!(builder(&store).commit_on_server_error(true));
+    test::call_service(&app, TestRequest::get().uri("/broken").to_request()).await;
+    assert_eq!(store.calls(), (0, 1, 0));
+}
+
+#[actix_web::test]
+async fn a_field_that_no_longer_decodes_takes_its_default_and_the_rest_survives() {
+    let store = CountingStore::default();
+    let id = SessionId::generate().unwrap();
+    let key = SessionKey::new("session:", &id);
+    let created = ChangeSet {
+        mode: WriteMode::Create {
+            created_at: SystemTime::now(),
+        },
+        set: vec![
+            ("views".into(), b"\"not a number\"".to_vec()),
+            ("user".into(), b"\"grace\"".to_vec()),
+            ("unknown".into(), b"[1,2,3]".to_vec()),
+        ],
+        remove: vec![],
+        ttl: Duration::from_secs(60),
+    };
+    assert_eq!(
+        store.inner.commit(&key, &created).await.unwrap(),
+        CommitOutcome::Written
+    );
+    let app = app!(builder(&store));
+    let cookie = signed_cookie(&id);
+    let res = test::call_service(
+        &app,
+        TestRequest::get()
+            .uri("/whoami")
+            .insert_header((COOKIE, cookie.clone()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(body(res).await, "grace", "the other fields still decode");
+    let res = test::call_service(
+        &app,
+        TestRequest::get()
+            .uri("/")
+            .insert_header((COOKIE, cookie))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        body(res).await,
+        "1 views",
+        "the bad field started from its default"
+    );
+    let record = store
+        .inner
+        .load(&key, LoadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.fields["views"], b"1");
+    assert_eq!(
+        record.fields["user"], b"\"grace\"",
+        "untouched fields are not rewritten"
+    );
+    assert_eq!(
+        record.fields["unknown"], b"[1,2,3]",
+        "fields the struct does not know survive"
+    );
+}
+
+#[actix_web::test]
+async fn a_cookie_signed_by_an_older_key_is_accepted_and_re_signed() {
+    let store = CountingStore::default();
+    let old_app = app!(SessionMiddleware::builder(
+        store.clone(),
+        Keys::new(["old key"])
+    ));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&old_app, jar.request("GET", "/").to_request()).await);
+    let old_sig = jar.get("session.sig").unwrap().value().to_owned();
+
+    let rotated = app!(SessionMiddleware::builder(
+        store.clone(),
+        Keys::new(["new key", "old key"])
+    ));
+    let res = test::call_service(&rotated, jar.request("GET", "/peek").to_request()).await;
+    jar.absorb(&res);
+    assert_eq!(body(res).await, "1 views");
+    let new_sig = jar.get("session.sig").unwrap().value().to_owned();
+    assert_ne!(new_sig, old_sig, "re-signed with the first key");
+
+    let new_only = app!(SessionMiddleware::builder(
+        store.clone(),
+        Keys::new(["new key"])
+    ));
+    let res = test::call_service(&new_only, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(
+        body(res).await,
+        "1 views",
+        "the re-signed cookie verifies with the new key alone"
+    );
+
+    let mut stale = jar.clone();
+    stale.set("session.sig", &old_sig);
+    let res = test::call_service(&new_only, stale.request("GET", "/peek").to_request()).await;
+    assert_eq!(
+        body(res).await,
+        "0 views",
+        "once the old key is removed, its cookies are rejected"
+    );
+}
+
+#[actix_web::test]
+async fn secure_follows_the_request_scheme_unless_forced() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let res = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
+    let cookies = set_cookies(&res);
+    assert!(!cookies.is_empty() && cookies.iter().all(|c| c.secure() != Some(true)));
+    let req = TestRequest::get()
+        .uri("/")
+        .insert_header(("x-forwarded-proto", "https"));
+    let res = test::call_service(&app, req.to_request()).await;
+    let cookies = set_cookies(&res);
+    assert!(!cookies.is_empty() && cookies.iter().all(|c| c.secure() == Some(true)));
+
+    let app = app!(builder(&store)
+        .cookie_secure(true)
+        .cookie_same_site(SameSite::Strict));
+    let res = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
+    let cookies = set_cookies(&res);
+    assert!(!cookies.is_empty());
+    assert!(cookies
+        .iter()
+        .all(|c| c.secure() == Some(true) && c.same_site() == Some(SameSite::Strict)));
+}
+
+#[actix_web::test]
+async fn a_persistent_cookie_rolls_with_the_ttl_only_when_the_policy_refreshes() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store)
+        .max_age(Duration::from_secs(600))
+        .cookie_name("sid"));
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    jar.absorb(&res);
+    assert_eq!(
+        jar.get("sid").unwrap().max_age(),
+        Some(CookieDuration::seconds(600))
+    );
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(
+        set_cookies(&res).len(),
+        2,
+        "the read refreshed the TTL, so the cookie moves too"
+    );
+
+    let app = app!(builder(&store)
+        .max_age(Duration::from_secs(600))
+        .cookie_name("sid")
+        .ttl_policy(TtlPolicy::OnChange));
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert!(
+        set_cookies(&res).is_empty(),
+        "nothing moved, nothing re-sent"
+    );
+}
+
+#[actix_web::test]
+async fn sha1_signatures_have_keygrip_length_and_verify() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store).signing_algorithm(Algorithm::Sha1));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    assert_eq!(
+        jar.get("session.sig").unwrap().value().len(),
+        27,
+        "base64url of 20 bytes"
+    );
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(body(res).await, "1 views");
+}
+
+#[actix_web::test]
+async fn extracting_without_the_middleware_is_an_opaque_500() {
+    let app = test::init_service(App::new().route("/", web::get().to(peek))).await;
+    let res = match app.call(TestRequest::get().uri("/").to_request()).await {
+        Ok(res) => res,
+        Err(err) => ServiceResponse::from_err(err, TestRequest::get().to_http_request()),
+    };
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body(res).await, "");
+}

@@ -1,0 +1,30 @@
+//! Every store passes the same conformance suite.
+
+use actix_typed_session::store::{MemoryStore, RedisStore};
+use actix_typed_session_tests::{conformance, RedisServer};
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    conformance::run(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn redis_store_conforms() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    conformance::run(&store).await;
+}
+
+#[tokio::test]
+async fn redis_store_conforms_over_a_unix_socket() {
+    let server = RedisServer::start();
+    let url = format!("redis+unix://{}", server.socket_path().display());
+    let store = RedisStore::connect(&url).await.expect("connect");
+    conformance::run(&store).await;
+}
+
+#[tokio::test]
+async fn the_suite_accepts_a_trait_object() {
+    let store: Box<dyn actix_typed_session::store::SessionStore> = Box::new(MemoryStore::new());
+    conformance::run(store.as_ref()).await;
+}
