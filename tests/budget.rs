@@ -3,40 +3,18 @@
 //! out), and the bytes they took on the wire.
 
 use actix_typed_session::store::RedisStore;
+use std::fmt::Debug;
+
+use actix_http::Request;
 use actix_typed_session::{Keys, Session, SessionData, SessionMiddleware};
+use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, Jar};
 use actix_typed_session_tests::{names, wire_size, CommandLog, LoggedCommand, RedisServer};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
-use actix_web::{web, App, Error};
-
-#[derive(SessionData)]
-struct Visit {
-    views: u64,
-    user: Option<String>,
-}
-
-async fn index(mut session: Session<Visit>) -> String {
-    let views = *session.views() + 1;
-    session.set_views(views);
-    format!("{views} views")
-}
-
-async fn peek(session: Session<Visit>) -> String {
-    format!("{} views", *session.views())
-}
-
-async fn login(mut session: Session<Visit>) -> &'static str {
-    session.set_user(Some("ada".to_owned()));
-    session.renew();
-    "welcome"
-}
-
-async fn logout(session: Session<Visit>) -> &'static str {
-    session.purge();
-    "bye"
-}
+use actix_web::web::{self, ServiceConfig};
+use actix_web::{App, Error};
 
 struct Probe<S> {
     app: S,
@@ -46,9 +24,8 @@ struct Probe<S> {
 
 impl<S, B> Probe<S>
 where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-    B::Error: std::fmt::Debug,
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody<Error: Debug>,
 {
     /// Sends one request with the jar's cookies and returns its body and the Redis
     /// commands it caused.
@@ -65,29 +42,28 @@ where
     }
 }
 
-#[actix_web::test]
-async fn each_route_stays_within_its_round_trip_budget() {
-    let server = RedisServer::start();
+/// An app with `routes` on a Redis store, and a command log of that Redis.
+async fn probe(
+    server: &RedisServer,
+    routes: fn(&mut ServiceConfig),
+) -> Probe<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
+> {
     let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let log = CommandLog::start(&server).await;
-    let app = test::init_service(
-        App::new()
-            .wrap(SessionMiddleware::new(
-                store,
-                Keys::new(["budget test key"]),
-            ))
-            .route("/", web::get().to(index))
-            .route("/peek", web::get().to(peek))
-            .route("/health", web::get().to(|| async { "ok" }))
-            .route("/login", web::post().to(login))
-            .route("/logout", web::post().to(logout)),
-    )
-    .await;
-    let mut probe = Probe {
+    let log = CommandLog::start(server).await;
+    let sessions = SessionMiddleware::new(store, Keys::new(["budget test key"]));
+    let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
+    Probe {
         app,
         log,
         jar: Jar::default(),
-    };
+    }
+}
+
+#[actix_web::test]
+async fn each_route_stays_within_its_round_trip_budget() {
+    let server = RedisServer::start();
+    let mut probe = probe(&server, counter_app::routes).await;
 
     let (text, first_write) = probe.send("GET", "/").await;
     assert_eq!(text, "1 views");
@@ -177,23 +153,12 @@ async fn a_modify_sends_only_the_changed_field_however_large_the_others_are() {
     }
 
     let server = RedisServer::start();
-    let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let log = CommandLog::start(&server).await;
-    let app = test::init_service(
-        App::new()
-            .wrap(SessionMiddleware::new(
-                store,
-                Keys::new(["budget test key"]),
-            ))
+    let mut probe = probe(&server, |routes| {
+        routes
             .route("/fill", web::get().to(fill))
-            .route("/bump", web::get().to(bump)),
-    )
+            .route("/bump", web::get().to(bump));
+    })
     .await;
-    let mut probe = Probe {
-        app,
-        log,
-        jar: Jar::default(),
-    };
     let (_, fill) = probe.send("GET", "/fill").await;
     assert!(wire_size(&fill) > 10_000);
     let (text, bump) = probe.send("GET", "/bump").await;

@@ -9,9 +9,10 @@ use actix_typed_session::store::{
     ChangeSet, CommitOutcome, LoadOptions, MemoryStore, Record, SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{
-    Algorithm, Keys, Session, SessionData, SessionId, SessionMiddleware, SessionMiddlewareBuilder,
-    StoreError, TtlPolicy,
+    Algorithm, Keys, Session, SessionId, SessionMiddleware, SessionMiddlewareBuilder, StoreError,
+    TtlPolicy,
 };
+use actix_typed_session_tests::counter_app::{self, peek, Visit};
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::SameSite;
@@ -24,12 +25,6 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-
-#[derive(SessionData)]
-struct Visit {
-    views: u64,
-    user: Option<String>,
-}
 
 #[derive(Default)]
 struct Counts {
@@ -94,37 +89,9 @@ impl SessionStore for CountingStore {
 
 const KEY: &str = "a test key that is long enough";
 
-async fn index(mut session: Session<Visit>) -> String {
-    let views = *session.views() + 1;
-    session.set_views(views);
-    format!("{views} views")
-}
-
-async fn peek(session: Session<Visit>) -> String {
-    format!("{} views", *session.views())
-}
-
 async fn two_extractors(a: Session<Visit>, mut b: Session<Visit>) -> String {
     b.update_views(|v| *v += 10);
     format!("{} views", *a.views())
-}
-
-async fn login(mut session: Session<Visit>) -> &'static str {
-    session.set_user(Some("ada".into()));
-    session.renew();
-    "welcome"
-}
-
-async fn whoami(session: Session<Visit>) -> HttpResponse {
-    match session.user().as_deref() {
-        Some(user) => HttpResponse::Ok().body(user.to_owned()),
-        None => HttpResponse::Unauthorized().finish(),
-    }
-}
-
-async fn logout(session: Session<Visit>) -> &'static str {
-    session.purge();
-    "bye"
 }
 
 async fn is_new(session: Session<Visit>) -> String {
@@ -141,13 +108,8 @@ macro_rules! app {
         test::init_service(
             App::new()
                 .wrap($builder.build())
-                .route("/", web::get().to(index))
-                .route("/peek", web::get().to(peek))
+                .configure(counter_app::routes)
                 .route("/two", web::get().to(two_extractors))
-                .route("/health", web::get().to(|| async { "ok" }))
-                .route("/login", web::post().to(login))
-                .route("/whoami", web::get().to(whoami))
-                .route("/logout", web::post().to(logout))
                 .route("/is-new", web::get().to(is_new))
                 .route("/broken", web::get().to(broken)),
         )

@@ -3,6 +3,7 @@
 //! suite every session store must pass.
 
 pub mod conformance;
+pub mod counter_app;
 pub mod http;
 mod monitor;
 mod server;
