@@ -584,3 +584,36 @@ async fn extracting_without_the_middleware_is_an_opaque_500() {
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body(res).await, "");
 }
+
+#[actix_web::test]
+async fn ttl_and_expires_reach_the_store_and_the_cookie() {
+    let store = CountingStore::default();
+    let at = actix_web::cookie::time::OffsetDateTime::now_utc() + CookieDuration::days(3);
+    let app = app!(builder(&store)
+        .ttl(Duration::from_secs(90))
+        .expires(at)
+        .key_prefix("app:"));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let cookie = jar.get("session").unwrap();
+    assert_eq!(
+        cookie.expires_datetime().map(|t| t.unix_timestamp()),
+        Some(at.unix_timestamp())
+    );
+    assert_eq!(cookie.max_age(), None);
+
+    let id = SessionId::parse(cookie.value()).unwrap();
+    let record = store
+        .inner
+        .load(&SessionKey::new("app:", &id), LoadOptions::default())
+        .await
+        .unwrap();
+    let ttl = record
+        .expect("stored under the configured prefix")
+        .ttl
+        .unwrap();
+    assert!(
+        ttl <= Duration::from_secs(90) && ttl > Duration::from_secs(80),
+        "{ttl:?}"
+    );
+}

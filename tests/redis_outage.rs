@@ -1,0 +1,83 @@
+//! The middleware on a Redis that goes away and comes back: empty 503s while it is gone,
+//! never a 2xx for a write that was not saved, and service on its own once it returns.
+
+use std::time::Duration;
+
+use actix_typed_session::store::RedisStore;
+use actix_typed_session::{Keys, SessionMiddleware};
+use actix_typed_session_tests::counter_app;
+use actix_typed_session_tests::http::{body, set_cookies, Jar};
+use actix_typed_session_tests::RedisServer;
+use actix_web::http::StatusCode;
+use actix_web::test;
+use actix_web::App;
+
+/// Requests tried, 100 ms apart, before recovery counts as failed: the store reconnects on
+/// the first call after Redis is back, so one or two tries are expected.
+const RECOVERY_TRIES: usize = 50;
+
+#[actix_web::test]
+async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() {
+    let mut server = RedisServer::start();
+    let store = RedisStore::builder()
+        .port(server.port())
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .expect("connect");
+    let sessions = SessionMiddleware::new(store, Keys::new(["outage test key"]));
+    let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    jar.absorb(&res);
+    assert_eq!(body(res).await, "1 views");
+
+    server.stop();
+    for (who, method, path) in [
+        (&jar, "GET", "/peek"),
+        (&jar, "GET", "/"),
+        (&Jar::default(), "GET", "/"),
+    ] {
+        let res = test::call_service(&app, who.request(method, path).to_request()).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{method} {path}"
+        );
+        assert!(
+            set_cookies(&res).is_empty(),
+            "no cookie for a session that was not saved"
+        );
+        assert_eq!(body(res).await, "", "opaque: nothing internal in the body");
+    }
+    let res = test::call_service(&app, jar.request("GET", "/health").to_request()).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "routes without the session keep working"
+    );
+
+    server.restart();
+    let mut tries = 0;
+    let res = loop {
+        tries += 1;
+        let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+        if res.status() == StatusCode::OK || tries == RECOVERY_TRIES {
+            break res;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "service did not resume after {tries} tries"
+    );
+    jar.absorb(&res);
+    // The restarted server kept nothing (no persistence), so the old cookie found no
+    // session and a new one was started.
+    assert_eq!(body(res).await, "1 views");
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert_eq!(body(res).await, "2 views");
+    eprintln!("recovered on try {tries}");
+}
