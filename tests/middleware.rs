@@ -617,3 +617,25 @@ async fn ttl_and_expires_reach_the_store_and_the_cookie() {
         "{ttl:?}"
     );
 }
+
+#[actix_web::test]
+async fn stray_cookies_around_the_session_do_not_hide_it() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
+    let (id, sig) = (
+        jar.get("session").unwrap().value(),
+        jar.get("session.sig").unwrap().value(),
+    );
+    // Set by other apps on the same domain: a pair without '=', an empty name, a bad
+    // percent escape, and a Latin-1 byte that is not UTF-8.
+    let mut header = b"junk; =anonymous; tracker=%zz; legacy=caf\xe9; ".to_vec();
+    header.extend_from_slice(format!("session={id}; session.sig={sig}").as_bytes());
+    let value = actix_web::http::header::HeaderValue::from_bytes(&header).unwrap();
+    let req = TestRequest::get()
+        .uri("/peek")
+        .insert_header((COOKIE, value));
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(body(res).await, "1 views");
+}

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use actix_web::cookie::time::{self, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::COOKIE;
 use actix_web::HttpRequest;
 
 use crate::id::SessionId;
@@ -46,12 +47,12 @@ impl CookieSettings {
     /// The verified session id of `req`, or `None` for anything missing, oversized,
     /// malformed, unsigned or forged: all of them simply mean "no session".
     pub(crate) fn read(&self, req: &HttpRequest) -> Option<Inbound> {
-        let value = bounded(req.cookie(&self.name)?)?;
+        let value = cookie_value(req, &self.name)?;
         let id = SessionId::parse(&value)?;
         let resign = match &self.keygrip {
             None => false,
             Some(keygrip) => {
-                let signature = bounded(req.cookie(&self.sig_name)?)?;
+                let signature = cookie_value(req, &self.sig_name)?;
                 let data = format!("{}={}", self.name, value);
                 keygrip.verify(data.as_bytes(), &signature)? == Verified::Rotated
             }
@@ -118,8 +119,21 @@ impl CookieSettings {
     }
 }
 
-fn bounded(cookie: Cookie<'_>) -> Option<String> {
-    let value = cookie.value();
+/// The value of the first well-formed cookie called `name`, if it is not oversized.
+///
+/// Each `name=value` pair is read on its own, from bytes: actix's `HttpRequest::cookies()`
+/// drops every cookie of a header that holds one non-UTF-8 byte, so a stray cookie set by
+/// another app on the same domain would log everybody out.
+fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
+    let value = req
+        .headers()
+        .get_all(COOKIE)
+        .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .filter(|pair| pair.len() <= name.len() + 1 + MAX_VALUE_LEN + 2)
+        .filter_map(|pair| Cookie::parse_encoded(pair.trim()).ok())
+        .find(|cookie| cookie.name() == name)?;
+    let value = value.value();
     (value.len() <= MAX_VALUE_LEN).then(|| value.to_owned())
 }
 
