@@ -639,3 +639,54 @@ async fn stray_cookies_around_the_session_do_not_hide_it() {
     let res = test::call_service(&app, req.to_request()).await;
     assert_eq!(body(res).await, "1 views");
 }
+
+#[actix_web::test]
+async fn responses_that_set_the_cookie_are_kept_out_of_shared_caches() {
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .configure(counter_app::routes)
+            .route(
+                "/cached",
+                web::get().to(|mut session: Session<Visit>| async move {
+                    session.set_views(7);
+                    HttpResponse::Ok()
+                        .insert_header(("cache-control", "private, max-age=5"))
+                        .finish()
+                }),
+            ),
+    )
+    .await;
+    let cache_control = |res: &ServiceResponse<_>| {
+        res.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert_eq!(
+        cache_control(&res).as_deref(),
+        Some("private, no-store"),
+        "a new session's cookie"
+    );
+    jar.absorb(&res);
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(
+        cache_control(&res),
+        None,
+        "no cookie set, nothing to protect"
+    );
+    let res = test::call_service(&app, jar.request("POST", "/logout").to_request()).await;
+    assert_eq!(
+        cache_control(&res).as_deref(),
+        Some("private, no-store"),
+        "removal cookies too"
+    );
+    let res = test::call_service(&app, TestRequest::get().uri("/cached").to_request()).await;
+    assert_eq!(
+        cache_control(&res).as_deref(),
+        Some("private, max-age=5"),
+        "the handler's own wins"
+    );
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL};
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
@@ -107,6 +108,9 @@ async fn finish<B>(
     let secure = state.config.cookie.secure_for(response.request());
     match commit(state, loaded, secure).await {
         Ok(cookies) => {
+            if !cookies.is_empty() {
+                keep_out_of_shared_caches(response.headers_mut());
+            }
             for cookie in &cookies {
                 // Only fails for a value that is not a valid header; ours are base64url.
                 let _ = response.response_mut().add_cookie(cookie);
@@ -124,5 +128,13 @@ async fn finish<B>(
             let (request, _) = response.into_parts();
             ServiceResponse::new(request, failed).map_into_right_body()
         }
+    }
+}
+
+/// A response that hands out a session id must not be stored by a shared cache, which
+/// would give that session to the next visitor. A handler's own `Cache-Control` wins.
+fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     }
 }
