@@ -30,8 +30,11 @@ pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
     pub attrs: Attrs,
-    /// Position among the fields: the index `encode_field` and the dirty marks use.
-    pub index: usize,
+    /// Position among the stored fields: the index `encode_field` and the dirty marks use.
+    /// `None` for a `skip` field, which is never stored.
+    pub slot: Option<usize>,
+    /// The struct's `prefix`, put before the storage name.
+    pub prefix: String,
 }
 
 /// Which generated accessor a method name belongs to.
@@ -59,16 +62,26 @@ impl<'a> Input<'a> {
     /// and the fallback always have something to work with.
     pub fn from_syn(original: &'a DeriveInput, errors: &mut Errors) -> Self {
         let attrs = attr::parse(&original.attrs, errors);
+        let prefix = attrs
+            .prefix
+            .as_ref()
+            .map(|prefix| prefix.value.value())
+            .unwrap_or_default();
         let shape = match &original.data {
             Data::Struct(data) => match &data.fields {
-                Fields::Named(named) => Shape::Named(
-                    named
+                Fields::Named(named) => {
+                    let mut fields: Vec<Field> = named
                         .named
                         .iter()
-                        .enumerate()
-                        .filter_map(|(index, field)| Field::from_syn(field, index, errors))
-                        .collect(),
-                ),
+                        .filter_map(|field| Field::from_syn(field, &prefix, errors))
+                        .collect();
+                    // Stored fields are numbered without gaps; `skip` fields take no slot.
+                    let mut slots = 0..;
+                    for field in fields.iter_mut().filter(|field| field.attrs.skip.is_none()) {
+                        field.slot = slots.next();
+                    }
+                    Shape::Named(fields)
+                }
                 Fields::Unnamed(unnamed) => Shape::Tuple(unnamed),
                 Fields::Unit => Shape::Unit,
             },
@@ -118,22 +131,34 @@ impl<'a> Input<'a> {
 
 impl<'a> Field<'a> {
     /// `None` only for a field without a name, which a struct with named fields has not.
-    fn from_syn(original: &'a syn::Field, index: usize, errors: &mut Errors) -> Option<Self> {
+    fn from_syn(original: &'a syn::Field, prefix: &str, errors: &mut Errors) -> Option<Self> {
         Some(Field {
             original,
             ident: original.ident.as_ref()?,
             ty: &original.ty,
             attrs: attr::parse(&original.attrs, errors),
-            index,
+            slot: None,
+            prefix: prefix.to_owned(),
         })
     }
 
-    /// The name of the field in the store: the `rename`, or the Rust name without `r#`.
+    /// The name of the field in the store: the struct's `prefix`, then the `rename` or the
+    /// Rust name without `r#`.
     pub fn storage_name(&self) -> String {
+        format!("{}{}", self.prefix, self.unprefixed_name())
+    }
+
+    /// The storage name without the struct's `prefix`.
+    pub fn unprefixed_name(&self) -> String {
         match &self.attrs.rename {
             Some(rename) => rename.value.value(),
             None => self.ident.unraw().to_string(),
         }
+    }
+
+    /// Whether the field is stored: not `skip`.
+    pub fn is_stored(&self) -> bool {
+        self.slot.is_some()
     }
 
     /// Where a problem with the storage name is reported: the `rename` string, or the

@@ -5,7 +5,7 @@
 //! mistake is collected and reported together.
 
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, LitStr, Path, Token};
+use syn::{Attribute, ExprPath, LitStr, Path, Token};
 
 use crate::valid::Errors;
 
@@ -14,10 +14,26 @@ use crate::valid::Errors;
 pub struct Attrs {
     /// `crate = "path"`: the root through which the generated code reaches the runtime.
     pub krate: Option<Setting<Path>>,
+    /// `prefix = "ns."`: put before the storage name of every field of a struct, so that
+    /// several structs can share one session.
+    pub prefix: Option<Setting<LitStr>>,
     /// `rename = "name"`: the storage name of a field.
     pub rename: Option<Setting<LitStr>>,
+    /// `default` or `default = "path"`: what a field holds when the store has no usable
+    /// value for it.
+    pub default: Option<Setting<DefaultValue>>,
+    /// `skip`: a field kept for the request only, never loaded or stored.
+    pub skip: Option<Path>,
     /// Keys this version does not know, kept for `valid.rs` to report.
     pub unknown: Vec<Path>,
+}
+
+/// Where a field's default comes from.
+pub enum DefaultValue {
+    /// `default`: `Default::default()`, as without the attribute.
+    Trait,
+    /// `default = "path"`: a function called without arguments; the string keeps the span.
+    Path(ExprPath, LitStr),
 }
 
 /// One `key = value` setting, with its key kept for error spans.
@@ -40,9 +56,31 @@ pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
                     )
                 })?;
                 set(&mut parsed.krate, &meta, path, errors);
+            } else if meta.path.is_ident("prefix") {
+                let value = string(&meta)?;
+                set(&mut parsed.prefix, &meta, value, errors);
             } else if meta.path.is_ident("rename") {
                 let value = string(&meta)?;
                 set(&mut parsed.rename, &meta, value, errors);
+            } else if meta.path.is_ident("default") {
+                let value = if meta.input.peek(Token![=]) {
+                    let value = string(&meta)?;
+                    let path = value.parse::<ExprPath>().map_err(|_| {
+                        syn::Error::new(
+                            value.span(),
+                            "expected a path to a function, like `default = \"default_views\"`",
+                        )
+                    })?;
+                    DefaultValue::Path(path, value)
+                } else {
+                    DefaultValue::Trait
+                };
+                set(&mut parsed.default, &meta, value, errors);
+            } else if meta.path.is_ident("skip") {
+                if parsed.skip.is_some() {
+                    errors.push(syn::Error::new_spanned(&meta.path, "duplicate `skip`"));
+                }
+                parsed.skip = Some(meta.path);
             } else {
                 skip_value(&meta)?;
                 parsed.unknown.push(meta.path);

@@ -14,13 +14,19 @@ use syn::{parse_macro_input, DeriveInput};
 /// type, `<Struct>Fields`, which `Session<Struct>` dereferences to.
 ///
 /// Per field `x`: `x()` borrows it, `set_x(value)` replaces it, `update_x(|x| ...)`
-/// changes it in place. Field types must be `Serialize + DeserializeOwned + Default`.
+/// changes it in place. Field types must be `Serialize + DeserializeOwned`, and `Default`
+/// unless the field names another default.
 ///
-/// Attributes:
+/// Attributes (the runtime crate's `SessionData` documents them with a tested example):
 /// - `#[session(crate = "path")]` on the struct: reach the runtime through `path` instead of
 ///   `::actix_typed_session`, for a crate that re-exports it.
+/// - `#[session(prefix = "ns.")]` on the struct: put `ns.` before every storage name, so
+///   several structs can share one session.
 /// - `#[session(rename = "name")]` on a field: store the field under `name`; its accessors
 ///   keep the Rust name.
+/// - `#[session(default)]` / `#[session(default = "path")]` on a field: the value when the
+///   store has none that decodes: `Default::default()`, or `path()`.
+/// - `#[session(skip)]` on a field: kept for the request only, never loaded or stored.
 #[proc_macro_derive(SessionData, attributes(session))]
 pub fn derive_session_data(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -40,6 +40,7 @@ const SESSION_METHODS: &[(&str, &str)] = &[
     ("is_new", "`Session::is_new`"),
     ("renew", "`Session::renew`"),
     ("purge", "`Session::purge`"),
+    ("read", "`Session::read`"),
     ("modify", "`Session::modify`"),
     ("into", "`Into::into`, which every type has"),
     ("try_into", "`TryInto::try_into`, which every type has"),
@@ -53,7 +54,7 @@ pub fn check(input: &Input, errors: &mut Errors) {
     check_struct_attrs(input, errors);
     for field in input.fields() {
         check_field_attrs(field, errors);
-        check_storage_name(field, errors);
+        check_storage_name(input, field, errors);
         check_session_methods(field, errors);
     }
     check_unique_storage_names(input.fields(), errors);
@@ -98,7 +99,8 @@ fn check_struct_attrs(input: &Input, errors: &mut Errors) {
         errors.spanned(
             key,
             format!(
-                "unknown session attribute `{}`; on a struct, `crate = \"...\"` is supported",
+                "unknown session attribute `{}`; on a struct, `crate = \"...\"` and \
+                 `prefix = \"...\"` are supported",
                 key_name(key)
             ),
         );
@@ -109,6 +111,24 @@ fn check_struct_attrs(input: &Input, errors: &mut Errors) {
             "`rename` goes on a field, to change the name it is stored under",
         );
     }
+    if let Some(default) = &attrs.default {
+        errors.spanned(
+            &default.key,
+            "`default` goes on a field, to choose the value it takes when the store has none",
+        );
+    }
+    if let Some(skip) = &attrs.skip {
+        errors.spanned(skip, "`skip` goes on a field, to keep it out of the store");
+    }
+    if let Some(prefix) = &attrs.prefix {
+        if prefix.value.value().starts_with("__") {
+            errors.push(syn::Error::new(
+                prefix.value.span(),
+                "a prefix that starts with `__` would put every field in the names reserved \
+                 for the session's own metadata",
+            ));
+        }
+    }
 }
 
 fn check_field_attrs(field: &Field, errors: &mut Errors) {
@@ -117,7 +137,8 @@ fn check_field_attrs(field: &Field, errors: &mut Errors) {
         errors.spanned(
             key,
             format!(
-                "unknown session attribute `{}`; on a field, `rename = \"...\"` is supported",
+                "unknown session attribute `{}`; on a field, `rename = \"...\"`, `default`, \
+                 `default = \"...\"` and `skip` are supported",
                 key_name(key)
             ),
         );
@@ -125,16 +146,33 @@ fn check_field_attrs(field: &Field, errors: &mut Errors) {
     if let Some(krate) = &attrs.krate {
         errors.spanned(&krate.key, "`crate` goes on the struct, not on a field");
     }
+    if let Some(prefix) = &attrs.prefix {
+        errors.spanned(&prefix.key, "`prefix` goes on the struct, not on a field");
+    }
+    if let (Some(_), Some(rename)) = (&attrs.skip, &attrs.rename) {
+        errors.spanned(
+            &rename.key,
+            "a `skip` field is never stored, so it has no storage name to `rename`",
+        );
+    }
 }
 
-fn check_storage_name(field: &Field, errors: &mut Errors) {
+fn check_storage_name(input: &Input, field: &Field, errors: &mut Errors) {
+    if !field.is_stored() {
+        return;
+    }
+    let prefix_reserved = input
+        .attrs
+        .prefix
+        .as_ref()
+        .is_some_and(|prefix| prefix.value.value().starts_with("__"));
     let name = field.storage_name();
-    if name.is_empty() {
+    if field.unprefixed_name().is_empty() {
         errors.push(syn::Error::new(
             field.storage_span(),
             "a field's storage name cannot be empty",
         ));
-    } else if name.starts_with("__") {
+    } else if name.starts_with("__") && !prefix_reserved {
         errors.push(syn::Error::new(
             field.storage_span(),
             format!(
@@ -158,9 +196,11 @@ fn check_session_methods(field: &Field, errors: &mut Errors) {
     }
 }
 
+/// Only within the struct: two structs over one session that store a field under the same
+/// name share that field, which `prefix` avoids; no macro can see the other structs.
 fn check_unique_storage_names(fields: &[Field], errors: &mut Errors) {
     let mut seen: HashMap<String, &Field> = HashMap::new();
-    for field in fields {
+    for field in fields.iter().filter(|field| field.is_stored()) {
         let name = field.storage_name();
         if let Some(first) = seen.get(&name) {
             errors.push(syn::Error::new(

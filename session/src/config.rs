@@ -168,6 +168,11 @@ impl SessionMiddlewareBuilder {
 
     /// The middleware, ready to `wrap` an `App`.
     pub fn build(self) -> SessionMiddleware {
+        SessionMiddleware::from_config(self.config())
+    }
+
+    /// The options, resolved; also what `test::TestSession` runs with.
+    pub(crate) fn config(self) -> Config {
         let keygrip = Keygrip::new(&self.keys, self.algorithm);
         if keygrip.is_none() {
             tracing::warn!("session cookies are not signed: no keys were given");
@@ -188,13 +193,13 @@ impl SessionMiddlewareBuilder {
             same_site: self.same_site,
             keygrip,
         };
-        SessionMiddleware::from_config(Config {
+        Config {
             store: self.store,
             cookie,
             ttl,
             ttl_policy: self.ttl_policy,
             key_prefix: self.key_prefix,
             commit_on_server_error: self.commit_on_server_error,
-        })
+        }
     }
 }

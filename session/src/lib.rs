@@ -54,6 +54,7 @@ mod middleware;
 mod signing;
 mod state;
 pub mod store;
+pub mod test;
 mod typed;
 
 pub use config::{SameSite, SessionMiddlewareBuilder, TtlPolicy};
@@ -65,6 +66,95 @@ pub use middleware::SessionMiddleware;
 pub use signing::{Algorithm, Keys};
 
 /// `#[derive(SessionData)]`: typed accessors and per-field dirty tracking for a struct.
+///
+/// Derive it on a struct with named fields whose types are `Serialize + DeserializeOwned`
+/// and, unless the field says otherwise, `Default`. Each field is one field of the stored
+/// session, encoded as JSON. `Session<T>` then dereferences to the generated `TFields`,
+/// which has, per field `x`: `x()` that borrows it, `set_x(value)` that replaces it and
+/// `update_x(|x| ...)` that changes it in place. Only fields changed through these (or
+/// through [`Session::modify`]) are written back.
+///
+/// A stored value that is missing, or no longer decodes because the field's type changed,
+/// gives the field its default (the latter with a warning); fields in the store that the
+/// struct does not know are left as they are, so two versions of an app can share sessions.
+///
+/// # Attributes
+///
+/// | where | attribute | effect |
+/// |---|---|---|
+/// | field | `rename = "name"` | stored as `name`; the methods keep the Rust name |
+/// | field | `default` | `Default::default()` when the store has no usable value (also what happens without the attribute) |
+/// | field | `default = "path"` | `path()`, a `fn() -> FieldType`, instead; the type needs no `Default` |
+/// | field | `skip` | never loaded or stored: it starts at its default in every request, and its setters mark nothing; combine with `default = "path"` for a type that is neither `Default` nor serializable |
+/// | struct | `prefix = "ns."` | put before every storage name of the struct, renamed or not, so several structs can share one session |
+/// | struct | `crate = "path"` | reach the runtime through `path` instead of `::actix_typed_session`, for a crate that re-exports it |
+///
+/// ```
+/// use actix_typed_session::{Session, SessionData};
+///
+/// fn light() -> String {
+///     "light".to_owned()
+/// }
+///
+/// #[derive(SessionData)]
+/// struct Prefs {
+///     /// Stored as `ui_theme`, "light" until set.
+///     #[session(rename = "ui_theme", default = "light")]
+///     theme: String,
+///     /// Stored as `visits`; 0 when missing, as without the attribute.
+///     #[session(default)]
+///     visits: u64,
+///     /// For this request only, never stored; `Instant` is neither `Default` nor JSON.
+///     #[session(skip, default = "std::time::Instant::now")]
+///     started: std::time::Instant,
+/// }
+///
+/// /// A second struct over the same session: its fields are stored as `cart.items` and
+/// /// `cart.total`, and cannot clash with another struct's `items`.
+/// #[derive(SessionData)]
+/// #[session(prefix = "cart.")]
+/// struct Cart {
+///     items: Vec<String>,
+///     total: u64,
+/// }
+///
+/// mod reexported {
+///     // What a crate that re-exports this one looks like.
+///     pub use actix_typed_session::*;
+/// }
+///
+/// #[derive(SessionData)]
+/// #[session(crate = "crate::reexported")]
+/// struct Flash {
+///     message: Option<String>,
+/// }
+///
+/// // One load serves every struct a handler takes; one commit writes what each changed.
+/// async fn checkout(mut prefs: Session<Prefs>, mut cart: Session<Cart>) -> String {
+///     prefs.update_visits(|v| *v += 1);
+///     let total = cart.modify(|cart| {
+///         cart.items.clear();
+///         std::mem::take(&mut cart.total)
+///     });
+///     format!("{total} paid in {:?}, theme {}", prefs.started().elapsed(), prefs.theme())
+/// }
+///
+/// fn main() {
+///     assert_eq!(Prefs::FIELD_NAMES, ["ui_theme", "visits"]);
+///     assert_eq!(Cart::FIELD_NAMES, ["cart.items", "cart.total"]);
+///     assert_eq!(Flash::FIELD_NAMES, ["message"]);
+/// }
+/// ```
+///
+/// # Compile-time checks
+///
+/// Tuple and unit structs, enums, unions and generic structs are refused, as are unknown
+/// or misplaced attributes, storage names that are empty or start with `__` (reserved for
+/// the store's metadata), `skip` with `rename`, and field names whose methods would clash
+/// with each other or be hidden by `Session`'s own (`is_new`, `renew`, `purge`, `read`,
+/// `modify`, `into`, `try_into`). Two fields of one struct with the same storage name are
+/// an error; two *structs* that store a field under the same name are not (no derive can see
+/// the other struct): they share that stored field, which is why `prefix` exists.
 #[cfg(feature = "derive")]
 pub use actix_typed_session_derive::SessionData;
 

@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use actix_web::HttpRequest;
 use tokio::sync::OnceCell;
@@ -53,6 +54,25 @@ impl SessionState {
             purged: Cell::new(false),
             renew: Cell::new(false),
         }
+    }
+
+    /// A state that has already loaded a stored session, with `typed` as its view of `T`:
+    /// what a handler called directly from a unit test sees.
+    pub(crate) fn preloaded<T: SessionData>(config: Arc<Config>, typed: Rc<Typed<T>>) -> Self {
+        let state = Self::new(config);
+        let record = Record {
+            fields: HashMap::new(),
+            created_at: SystemTime::now(),
+            ttl: Some(state.config.ttl),
+        };
+        // A fresh cell: setting it cannot fail.
+        let _ = state.loaded.set(Loaded {
+            inbound: None,
+            record: Some(record),
+            fingerprint: String::from("test"),
+        });
+        state.parts.borrow_mut().push((TypeId::of::<T>(), typed));
+        state
     }
 
     pub(crate) fn key(&self, id: &SessionId) -> SessionKey {

@@ -29,6 +29,19 @@ impl<T: SessionData> Typed<T> {
         }
     }
 
+    /// State for `value` as if it had been loaded, nothing dirty: for handler tests.
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            value: RefCell::new(value),
+            dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
+        }
+    }
+
+    /// Borrows the whole struct.
+    pub(crate) fn read(&self) -> Ref<'_, T> {
+        self.value.borrow()
+    }
+
     /// Borrows one field (the projection picks it) without copying anything.
     pub fn get<V: ?Sized>(&self, project: impl FnOnce(&T) -> &V) -> Ref<'_, V> {
         Ref::map(self.value.borrow(), project)
@@ -39,6 +52,31 @@ impl<T: SessionData> Typed<T> {
         let result = change(&mut self.value.borrow_mut());
         if let Some(mark) = self.dirty.get(index) {
             mark.set(true);
+        }
+        result
+    }
+
+    /// Runs `change` on a field that is never stored (`skip`): nothing is marked.
+    pub fn update_unstored<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        change(&mut self.value.borrow_mut())
+    }
+
+    /// Runs `change` on the whole struct and marks the fields whose encoding it changed.
+    /// Comparing encodings rather than trusting the closure means an in-place change
+    /// through `&mut` is never missed and an untouched field is never written; it costs
+    /// encoding every stored field twice. A field that fails to encode is marked, so the
+    /// commit reports the failure.
+    pub(crate) fn modify<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        let mut value = self.value.borrow_mut();
+        let before: Vec<_> = (0..self.dirty.len())
+            .map(|index| value.encode_field(index).and_then(Result::ok))
+            .collect();
+        let result = change(&mut value);
+        for (index, (before, mark)) in before.into_iter().zip(self.dirty.iter()).enumerate() {
+            let after = value.encode_field(index).and_then(Result::ok);
+            if before.is_none() || after.is_none() || before != after {
+                mark.set(true);
+            }
         }
         result
     }

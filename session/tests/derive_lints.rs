@@ -26,6 +26,31 @@ pub struct Visit {
     r#type: String,
 }
 
+fn default_theme() -> String {
+    "light".to_owned()
+}
+
+/// Every field and struct attribute at once.
+#[derive(SessionData)]
+#[session(prefix = "prefs.")]
+pub struct Prefs {
+    #[session(default = "default_theme")]
+    theme: String,
+    #[session(default, rename = "n")]
+    visits: u64,
+    #[session(skip)]
+    scratch: Vec<String>,
+    #[session(skip, default = "std::time::Instant::now")]
+    since: std::time::Instant,
+}
+
+/// Only fields that are never stored.
+#[derive(SessionData)]
+pub struct OnlySkipped {
+    #[session(skip)]
+    scratch: Vec<String>,
+}
+
 /// A private one: accessors nobody calls must not be reported as dead code.
 #[derive(SessionData)]
 struct Private {
@@ -96,6 +121,8 @@ mod shadowing {
 fn expansions_compile_quietly() {
     assert_eq!(Visit::FIELD_NAMES, ["views", "user", "cart_items", "type"]);
     assert_eq!(Private::FIELD_NAMES, ["views"]);
+    assert_eq!(Prefs::FIELD_NAMES, ["prefs.theme", "prefs.n"]);
+    assert!(OnlySkipped::FIELD_NAMES.is_empty());
     assert!(Nothing::FIELD_NAMES.is_empty());
     assert_eq!(nested::Prefs::FIELD_NAMES, ["theme"]);
     assert_eq!(ThroughReexport::FIELD_NAMES, ["views"]);

@@ -6,6 +6,7 @@ struct Visit {
     renew: bool,
     purge: bool,
     modify: bool,
+    read: bool,
     into: String,
     r#try_into: String,
     #[session(rename = "renewed")]

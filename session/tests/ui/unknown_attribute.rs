@@ -3,9 +3,9 @@ use actix_typed_session::SessionData;
 #[derive(SessionData)]
 #[session(rename_all = "camelCase")]
 struct Visit {
-    #[session(default)]
+    #[session(flatten)]
     views: u64,
-    #[session(skip, rename = "who", with(serde_json))]
+    #[session(skip_serializing, rename = "who", with(serde_json))]
     user: Option<String>,
 }
 
