@@ -1,18 +1,16 @@
 //! The middleware's request lifecycle, on the in-memory store wrapped in a counter, so
 //! each test can say exactly which store calls a request made.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, LoadOptions, MemoryStore, Record, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, LoadOptions, SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{
-    Algorithm, Keys, Session, SessionId, SessionMiddleware, SessionMiddlewareBuilder, StoreError,
-    TtlPolicy,
+    Algorithm, Keys, Session, SessionId, SessionMiddleware, SessionMiddlewareBuilder, TtlPolicy,
 };
 use actix_typed_session_tests::counter_app::{self, peek, Visit};
+use actix_typed_session_tests::counting_store::CountingStore;
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::SameSite;
@@ -21,71 +19,9 @@ use actix_web::http::header::COOKIE;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::{web, App, HttpResponse};
-use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-
-#[derive(Default)]
-struct Counts {
-    loads: AtomicUsize,
-    commits: AtomicUsize,
-    deletes: AtomicUsize,
-    fail: AtomicBool,
-}
-
-/// The memory store, counting calls, and failing every call while `fail` is set.
-#[derive(Clone, Default)]
-struct CountingStore {
-    inner: MemoryStore,
-    counts: Arc<Counts>,
-}
-
-impl CountingStore {
-    /// (loads, commits, deletes) so far.
-    fn calls(&self) -> (usize, usize, usize) {
-        let c = &self.counts;
-        (
-            c.loads.load(Ordering::SeqCst),
-            c.commits.load(Ordering::SeqCst),
-            c.deletes.load(Ordering::SeqCst),
-        )
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        if self.counts.fail.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("test says no".into()));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl SessionStore for CountingStore {
-    async fn load(
-        &self,
-        key: &SessionKey,
-        options: LoadOptions,
-    ) -> Result<Option<Record>, StoreError> {
-        self.counts.loads.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.load(key, options).await
-    }
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
-        self.counts.commits.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.commit(key, changes).await
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        self.counts.deletes.fetch_add(1, Ordering::SeqCst);
-        self.check()?;
-        self.inner.delete(key).await
-    }
-}
 
 const KEY: &str = "a test key that is long enough";
 
@@ -316,7 +252,7 @@ async fn an_unavailable_store_gives_an_empty_503_and_a_failed_commit_replaces_th
     let mut jar = Jar::default();
     jar.absorb(&test::call_service(&app, jar.request("GET", "/").to_request()).await);
 
-    store.counts.fail.store(true, Ordering::SeqCst);
+    store.fail(true);
     // A new visitor needs no load, so only the commit fails: the handler's 200 must not stand.
     let res = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -330,7 +266,7 @@ async fn an_unavailable_store_gives_an_empty_503_and_a_failed_commit_replaces_th
     let res = test::call_service(&app, jar.request("GET", "/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
 
-    store.counts.fail.store(false, Ordering::SeqCst);
+    store.fail(false);
     let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
     assert_eq!(
         body(res).await,

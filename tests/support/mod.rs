@@ -4,6 +4,7 @@
 
 pub mod conformance;
 pub mod counter_app;
+pub mod counting_store;
 pub mod http;
 mod monitor;
 mod server;

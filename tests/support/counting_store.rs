@@ -1,0 +1,89 @@
+//! The in-memory store, instrumented: it counts every call and can be told to fail them,
+//! so an in-process test can say exactly which store calls a request made. It is the real
+//! `MemoryStore` underneath, not a mock of Redis.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix_typed_session::store::{
+    ChangeSet, CommitOutcome, LoadOptions, MemoryStore, Record, SessionKey, SessionStore,
+};
+use actix_typed_session::StoreError;
+use async_trait::async_trait;
+
+/// Calls made so far, shared by every clone of one [`CountingStore`].
+#[derive(Default)]
+pub struct Counts {
+    loads: AtomicUsize,
+    commits: AtomicUsize,
+    deletes: AtomicUsize,
+    fail: AtomicBool,
+}
+
+/// The memory store, counting calls, and failing every call while [`CountingStore::fail`]
+/// is on.
+#[derive(Clone, Default)]
+pub struct CountingStore {
+    /// The store underneath, for checks behind the middleware's back.
+    pub inner: MemoryStore,
+    counts: Arc<Counts>,
+}
+
+impl CountingStore {
+    /// (loads, commits, deletes) so far.
+    pub fn calls(&self) -> (usize, usize, usize) {
+        let c = &self.counts;
+        (
+            c.loads.load(Ordering::SeqCst),
+            c.commits.load(Ordering::SeqCst),
+            c.deletes.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Every store call made so far.
+    pub fn total_calls(&self) -> usize {
+        let (loads, commits, deletes) = self.calls();
+        loads + commits + deletes
+    }
+
+    /// While on, every call fails as an unreachable store would.
+    pub fn fail(&self, on: bool) {
+        self.counts.fail.store(on, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.counts.fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("test says no".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for CountingStore {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError> {
+        self.counts.loads.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.load(key, options).await
+    }
+
+    async fn commit(
+        &self,
+        key: &SessionKey,
+        changes: &ChangeSet,
+    ) -> Result<CommitOutcome, StoreError> {
+        self.counts.commits.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.commit(key, changes).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.counts.deletes.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.delete(key).await
+    }
+}
