@@ -1,0 +1,198 @@
+//! Property tests of the one place where untrusted input meets the library: reading the
+//! session id from the `Cookie` header. Whatever a client sends, the request gets an
+//! answer that is not a 5xx, and nothing that does not verify reaches the store.
+//!
+//! `PROPTEST_CASES` sets the cases per property (default below).
+
+use actix_typed_session::{Keys, SessionMiddleware};
+use actix_typed_session_tests::counter_app;
+use actix_typed_session_tests::counting_store::CountingStore;
+use actix_typed_session_tests::http::{body, Jar};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::{HeaderValue, COOKIE};
+use actix_web::test::{self, TestRequest};
+use actix_web::{App, Error};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+const DEFAULT_CASES: u32 = 2000;
+
+fn runner() -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CASES);
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+/// A runtime, an app on a counting store, and a real session to forge around.
+struct Harness<S> {
+    rt: actix_rt::Runtime,
+    app: S,
+    store: CountingStore,
+    id: String,
+    sig: String,
+}
+
+fn harness() -> Harness<
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl actix_web::body::MessageBody<Error: std::fmt::Debug>>,
+        Error = Error,
+    >,
+> {
+    let rt = actix_rt::Runtime::new().expect("runtime");
+    let store = CountingStore::default();
+    let app = rt.block_on(test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(
+                store.clone(),
+                Keys::new(["property test key"]),
+            ))
+            .configure(counter_app::routes),
+    ));
+    let mut jar = Jar::default();
+    let res = rt.block_on(test::call_service(
+        &app,
+        jar.request("GET", "/").to_request(),
+    ));
+    jar.absorb(&res);
+    let id = jar.get("session").expect("issued").value().to_owned();
+    let sig = jar.get("session.sig").expect("signed").value().to_owned();
+    Harness {
+        rt,
+        app,
+        store,
+        id,
+        sig,
+    }
+}
+
+impl<S, B> Harness<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = Error>,
+    B: actix_web::body::MessageBody<Error: std::fmt::Debug>,
+{
+    /// Status, body and the number of store calls of `GET /peek` with `cookie` as the
+    /// raw `Cookie` header; `None` when those bytes cannot be a header at all.
+    fn peek(&self, cookie: &[u8]) -> Option<(u16, String, usize)> {
+        let value = HeaderValue::from_bytes(cookie).ok()?;
+        let before = self.store.total_calls();
+        let req = TestRequest::get()
+            .uri("/peek")
+            .insert_header((COOKIE, value))
+            .to_request();
+        let res = self.rt.block_on(test::call_service(&self.app, req));
+        let status = res.status().as_u16();
+        let text = self.rt.block_on(body(res));
+        Some((status, text, self.store.total_calls() - before))
+    }
+}
+
+/// Bytes a header value may hold: visible ASCII, tab, and obs-text (0x80 to 0xFF, which
+/// is not UTF-8 on its own), so every case reaches the middleware.
+fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop_oneof![
+        0x20u8..0x7f,
+        0x80u8..=0xff,
+        Just(b'\t'),
+        Just(b';'),
+        Just(b'=')
+    ];
+    prop::collection::vec(byte, 0..600)
+}
+
+/// Cookie-ish text: pairs of printable names and values, with the separators and escapes
+/// a parser could trip on.
+fn cookieish() -> impl Strategy<Value = String> {
+    let token = "[ -~]{0,40}";
+    prop::collection::vec((token, prop::option::of(token)), 0..6).prop_map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|(name, value)| match value {
+                Some(value) => format!("{name}={value}"),
+                None => name,
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+#[test]
+fn arbitrary_header_bytes_never_fail_the_request_nor_reach_the_store() {
+    let h = harness();
+    let tried = std::cell::Cell::new(0);
+    runner()
+        .run(&header_bytes(), |bytes| {
+            if let Some((status, text, calls)) = h.peek(&bytes) {
+                tried.set(tried.get() + 1);
+                prop_assert_eq!(status, 200);
+                prop_assert_eq!(text, "0 views");
+                prop_assert_eq!(calls, 0);
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!("{} raw headers were valid header values", tried.get());
+}
+
+#[test]
+fn arbitrary_cookie_text_with_our_names_never_reaches_the_store() {
+    let h = harness();
+    let strategy = (cookieish(), "[ -~]{0,80}", "[ -~]{0,80}", cookieish());
+    runner()
+        .run(&strategy, |(before, id, sig, after)| {
+            let header = format!("{before}; session={id}; session.sig={sig}; {after}");
+            let (status, text, calls) = h.peek(header.as_bytes()).expect("printable is a header");
+            prop_assert_eq!(status, 200);
+            prop_assert_eq!(text, "0 views");
+            prop_assert_eq!(calls, 0);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_well_formed_id_with_any_other_signature_is_rejected_without_a_store_call() {
+    let h = harness();
+    let strategy = "[A-Za-z0-9_-]{43}".prop_filter("not the real signature", {
+        let sig = h.sig.clone();
+        move |candidate| *candidate != sig
+    });
+    runner()
+        .run(&strategy, |forged| {
+            let header = format!("session={}; session.sig={forged}", h.id);
+            let (status, text, calls) = h.peek(header.as_bytes()).expect("a header");
+            prop_assert_eq!(status, 200);
+            prop_assert_eq!(text, "0 views");
+            prop_assert_eq!(calls, 0);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn junk_around_a_real_session_never_hides_it() {
+    let h = harness();
+    let junk = || {
+        cookieish().prop_filter("does not itself name our cookies", |text| {
+            !text
+                .split(';')
+                .any(|pair| pair.trim().starts_with("session"))
+        })
+    };
+    runner()
+        .run(&(junk(), junk()), |(before, after)| {
+            let header = format!("{before}; session={}; session.sig={}; {after}", h.id, h.sig);
+            let (status, text, calls) = h.peek(header.as_bytes()).expect("a header");
+            prop_assert_eq!(status, 200);
+            prop_assert_eq!(text, "1 views");
+            prop_assert_eq!(calls, 1, "exactly the one load");
+            Ok(())
+        })
+        .unwrap();
+}
