@@ -3,15 +3,19 @@
 //! ```text
 //! cargo run --example counter                        # in-memory store
 //! REDIS_URL=redis://127.0.0.1:6379 cargo run --example counter
+//! REDIS_CLUSTER=redis://127.0.0.1:7000,redis://127.0.0.1:7001 cargo run --example counter
+//! REDIS_SENTINEL=redis://127.0.0.1:26379 REDIS_MASTER_NAME=mymaster cargo run --example counter
 //! ```
 //!
-//! Environment: `BIND` (default 127.0.0.1:8080), `REDIS_URL`, `SESSION_KEYS` (comma-separated
-//! secrets, the first signs), `SESSION_PREFIX` (store key prefix), `WORKERS`.
+//! Environment: `BIND` (default 127.0.0.1:8080); at most one of `REDIS_URL` (one server),
+//! `REDIS_CLUSTER` (comma-separated node URLs) and `REDIS_SENTINEL` (comma-separated
+//! sentinel URLs, with `REDIS_MASTER_NAME`, default `mymaster`); `SESSION_KEYS`
+//! (comma-separated secrets, the first signs), `SESSION_PREFIX` (store key prefix), `WORKERS`.
 
 use std::env;
 use std::io;
 
-use actix_typed_session::store::{MemoryStore, RedisStore};
+use actix_typed_session::store::{MemoryStore, RedisClusterStore, RedisSentinelStore, RedisStore};
 use actix_typed_session::{
     Keys, Session, SessionData, SessionMiddleware, SessionMiddlewareBuilder,
 };
@@ -88,17 +92,51 @@ fn with_prefix(builder: SessionMiddlewareBuilder) -> SessionMiddlewareBuilder {
     }
 }
 
+/// The comma-separated URLs in `var`, if it is set.
+fn url_list(var: &str) -> Option<Vec<String>> {
+    let list = env::var(var).ok()?;
+    Some(
+        list.split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 async fn middleware() -> io::Result<SessionMiddleware> {
-    let builder = match env::var("REDIS_URL") {
-        Ok(url) => {
-            let store = RedisStore::connect(&url).await.map_err(io::Error::other)?;
-            tracing::info!("session store: Redis at {url}");
-            SessionMiddleware::builder(store, keys())
-        }
-        Err(_) => {
-            tracing::info!("session store: in memory (set REDIS_URL to use Redis)");
-            SessionMiddleware::builder(MemoryStore::new(), keys())
-        }
+    let url = env::var("REDIS_URL").ok();
+    let cluster = url_list("REDIS_CLUSTER");
+    let sentinels = url_list("REDIS_SENTINEL");
+    let chosen = [url.is_some(), cluster.is_some(), sentinels.is_some()];
+    if chosen.iter().filter(|set| **set).count() > 1 {
+        return Err(io::Error::other(
+            "set only one of REDIS_URL, REDIS_CLUSTER and REDIS_SENTINEL",
+        ));
+    }
+    let builder = if let Some(url) = url {
+        let store = RedisStore::connect(&url).await.map_err(io::Error::other)?;
+        tracing::info!("session store: Redis at {url}");
+        SessionMiddleware::builder(store, keys())
+    } else if let Some(nodes) = cluster {
+        let count = nodes.len();
+        let store = RedisClusterStore::connect(nodes)
+            .await
+            .map_err(io::Error::other)?;
+        tracing::info!("session store: Redis Cluster, through {count} node(s)");
+        SessionMiddleware::builder(store, keys())
+    } else if let Some(sentinels) = sentinels {
+        let name = env::var("REDIS_MASTER_NAME").unwrap_or_else(|_| "mymaster".to_owned());
+        let store = RedisSentinelStore::connect(sentinels, &name)
+            .await
+            .map_err(io::Error::other)?;
+        tracing::info!("session store: Redis master {name:?}, through Sentinel");
+        SessionMiddleware::builder(store, keys())
+    } else {
+        tracing::info!(
+            "session store: in memory (set REDIS_URL, REDIS_CLUSTER or REDIS_SENTINEL to use Redis)"
+        );
+        SessionMiddleware::builder(MemoryStore::new(), keys())
     };
     Ok(with_prefix(builder).build())
 }

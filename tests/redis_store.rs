@@ -53,6 +53,7 @@ async fn each_operation_is_one_round_trip() {
     let key = fresh_key();
     let refresh = LoadOptions {
         refresh_ttl: Some(LONG),
+        ..LoadOptions::default()
     };
     let fields: &[(&str, &[u8])] = &[("views", b"1"), ("user", b"\"ann\"")];
     let many: Vec<(String, Vec<u8>)> = (0..1000)
@@ -234,7 +235,7 @@ async fn the_layout_is_one_hash_per_session() {
         Some(&b"42"[..])
     );
     assert!(!record.fields.contains_key("__created"));
-    assert_eq!(record.created_at, created_at);
+    assert_eq!(record.created_at, Some(created_at));
 }
 
 #[tokio::test]

@@ -3,9 +3,6 @@
 
 use std::time::SystemTime;
 
-use actix_web::cookie::Cookie;
-
-use crate::config::TtlPolicy;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
@@ -15,47 +12,57 @@ use crate::store::{ChangeSet, CommitOutcome, Record, WriteMode};
 /// already means something is wrong with the randomness.
 const CREATE_ATTEMPTS: usize = 3;
 
-/// Saves the request's changes. Returns the cookies the response must carry.
-pub(crate) async fn commit(
-    state: &SessionState,
-    loaded: &Loaded,
-    secure: bool,
-) -> Result<Vec<Cookie<'static>>, SessionError> {
-    let cookie = &state.config.cookie;
+/// What the response must tell the client about its session id.
+#[derive(Debug)]
+pub(crate) enum Handout {
+    /// Nothing: the client's id (if any) stays as it is.
+    Nothing,
+    /// This id, freshly signed: a new session, a renewal, a rotated key or a moved expiry.
+    Issue(SessionId),
+    /// Forget the id: the session ended or never existed.
+    Remove,
+}
+
+/// Saves the request's changes. Returns what the response must tell the client.
+pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Handout, SessionError> {
+    if loaded.degraded {
+        return Ok(Handout::Nothing);
+    }
     let changes = state.changes()?;
+    check_size(state, loaded, &changes)?;
 
     if state.is_purged() {
         if let Some((id, _)) = loaded.existing() {
             state.config.store.delete(&state.key(id)).await?;
         }
         if changes.is_empty() {
-            return Ok(cookie.removal(secure));
+            return Ok(Handout::Remove);
         }
         let id = create(state, changes, SystemTime::now()).await?;
-        return Ok(cookie.issue(&id, secure));
+        return Ok(Handout::Issue(id));
     }
 
     let Some((id, record)) = loaded.existing() else {
-        if changes.is_empty() {
+        if changes.is_empty() && !state.config.save_uninitialized {
             // A cookie that points at nothing (expired or ended) is cleared.
             let stale = loaded.inbound.is_some();
             return Ok(if stale {
-                cookie.removal(secure)
+                Handout::Remove
             } else {
-                Vec::new()
+                Handout::Nothing
             });
         }
         let id = create(state, changes, SystemTime::now()).await?;
-        return Ok(cookie.issue(&id, secure));
+        return Ok(Handout::Issue(id));
     };
 
     if state.wants_renewal() {
         let id = renew(state, id, record, changes).await?;
-        return Ok(cookie.issue(&id, secure));
+        return Ok(Handout::Issue(id));
     }
 
     let refreshed = if changes.is_empty() {
-        state.config.ttl_policy == TtlPolicy::OnEveryAccess
+        record.refreshed
     } else {
         let update = ChangeSet {
             mode: WriteMode::Update,
@@ -72,10 +79,10 @@ pub(crate) async fn commit(
         .inbound
         .as_ref()
         .is_some_and(|inbound| inbound.resign);
-    if resign || (refreshed && cookie.is_rolling()) {
-        Ok(cookie.issue(id, secure))
+    if resign || (refreshed && state.config.cookie.is_rolling()) {
+        Ok(Handout::Issue(id.clone()))
     } else {
-        Ok(Vec::new())
+        Ok(Handout::Nothing)
     }
 }
 
@@ -92,7 +99,38 @@ async fn renew(
     }
     let mut fields = record.fields.clone();
     fields.extend(changes);
-    create(state, fields.into_iter().collect(), record.created_at).await
+    // A record without a creation time starts its absolute timeout now.
+    let created_at = record.created_at.unwrap_or_else(SystemTime::now);
+    create(state, fields.into_iter().collect(), created_at).await
+}
+
+/// Refuses, before any store call, a commit that would leave the session over the size
+/// limit, so nothing is written in part.
+fn check_size(
+    state: &SessionState,
+    loaded: &Loaded,
+    changes: &[(String, Vec<u8>)],
+) -> Result<(), SessionError> {
+    let Some(limit) = state.config.max_session_size else {
+        return Ok(());
+    };
+    let entry_size = |name: &String, value: &Vec<u8>| name.len() + value.len();
+    let mut size: usize = changes
+        .iter()
+        .map(|(name, value)| entry_size(name, value))
+        .sum();
+    if let (Some((_, record)), false) = (loaded.existing(), state.is_purged()) {
+        size += record
+            .fields
+            .iter()
+            .filter(|(name, _)| !changes.iter().any(|(changed, _)| changed == *name))
+            .map(|(name, value)| entry_size(name, value))
+            .sum::<usize>();
+    }
+    if size > limit {
+        return Err(SessionError::TooLarge { size, limit });
+    }
+    Ok(())
 }
 
 /// Stores a new session under a fresh id, retrying on the (astronomically rare) collision.

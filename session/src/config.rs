@@ -4,11 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::time::OffsetDateTime;
+use actix_web::http::header::HeaderName;
 
 use crate::cookie::{CookieSettings, Lifetime};
 use crate::middleware::SessionMiddleware;
 use crate::signing::{Algorithm, Keygrip, Keys};
 use crate::store::SessionStore;
+use crate::transport::{default_header, IdTransport};
 
 pub use actix_web::cookie::SameSite;
 
@@ -22,6 +24,11 @@ pub enum TtlPolicy {
     OnEveryAccess,
     /// Only when the session is written: reading never extends it.
     OnChange,
+    /// On a load that finds less than this much left of the time-to-live (koa-session's
+    /// `renew`), inside the load's own round trip, and on every write. Most reads then
+    /// leave both the store's expiry and the cookie alone; a persistent cookie is re-sent
+    /// only when the expiry actually moved.
+    WhenLessThan(Duration),
 }
 
 /// Everything the middleware needs, shared by every worker.
@@ -32,6 +39,12 @@ pub(crate) struct Config {
     pub(crate) ttl_policy: TtlPolicy,
     pub(crate) key_prefix: String,
     pub(crate) commit_on_server_error: bool,
+    pub(crate) absolute_timeout: Option<Duration>,
+    pub(crate) save_uninitialized: bool,
+    pub(crate) fail_open: bool,
+    pub(crate) max_session_size: Option<usize>,
+    pub(crate) id_transport: IdTransport,
+    pub(crate) id_header: HeaderName,
 }
 
 /// Builds a [`SessionMiddleware`]; start from [`SessionMiddleware::builder`].
@@ -51,6 +64,12 @@ pub struct SessionMiddlewareBuilder {
     ttl_policy: TtlPolicy,
     key_prefix: String,
     commit_on_server_error: bool,
+    absolute_timeout: Option<Duration>,
+    save_uninitialized: bool,
+    fail_open: bool,
+    max_session_size: Option<usize>,
+    id_transport: IdTransport,
+    id_header: HeaderName,
 }
 
 /// Idle lifetime in the store when neither a TTL nor a cookie max-age is given.
@@ -73,6 +92,12 @@ impl SessionMiddlewareBuilder {
             ttl_policy: TtlPolicy::default(),
             key_prefix: "session:".to_owned(),
             commit_on_server_error: false,
+            absolute_timeout: None,
+            save_uninitialized: false,
+            fail_open: false,
+            max_session_size: None,
+            id_transport: IdTransport::default(),
+            id_header: default_header(),
         }
     }
 
@@ -166,6 +191,62 @@ impl SessionMiddlewareBuilder {
         self
     }
 
+    /// The longest a session may live from its creation, however often it is used (the
+    /// idle timeout is the [`ttl`](Self::ttl)). A session found past it is deleted and the
+    /// request goes on with a fresh, empty session, never an error. Renewing keeps the
+    /// creation time. A session whose record has no creation time (written by another
+    /// program) is timed from the first write this library makes to it. Default: none.
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.absolute_timeout = Some(timeout);
+        self
+    }
+
+    /// Guest sessions (express-session's `saveUninitialized`, the Koa seeds' behaviour):
+    /// a request that carries no session id gets a stored, empty session and its id on
+    /// any response, even when nothing was written and the handler never asked for the
+    /// session; so does one whose id turns out to point at no live session when a handler
+    /// loads it. Costs one store write per new visitor, bots included. Default: off, so a
+    /// session is stored only once something is written to it.
+    pub fn save_uninitialized(mut self, save: bool) -> Self {
+        self.save_uninitialized = save;
+        self
+    }
+
+    /// What a request gets when the store cannot be reached at load. Off (fail closed,
+    /// the default): an empty 503. On (fail open): the request goes on with a fresh,
+    /// empty session and a warning in the log; nothing it writes is saved, and no cookie
+    /// is sent, so the client's existing session is untouched once the store is back.
+    pub fn fail_open(mut self, open: bool) -> Self {
+        self.fail_open = open;
+        self
+    }
+
+    /// The most a session may take in the store: the sum of the lengths of its field names
+    /// and encoded values, as they would be after the commit. A commit over it writes
+    /// nothing and the response becomes an empty 500. Default: no limit.
+    pub fn max_session_size(mut self, bytes: usize) -> Self {
+        self.max_session_size = Some(bytes);
+        self
+    }
+
+    /// Where the session id travels: cookies (the default), a header, or both.
+    ///
+    /// With a header, a response that creates, renews or re-signs a session carries the
+    /// new value in that header (the client sends it back as it is); a response that ends
+    /// the session carries the header empty. Signed, the value is `<id>.<signature>`,
+    /// the keygrip signature over `"<header-name>=<id>"`; unsigned, just the id.
+    pub fn id_transport(mut self, transport: IdTransport) -> Self {
+        self.id_transport = transport;
+        self
+    }
+
+    /// The header that carries the id when the transport includes one. Default:
+    /// `x-session-id`. Behind CORS, list it in `Access-Control-Expose-Headers`.
+    pub fn id_header(mut self, name: HeaderName) -> Self {
+        self.id_header = name;
+        self
+    }
+
     /// The middleware, ready to `wrap` an `App`.
     pub fn build(self) -> SessionMiddleware {
         SessionMiddleware::from_config(self.config())
@@ -200,6 +281,12 @@ impl SessionMiddlewareBuilder {
             ttl_policy: self.ttl_policy,
             key_prefix: self.key_prefix,
             commit_on_server_error: self.commit_on_server_error,
+            absolute_timeout: self.absolute_timeout,
+            save_uninitialized: self.save_uninitialized,
+            fail_open: self.fail_open,
+            max_session_size: self.max_session_size,
+            id_transport: self.id_transport,
+            id_header: self.id_header,
         }
     }
 }

@@ -52,6 +52,16 @@ pub enum SessionError {
         /// What serde_json reported.
         source: serde_json::Error,
     },
+    /// The session would take more room in the store than
+    /// [`max_session_size`](crate::SessionMiddlewareBuilder::max_session_size) allows.
+    /// Nothing was written.
+    #[error("the session would take {size} bytes in the store, over the limit of {limit}")]
+    TooLarge {
+        /// The size the session would have had after the commit.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// `Session<T>` was extracted in an app that is not wrapped in `SessionMiddleware`.
     #[error("Session<T> was extracted, but the app is not wrapped in SessionMiddleware")]
     MissingMiddleware,

@@ -55,6 +55,7 @@ mod signing;
 mod state;
 pub mod store;
 pub mod test;
+mod transport;
 mod typed;
 
 pub use config::{SameSite, SessionMiddlewareBuilder, TtlPolicy};
@@ -64,6 +65,7 @@ pub use extract::Session;
 pub use id::SessionId;
 pub use middleware::SessionMiddleware;
 pub use signing::{Algorithm, Keys};
+pub use transport::IdTransport;
 
 /// `#[derive(SessionData)]`: typed accessors and per-field dirty tracking for a struct.
 ///

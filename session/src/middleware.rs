@@ -11,7 +11,7 @@ use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL};
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use crate::commit::commit;
+use crate::commit::{commit, Handout};
 use crate::config::{Config, SessionMiddlewareBuilder};
 use crate::error::SessionError;
 use crate::signing::Keys;
@@ -99,31 +99,41 @@ async fn finish<B>(
     state: &SessionState,
     mut response: ServiceResponse<B>,
 ) -> ServiceResponse<EitherBody<B>> {
+    let config = &state.config;
+    if state.loaded().is_none()
+        && config.save_uninitialized
+        && config.read_id(response.request()).is_none()
+    {
+        // A guest: no id, so this "load" makes no store call; the commit then stores an
+        // empty session.
+        let _ = state.load(response.request()).await;
+    }
     let Some(loaded) = state.loaded() else {
         return response.map_into_left_body();
     };
     if response.status().is_server_error() && !state.config.commit_on_server_error {
         return response.map_into_left_body();
     }
-    let secure = state.config.cookie.secure_for(response.request());
-    match commit(state, loaded, secure).await {
-        Ok(cookies) => {
-            if !cookies.is_empty() {
+    let secure = config.cookie.secure_for(response.request());
+    match commit(state, loaded).await {
+        Ok(handout) => {
+            if config.hand_out(&handout, secure, response.response_mut()) {
                 keep_out_of_shared_caches(response.headers_mut());
             }
-            for cookie in &cookies {
-                // Only fails for a value that is not a valid header; ours are base64url.
-                let _ = response.response_mut().add_cookie(cookie);
-            }
+            response.map_into_left_body()
+        }
+        Err(error @ SessionError::Store(_)) if config.fail_open => {
+            tracing::warn!(
+                session = %loaded.fingerprint, %error,
+                "session store unavailable: the response goes out, its session changes unsaved"
+            );
             response.map_into_left_body()
         }
         Err(error) => {
             tracing::error!(session = %loaded.fingerprint, %error, "saving the session failed");
             let mut failed = error.error_response();
             if matches!(error, SessionError::Ended) {
-                for cookie in state.config.cookie.removal(secure) {
-                    let _ = failed.add_cookie(&cookie);
-                }
+                config.hand_out(&Handout::Remove, secure, &mut failed);
             }
             let (request, _) = response.into_parts();
             ServiceResponse::new(request, failed).map_into_right_body()

@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 use crate::config::{Config, TtlPolicy};
 use crate::cookie::Inbound;
 use crate::data::SessionData;
-use crate::error::SessionError;
+use crate::error::{SessionError, StoreError};
 use crate::id::SessionId;
 use crate::store::{LoadOptions, Record, SessionKey};
 use crate::typed::{Part, Typed};
@@ -27,6 +27,9 @@ pub(crate) struct Loaded {
     pub(crate) record: Option<Record>,
     /// For logs: the fingerprint of the id, never the id.
     pub(crate) fingerprint: String,
+    /// The store failed and fail-open let the request go on without it: nothing is
+    /// committed and no cookie is sent.
+    pub(crate) degraded: bool,
 }
 
 impl Loaded {
@@ -62,14 +65,16 @@ impl SessionState {
         let state = Self::new(config);
         let record = Record {
             fields: HashMap::new(),
-            created_at: SystemTime::now(),
+            created_at: Some(SystemTime::now()),
             ttl: Some(state.config.ttl),
+            refreshed: false,
         };
         // A fresh cell: setting it cannot fail.
         let _ = state.loaded.set(Loaded {
             inbound: None,
             record: Some(record),
             fingerprint: String::from("test"),
+            degraded: false,
         });
         state.parts.borrow_mut().push((TypeId::of::<T>(), typed));
         state
@@ -83,34 +88,76 @@ impl SessionState {
     pub(crate) async fn load(&self, req: &HttpRequest) -> Result<&Loaded, SessionError> {
         self.loaded
             .get_or_try_init(|| async {
-                let inbound = self.config.cookie.read(req);
+                let inbound = self.config.read_id(req);
                 let Some(found) = &inbound else {
                     return Ok(Loaded {
                         inbound,
                         record: None,
                         fingerprint: String::from("new"),
+                        degraded: false,
                     });
                 };
-                let options = LoadOptions {
-                    refresh_ttl: (self.config.ttl_policy == TtlPolicy::OnEveryAccess)
-                        .then_some(self.config.ttl),
-                };
                 let fingerprint = found.id.fingerprint();
-                let record = self
-                    .config
-                    .store
-                    .load(&self.key(&found.id), options)
-                    .await
-                    .inspect_err(|error| {
+                match self.fetch(&found.id, &fingerprint).await {
+                    Ok(record) => Ok(Loaded {
+                        inbound,
+                        record,
+                        fingerprint,
+                        degraded: false,
+                    }),
+                    Err(error) if self.config.fail_open => {
+                        tracing::warn!(
+                            session = %fingerprint, %error,
+                            "session store unavailable: going on with a fresh session that will not be saved"
+                        );
+                        Ok(Loaded {
+                            inbound,
+                            record: None,
+                            fingerprint,
+                            degraded: true,
+                        })
+                    }
+                    Err(error) => {
                         tracing::error!(session = %fingerprint, %error, "loading the session failed");
-                    })?;
-                Ok(Loaded {
-                    inbound,
-                    record,
-                    fingerprint,
-                })
+                        Err(error.into())
+                    }
+                }
             })
             .await
+    }
+
+    /// The live record of `id`, refreshing its time-to-live as the policy says. A session
+    /// past the absolute timeout is deleted and reported absent.
+    async fn fetch(&self, id: &SessionId, fingerprint: &str) -> Result<Option<Record>, StoreError> {
+        let config = &self.config;
+        let (refresh_ttl, refresh_below) = match config.ttl_policy {
+            TtlPolicy::OnEveryAccess => (Some(config.ttl), None),
+            TtlPolicy::OnChange => (None, None),
+            TtlPolicy::WhenLessThan(below) => (Some(config.ttl), Some(below)),
+        };
+        let options = LoadOptions {
+            refresh_ttl,
+            refresh_below,
+        };
+        let key = self.key(id);
+        let record = config.store.load(&key, options).await?;
+        let outlived = |record: &Record| {
+            let (Some(limit), Some(created_at)) = (config.absolute_timeout, record.created_at)
+            else {
+                return false;
+            };
+            SystemTime::now()
+                .duration_since(created_at)
+                .is_ok_and(|age| age >= limit)
+        };
+        match record {
+            Some(record) if outlived(&record) => {
+                tracing::info!(session = %fingerprint, "session reached its absolute timeout");
+                config.store.delete(&key).await?;
+                Ok(None)
+            }
+            record => Ok(record),
+        }
     }
 
     /// The load's result, if a handler asked for the session.

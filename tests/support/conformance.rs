@@ -34,6 +34,7 @@ pub async fn run<S: SessionStore + ?Sized>(store: &S) {
     sessions_expire_after_their_ttl(store).await;
     commit_sets_the_ttl(store).await;
     load_refreshes_the_ttl_only_when_asked(store).await;
+    a_threshold_refresh_happens_only_below_it_and_says_so(store).await;
     delete_reports_whether_the_session_existed(store).await;
     keys_are_independent(store).await;
 }
@@ -103,6 +104,7 @@ async fn load_of_a_missing_session_is_none<S: SessionStore + ?Sized>(store: &S) 
     assert_eq!(load(store, &key).await, None);
     let refresh = LoadOptions {
         refresh_ttl: Some(LONG),
+        ..LoadOptions::default()
     };
     let refreshed = store.load(&key, refresh).await.expect("load failed");
     assert_eq!(refreshed, None, "a refreshing load of a missing session");
@@ -121,7 +123,7 @@ async fn create_then_load_returns_what_was_written<S: SessionStore + ?Sized>(sto
     assert_eq!(outcome, CommitOutcome::Written);
     let record = load(store, &key).await.expect("the created session");
     assert_eq!(record.fields, map(fields));
-    assert_eq!(record.created_at, created_at);
+    assert_eq!(record.created_at, Some(created_at));
     let ttl = record.ttl.expect("a session with a TTL");
     assert!(
         ttl > Duration::ZERO && ttl <= LONG,
@@ -138,7 +140,7 @@ async fn a_session_without_fields_exists<S: SessionStore + ?Sized>(store: &S) {
     );
     let record = load(store, &key).await.expect("a session without fields");
     assert!(record.fields.is_empty(), "fields {:?}", record.fields);
-    assert_eq!(record.created_at, created_at);
+    assert_eq!(record.created_at, Some(created_at));
     assert_eq!(
         commit(store, &key, &update(&[], &[], LONG)).await,
         CommitOutcome::Written,
@@ -157,7 +159,7 @@ async fn create_on_a_taken_key_is_a_collision_and_changes_nothing<S: SessionStor
     assert_eq!(commit(store, &key, &second).await, CommitOutcome::Collision);
     let record = load(store, &key).await.expect("the first session");
     assert_eq!(record.fields, map(&[("a", b"1")]));
-    assert_eq!(record.created_at, first);
+    assert_eq!(record.created_at, Some(first));
     assert!(
         record.ttl.expect("a TTL") > SHORT,
         "the collision changed the TTL"
@@ -213,7 +215,8 @@ async fn update_sets_only_the_given_fields<S: SessionStore + ?Sized>(store: &S) 
     ];
     assert_eq!(record.fields, map(expected));
     assert_eq!(
-        record.created_at, created_at,
+        record.created_at,
+        Some(created_at),
         "an update changed created_at"
     );
 }
@@ -330,6 +333,7 @@ async fn commit_sets_the_ttl<S: SessionStore + ?Sized>(store: &S) {
 async fn load_refreshes_the_ttl_only_when_asked<S: SessionStore + ?Sized>(store: &S) {
     let refresh = LoadOptions {
         refresh_ttl: Some(LONG),
+        ..LoadOptions::default()
     };
     let refreshed = fresh_key();
     let untouched = fresh_key();
@@ -352,6 +356,32 @@ async fn load_refreshes_the_ttl_only_when_asked<S: SessionStore + ?Sized>(store:
         None,
         "a plain load extended the TTL"
     );
+}
+
+async fn a_threshold_refresh_happens_only_below_it_and_says_so<S: SessionStore + ?Sized>(
+    store: &S,
+) {
+    let key = fresh_key();
+    commit(store, &key, &create(&[("a", b"1")], now_ms(), MEDIUM)).await;
+    let below = |threshold| LoadOptions {
+        refresh_ttl: Some(LONG),
+        refresh_below: Some(threshold),
+    };
+    let record = store.load(&key, below(SHORT)).await.expect("load failed");
+    let record = record.expect("the session");
+    assert!(!record.refreshed, "plenty left: no refresh");
+    assert!(record.ttl.expect("a TTL") <= MEDIUM, "the TTL moved");
+
+    let record = store
+        .load(&key, below(MEDIUM * 2))
+        .await
+        .expect("load failed");
+    let record = record.expect("the session");
+    assert!(record.refreshed, "below the threshold: refreshed");
+    assert!(record.ttl.expect("a TTL") > MEDIUM, "the TTL did not move");
+
+    let record = load(store, &key).await.expect("the session");
+    assert!(!record.refreshed, "a plain load never refreshes");
 }
 
 async fn delete_reports_whether_the_session_existed<S: SessionStore + ?Sized>(store: &S) {

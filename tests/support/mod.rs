@@ -1,12 +1,16 @@
-//! Support for the integration tests: `redis-server` processes started per test, a
-//! command log that counts round trips and bytes as Redis sees them, and the conformance
-//! suite every session store must pass.
+//! Support for the integration tests: `redis-server` processes started per test (alone,
+//! as a cluster, or as a master and replica watched by a sentinel), a command log that
+//! counts round trips and bytes as Redis sees them, the conformance suite every session
+//! store must pass, and visitors that check every answer through a failover.
 
+pub mod cluster;
 pub mod conformance;
 pub mod counter_app;
 pub mod counting_store;
+pub mod failover;
 pub mod http;
 mod monitor;
+pub mod sentinel;
 mod server;
 
 pub use monitor::{names, wire_size, CommandLog, LoggedCommand};

@@ -28,7 +28,7 @@ struct Inner {
 
 struct Entry {
     fields: HashMap<String, Vec<u8>>,
-    created_at: SystemTime,
+    created_at: Option<SystemTime>,
     expires_at: Instant,
 }
 
@@ -85,13 +85,18 @@ impl SessionStore for MemoryStore {
         let Some(entry) = sessions.get_mut(key.as_str()).filter(|e| e.is_live(now)) else {
             return Ok(None);
         };
-        if let Some(ttl) = options.refresh_ttl {
-            entry.expires_at = now + ttl;
+        let left = entry.expires_at.saturating_duration_since(now);
+        let refresh = options
+            .refresh_ttl
+            .filter(|_| options.refresh_below.is_none_or(|below| left < below));
+        if let Some(ttl) = refresh {
+            entry.expires_at = now + clamp(ttl);
         }
         Ok(Some(Record {
             fields: entry.fields.clone(),
             created_at: entry.created_at,
             ttl: Some(entry.expires_at.saturating_duration_since(now)),
+            refreshed: refresh.is_some(),
         }))
     }
 
@@ -118,7 +123,7 @@ impl SessionStore for MemoryStore {
                 .entry(key.as_str().to_owned())
                 .insert_entry(Entry {
                     fields: HashMap::new(),
-                    created_at,
+                    created_at: Some(created_at),
                     expires_at: now,
                 })
                 .into_mut(),

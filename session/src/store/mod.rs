@@ -13,12 +13,20 @@ use async_trait::async_trait;
 use crate::error::StoreError;
 use crate::id::{fingerprint, SessionId};
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sentinel")]
+mod sentinel;
 
+#[cfg(feature = "cluster")]
+pub use self::cluster::{RedisClusterStore, RedisClusterStoreBuilder};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
+#[cfg(feature = "sentinel")]
+pub use self::sentinel::{RedisSentinelStore, RedisSentinelStoreBuilder};
 pub use memory::MemoryStore;
 
 /// The store key of one session: the configured prefix followed by a validated id.
@@ -59,10 +67,14 @@ pub struct Record {
     /// Field storage name to encoded value (JSON), including fields the caller's structs
     /// do not know, which stores keep untouched.
     pub fields: HashMap<String, Vec<u8>>,
-    /// When the session was first created.
-    pub created_at: SystemTime,
+    /// When the session was first created; `None` when the record does not say (a hash
+    /// written by another program): an absolute timeout then counts from the first commit
+    /// this library makes to it.
+    pub created_at: Option<SystemTime>,
     /// Time left before the store forgets the session, after any refresh done by the load.
     pub ttl: Option<Duration>,
+    /// Whether the load pushed the time-to-live back (see [`LoadOptions`]).
+    pub refreshed: bool,
 }
 
 /// What a load may do besides reading.
@@ -70,6 +82,9 @@ pub struct Record {
 pub struct LoadOptions {
     /// Reset the time-to-live to this value in the same round trip, when the session exists.
     pub refresh_ttl: Option<Duration>,
+    /// With `refresh_ttl`: refresh only when less than this is left of the time-to-live
+    /// (koa-session's `renew`). `None`: refresh whenever `refresh_ttl` is set.
+    pub refresh_below: Option<Duration>,
 }
 
 /// Whether a commit may create a session or may only change one that exists.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
 use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore, WriteMode};
@@ -35,7 +35,8 @@ pub struct RedisStore {
     scripts: Arc<Scripts>,
 }
 
-struct Scripts {
+/// The two Lua scripts, shared by the single-node and the cluster stores.
+pub(super) struct Scripts {
     load: Script,
     commit: Script,
 }
@@ -58,12 +59,7 @@ impl RedisStore {
     /// `EVALSHA`. After a server restart `EVALSHA` reports `NOSCRIPT`, and `Script` then
     /// loads the script and retries, once.
     async fn load_scripts(&self) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
-        for script in [LOAD_SCRIPT, COMMIT_SCRIPT] {
-            pipe.cmd("SCRIPT").arg("LOAD").arg(script).ignore();
-        }
-        pipe.exec_async(&mut self.conn.clone()).await?;
-        Ok(())
+        self.scripts.preload(&mut self.conn.clone()).await
     }
 }
 
@@ -80,13 +76,9 @@ impl SessionStore for RedisStore {
         key: &SessionKey,
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
-        let refresh = options.refresh_ttl.map(millis);
-        let mut invocation = self.scripts.load.prepare_invoke();
-        invocation
-            .key(key.as_str())
-            .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default());
-        let reply: Value = invocation.invoke_async(&mut self.conn.clone()).await?;
-        decode_record(reply)
+        self.scripts
+            .load(&mut self.conn.clone(), key, options)
+            .await
     }
 
     async fn commit(
@@ -94,7 +86,63 @@ impl SessionStore for RedisStore {
         key: &SessionKey,
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
-        let mut invocation = self.scripts.commit.prepare_invoke();
+        self.scripts
+            .commit(&mut self.conn.clone(), key, changes)
+            .await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        delete(&mut self.conn.clone(), key).await
+    }
+}
+
+impl Scripts {
+    pub(super) fn new() -> Self {
+        Self {
+            load: Script::new(LOAD_SCRIPT),
+            commit: Script::new(COMMIT_SCRIPT),
+        }
+    }
+
+    /// Sends `SCRIPT LOAD` for both scripts ahead of the first request. On a cluster
+    /// the client sends it to every master.
+    pub(super) async fn preload<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+    ) -> Result<(), StoreError> {
+        for script in [&self.load, &self.commit] {
+            script.load_async(conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Loads a session in one round trip (see `lua/load.lua`). Every command of the
+    /// script names the one session key, so on a cluster it runs on the key's node.
+    pub(super) async fn load<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError> {
+        let refresh = options.refresh_ttl.map(millis);
+        let below = options.refresh_below.map(millis);
+        let mut invocation = self.load.prepare_invoke();
+        invocation
+            .key(key.as_str())
+            .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default())
+            .arg(below.map(|ms| ms.to_string()).unwrap_or_default());
+        let reply: Value = invocation.invoke_async(conn).await?;
+        decode_record(reply)
+    }
+
+    /// Applies a change set in one round trip (see `lua/commit.lua`).
+    pub(super) async fn commit<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        key: &SessionKey,
+        changes: &ChangeSet,
+    ) -> Result<CommitOutcome, StoreError> {
+        let mut invocation = self.commit.prepare_invoke();
         invocation.key(key.as_str());
         match changes.mode {
             WriteMode::Create { created_at } => {
@@ -102,7 +150,8 @@ impl SessionStore for RedisStore {
                 invocation.arg(epoch_millis(created_at));
             }
             WriteMode::Update => {
-                invocation.arg("update").arg(millis(changes.ttl)).arg("");
+                invocation.arg("update").arg(millis(changes.ttl));
+                invocation.arg(epoch_millis(SystemTime::now()));
             }
         }
         invocation.arg(changes.set.len());
@@ -110,7 +159,7 @@ impl SessionStore for RedisStore {
             invocation.arg(name).arg(value);
         }
         invocation.arg(&changes.remove);
-        let status: i64 = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let status: i64 = invocation.invoke_async(conn).await?;
         match status {
             0 => Ok(CommitOutcome::Written),
             1 => Ok(CommitOutcome::Missing),
@@ -120,17 +169,21 @@ impl SessionStore for RedisStore {
             ))),
         }
     }
-
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        let removed: i64 = redis::cmd("DEL")
-            .arg(key.as_str())
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(removed > 0)
-    }
 }
 
-/// Turns the load script's reply into a record: nil, or `[[name, value, ...], pttl]`.
+/// Deletes one session hash.
+pub(super) async fn delete<C: ConnectionLike + Send>(
+    conn: &mut C,
+    key: &SessionKey,
+) -> Result<bool, StoreError> {
+    let removed: i64 = redis::cmd("DEL")
+        .arg(key.as_str())
+        .query_async(conn)
+        .await?;
+    Ok(removed > 0)
+}
+
+/// Turns the load script's reply into a record: nil, or `[[name, value, ...], pttl, refreshed]`.
 fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
     // Says nothing of the reply itself: it may hold session data.
     let unexpected = || StoreError::Protocol("unexpected reply from the load script".into());
@@ -139,7 +192,9 @@ fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
         Value::Array(parts) => parts,
         _ => return Err(unexpected()),
     };
-    let Ok([Value::Array(flat), Value::Int(pttl)]) = <[Value; 2]>::try_from(parts) else {
+    let Ok([Value::Array(flat), Value::Int(pttl), Value::Int(refreshed)]) =
+        <[Value; 3]>::try_from(parts)
+    else {
         return Err(unexpected());
     };
     let mut fields = HashMap::with_capacity(flat.len() / 2);
@@ -162,14 +217,15 @@ fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
     }
     Ok(Some(Record {
         fields,
-        // A hash written by another program may lack the creation time: report the epoch
-        // rather than refuse a session that is otherwise fine.
-        created_at: created_at.unwrap_or(UNIX_EPOCH),
+        // A hash written by another program may lack the creation time: unknown, which is
+        // not a reason to refuse a session that is otherwise fine.
+        created_at,
         // -1: the key has no expiry. -2 (the key is gone) only follows a refresh to zero.
         ttl: match pttl {
             -1 => None,
             ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
         },
+        refreshed: refreshed == 1,
     }))
 }
 
@@ -350,10 +406,7 @@ impl RedisStoreBuilder {
             .set_max_delay(self.connect_timeout);
         let store = RedisStore {
             conn: ConnectionManager::new_with_config(client, config).await?,
-            scripts: Arc::new(Scripts {
-                load: Script::new(LOAD_SCRIPT),
-                commit: Script::new(COMMIT_SCRIPT),
-            }),
+            scripts: Arc::new(Scripts::new()),
         };
         store.load_scripts().await?;
         Ok(store)

@@ -3,7 +3,8 @@
 -- KEYS[1]  the session hash
 -- ARGV[1]  "create" or "update"
 -- ARGV[2]  the time-to-live after the commit, in milliseconds
--- ARGV[3]  the creation time in milliseconds since the epoch (read on create only)
+-- ARGV[3]  the creation time in milliseconds since the epoch; an update stores it only
+--          when the hash has none (a hash written by another program)
 -- ARGV[4]  n, the number of fields to set
 -- ARGV[5 .. 4 + 2n]  name, value pairs to set
 -- ARGV[5 + 2n ..]    names to remove
@@ -21,6 +22,9 @@ if ARGV[1] == 'create' then
   redis.call('HSET', key, '__created', ARGV[3])
 elseif not exists then
   return 1
+else
+  -- From here on an absolute timeout can count from this first write of ours.
+  redis.call('HSETNX', key, '__created', ARGV[3])
 end
 
 -- Arguments go to HSET and HDEL in bounded slices: unpack() of an unbounded list can

@@ -2,14 +2,23 @@
 --
 -- KEYS[1]  the session hash
 -- ARGV[1]  the time-to-live to set, in milliseconds, or "" to leave it as it is
+-- ARGV[2]  with ARGV[1]: refresh only when less than this many milliseconds are left,
+--          or "" to refresh whatever is left
 --
--- Returns nil when there is no session, else { {name, value, ...}, pttl }.
+-- Returns nil when there is no session, else { {name, value, ...}, pttl, refreshed }
+-- where refreshed is 1 when the time-to-live was set, else 0.
 local key = KEYS[1]
 local fields = redis.call('HGETALL', key)
 if #fields == 0 then
   return false
 end
+local refreshed = 0
 if ARGV[1] ~= '' then
-  redis.call('PEXPIRE', key, ARGV[1])
+  local left = redis.call('PTTL', key)
+  -- A key without an expiry (-1) has all the time in the world: never "below".
+  if ARGV[2] == '' or (left >= 0 and left < tonumber(ARGV[2])) then
+    redis.call('PEXPIRE', key, ARGV[1])
+    refreshed = 1
+  end
 end
-return { fields, redis.call('PTTL', key) }
+return { fields, redis.call('PTTL', key), refreshed }

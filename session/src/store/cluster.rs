@@ -1,0 +1,191 @@
+//! The Redis Cluster store: the same hash layout and the same two Lua scripts as
+//! [`RedisStore`](super::RedisStore), sent through the redis crate's cluster client, which
+//! routes each command to the master owning its key and follows `MOVED` and `ASK`.
+//!
+//! Each session is one key, so every script touches a single hash slot, as Redis Cluster
+//! requires. Should a session ever span more keys, they must share a `{hash tag}` (for
+//! example `sess:{ID}` and `sess:{ID}:index`) so they land in the same slot.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+
+use super::redis::{delete, Scripts};
+use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore};
+use crate::error::StoreError;
+
+/// Sessions in a Redis Cluster, through one multiplexed connection per node that the
+/// client keeps up to date with the cluster's slot map. Clones share the connections.
+///
+/// Loads cost one round trip and commits one, as on a single node: the scripts are sent
+/// with `EVALSHA` to the node owning the session's slot. A node that lost its script cache
+/// (a replica promoted after a failover, a restart) answers `NOSCRIPT`; the script is then
+/// loaded on every master and the call retried, once.
+#[derive(Clone)]
+pub struct RedisClusterStore {
+    conn: ClusterConnection,
+    scripts: Arc<Scripts>,
+}
+
+impl RedisClusterStore {
+    /// Connects through the given nodes (`redis://host:port` URLs; one reachable node is
+    /// enough, the client learns the others from it), with the default timeouts.
+    pub async fn connect<I, S>(nodes: I) -> Result<Self, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::builder(nodes).connect().await
+    }
+
+    /// A builder for credentials and timeouts.
+    pub fn builder<I, S>(nodes: I) -> RedisClusterStoreBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisClusterStoreBuilder {
+            nodes: nodes.into_iter().map(Into::into).collect(),
+            username: None,
+            password: None,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(3),
+            retries: 6,
+        }
+    }
+}
+
+impl fmt::Debug for RedisClusterStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClusterStore").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisClusterStore {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError> {
+        self.scripts
+            .load(&mut self.conn.clone(), key, options)
+            .await
+    }
+
+    async fn commit(
+        &self,
+        key: &SessionKey,
+        changes: &ChangeSet,
+    ) -> Result<CommitOutcome, StoreError> {
+        self.scripts
+            .commit(&mut self.conn.clone(), key, changes)
+            .await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        delete(&mut self.conn.clone(), key).await
+    }
+}
+
+/// Settings for a [`RedisClusterStore`], from [`RedisClusterStore::builder`].
+#[derive(Clone)]
+#[must_use]
+pub struct RedisClusterStoreBuilder {
+    nodes: Vec<String>,
+    username: Option<String>,
+    password: Option<String>,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    request_timeout: Duration,
+    retries: u32,
+}
+
+/// Leaves the password out, and the node URLs, which may carry one.
+impl fmt::Debug for RedisClusterStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClusterStoreBuilder")
+            .field("nodes", &self.nodes.len())
+            .field("username", &self.username)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisClusterStoreBuilder {
+    /// The ACL user name, for every node.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The password, for every node.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// How long one attempt to connect to a node may take. Default: 2 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for one node's answer to one command. Default: 1 s.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// How long one store call may take in all, redirections (`MOVED`, `ASK`), retries and
+    /// reconnections included. A call still failing then fails, and the request gets a
+    /// 503. Default: 3 s, enough to ride out a failover with a short `cluster-node-timeout`.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How many times a call is retried after a connection error or while the cluster is
+    /// down or resharding, within the [request timeout](Self::request_timeout). Default: 6.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Connects, learns the slot map, and loads the scripts on every master.
+    pub async fn connect(self) -> Result<RedisClusterStore, StoreError> {
+        let mut builder = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
+            .connection_timeout(self.connect_timeout)
+            .response_timeout(self.response_timeout)
+            .overall_response_timeout(Some(self.request_timeout))
+            .retries(self.retries)
+            // Milliseconds: retries come quickly, a failover is over in a few seconds.
+            .min_retry_wait(50)
+            .max_retry_wait(500);
+        if let Some(username) = &self.username {
+            builder = builder.username(username);
+        }
+        if let Some(password) = &self.password {
+            builder = builder.password(password);
+        }
+        let client: ClusterClient = builder
+            .build()
+            .map_err(|err| StoreError::Unavailable(format!("invalid cluster address: {err}")))?;
+        let mut conn = client.get_async_connection().await?;
+        let scripts = Scripts::new();
+        // Every master caches the scripts, so the first request sends only `EVALSHA`.
+        scripts.preload(&mut conn).await?;
+        Ok(RedisClusterStore {
+            conn,
+            scripts: Arc::new(scripts),
+        })
+    }
+}

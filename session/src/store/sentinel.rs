@@ -1,0 +1,268 @@
+//! The Sentinel store: the same hash layout and scripts as
+//! [`RedisStore`](super::RedisStore), on whichever server the sentinels name as the
+//! master, following a failover.
+//!
+//! The redis crate asks the sentinels for the master once per connection and does not
+//! follow a failover by itself. So this store keeps one multiplexed connection to the
+//! master it was told of, and drops it on any error: the next call asks the sentinels
+//! again. A request that fails while the master is down or being replaced gets a 503; the
+//! first one after the sentinels have promoted a replica finds the new master. A failover
+//! the sentinels carry out while the old master is still up shows up the same way: they
+//! close its clients' connections when they turn it into a replica, and a write that
+//! reaches it anyway is refused (`READONLY`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::MultiplexedConnection;
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{AsyncConnectionConfig, IntoConnectionInfo};
+use tokio::sync::Mutex;
+
+use super::redis::{delete, Scripts};
+use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore};
+use crate::error::StoreError;
+
+/// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
+/// the connection.
+#[derive(Clone)]
+pub struct RedisSentinelStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Locked while asking the sentinels, so a failover causes one lookup, not one per
+    /// waiting request.
+    sentinel: Mutex<SentinelClient>,
+    master: std::sync::Mutex<Option<MultiplexedConnection>>,
+    config: AsyncConnectionConfig,
+    lookup_timeout: Duration,
+    scripts: Scripts,
+}
+
+impl RedisSentinelStore {
+    /// Connects to the master called `master_name`, asking the sentinels at `sentinels`
+    /// (`redis://host:port` URLs of sentinel processes, not of Redis servers), with the
+    /// default timeouts.
+    pub async fn connect<I, S>(sentinels: I, master_name: &str) -> Result<Self, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::builder(sentinels, master_name).connect().await
+    }
+
+    /// A builder for credentials and timeouts.
+    pub fn builder<I, S>(sentinels: I, master_name: &str) -> RedisSentinelStoreBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisSentinelStoreBuilder {
+            sentinels: sentinels.into_iter().map(Into::into).collect(),
+            master_name: master_name.to_owned(),
+            db: None,
+            username: None,
+            password: None,
+            sentinel_password: None,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// The connection to the current master, asking the sentinels for it when there is
+    /// none. Bounded as a whole, waiting for another request's lookup included, so no
+    /// request waits longer than the lookup timeout while the sentinels are slow.
+    async fn master(&self) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(conn) = self.cached() {
+            return Ok(conn);
+        }
+        tokio::time::timeout(self.shared.lookup_timeout, self.look_up_master())
+            .await
+            .map_err(|_| StoreError::Unavailable("no master from the sentinels in time".into()))?
+    }
+
+    async fn look_up_master(&self) -> Result<MultiplexedConnection, StoreError> {
+        let mut sentinel = self.shared.sentinel.lock().await;
+        // Another request may have found the master while this one waited for the lock.
+        if let Some(conn) = self.cached() {
+            return Ok(conn);
+        }
+        let client = sentinel.async_get_client().await?;
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&self.shared.config)
+            .await?;
+        *self.slot() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn cached(&self) -> Option<MultiplexedConnection> {
+        self.slot().clone()
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        // The guarded value is a plain handle: a panic elsewhere cannot leave it half set.
+        self.shared
+            .master
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Drops the connection after a failed call: the server may be down, or a replica now
+    /// (`READONLY`), and the next call should ask the sentinels.
+    fn settle<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_err() {
+            *self.slot() = None;
+        }
+        result
+    }
+}
+
+impl fmt::Debug for RedisSentinelStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSentinelStore").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisSentinelStore {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError> {
+        let mut conn = self.master().await?;
+        let result = self.shared.scripts.load(&mut conn, key, options).await;
+        self.settle(result)
+    }
+
+    async fn commit(
+        &self,
+        key: &SessionKey,
+        changes: &ChangeSet,
+    ) -> Result<CommitOutcome, StoreError> {
+        let mut conn = self.master().await?;
+        let result = self.shared.scripts.commit(&mut conn, key, changes).await;
+        self.settle(result)
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        let mut conn = self.master().await?;
+        let result = delete(&mut conn, key).await;
+        self.settle(result)
+    }
+}
+
+/// Settings for a [`RedisSentinelStore`], from [`RedisSentinelStore::builder`].
+#[derive(Clone)]
+#[must_use]
+pub struct RedisSentinelStoreBuilder {
+    sentinels: Vec<String>,
+    master_name: String,
+    db: Option<i64>,
+    username: Option<String>,
+    password: Option<String>,
+    sentinel_password: Option<String>,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+}
+
+/// Leaves the passwords out, and the sentinel URLs, which may carry one.
+impl fmt::Debug for RedisSentinelStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSentinelStoreBuilder")
+            .field("sentinels", &self.sentinels.len())
+            .field("master_name", &self.master_name)
+            .field("db", &self.db)
+            .field("username", &self.username)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisSentinelStoreBuilder {
+    /// The database number on the master. Default: 0.
+    pub fn db(mut self, db: i64) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// The ACL user name on the master and its replicas.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The password of the master and its replicas.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The password of the sentinels, when they have one of their own.
+    pub fn sentinel_password(mut self, password: impl Into<String>) -> Self {
+        self.sentinel_password = Some(password.into());
+        self
+    }
+
+    /// How long connecting to the master may take; asking the sentinels and connecting
+    /// may take twice that. Default: 2 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the answer to one command. Default: 1 s.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Asks the sentinels for the master, connects, and loads the scripts there.
+    pub async fn connect(self) -> Result<RedisSentinelStore, StoreError> {
+        let invalid =
+            |err: redis::RedisError| StoreError::Unavailable(format!("invalid sentinel: {err}"));
+        let mut addresses = Vec::with_capacity(self.sentinels.len());
+        for url in &self.sentinels {
+            addresses.push(
+                url.as_str()
+                    .into_connection_info()
+                    .map_err(invalid)?
+                    .addr()
+                    .clone(),
+            );
+        }
+        let mut builder =
+            SentinelClientBuilder::new(addresses, &self.master_name, SentinelServerType::Master)
+                .map_err(invalid)?;
+        if let Some(db) = self.db {
+            builder = builder.set_client_to_redis_db(db);
+        }
+        if let Some(username) = &self.username {
+            builder = builder.set_client_to_redis_username(username);
+        }
+        if let Some(password) = &self.password {
+            builder = builder.set_client_to_redis_password(password);
+        }
+        if let Some(password) = &self.sentinel_password {
+            builder = builder.set_client_to_sentinel_password(password);
+        }
+        let store = RedisSentinelStore {
+            shared: Arc::new(Shared {
+                sentinel: Mutex::new(builder.build().map_err(invalid)?),
+                master: std::sync::Mutex::new(None),
+                config: AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.connect_timeout))
+                    .set_response_timeout(Some(self.response_timeout)),
+                lookup_timeout: self.connect_timeout * 2,
+                scripts: Scripts::new(),
+            }),
+        };
+        let mut conn = store.master().await?;
+        store.shared.scripts.preload(&mut conn).await?;
+        Ok(store)
+    }
+}
