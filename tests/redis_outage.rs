@@ -1,28 +1,38 @@
 //! The middleware on a Redis that goes away and comes back: empty 503s while it is gone,
 //! never a 2xx for a write that was not saved, and service on its own once it returns.
 
+use std::fmt::Debug;
 use std::time::Duration;
 
+use actix_http::Request;
 use actix_typed_session::store::RedisStore;
 use actix_typed_session::{Keys, SessionMiddleware};
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
 use actix_typed_session_tests::RedisServer;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
-use actix_web::App;
+use actix_web::{App, Error};
 
 /// Requests tried, 100 ms apart, before recovery counts as failed: the store reconnects on
 /// the first call after Redis is back, so one or two tries are expected.
 const RECOVERY_TRIES: usize = 50;
 
-#[actix_web::test]
-async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() {
-    let mut server = RedisServer::start();
+/// The counter app on `server`, with `timeout` for connecting and for each answer, and a
+/// client that has already counted once.
+async fn counter_with_one_visit(
+    server: &RedisServer,
+    timeout: Duration,
+) -> (
+    impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
+    Jar,
+) {
     let store = RedisStore::builder()
         .port(server.port())
-        .connect_timeout(Duration::from_millis(300))
-        .response_timeout(Duration::from_millis(300))
+        .connect_timeout(timeout)
+        .response_timeout(timeout)
         .connect()
         .await
         .expect("connect");
@@ -32,6 +42,30 @@ async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() 
     let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
     jar.absorb(&res);
     assert_eq!(body(res).await, "1 views");
+    (app, jar)
+}
+
+/// `GET /` with `jar`'s cookies, 100 ms apart, until it answers 200 or
+/// [`RECOVERY_TRIES`] run out. Returns the last response and how many tries it took.
+async fn count_until_ok<S, B>(app: &S, jar: &Jar) -> (ServiceResponse<B>, usize)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let res = test::call_service(app, jar.request("GET", "/").to_request()).await;
+        if res.status() == StatusCode::OK || tries == RECOVERY_TRIES {
+            return (res, tries);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() {
+    let mut server = RedisServer::start();
+    let (app, mut jar) = counter_with_one_visit(&server, Duration::from_millis(300)).await;
 
     server.stop();
     for (who, method, path) in [
@@ -59,15 +93,7 @@ async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() 
     );
 
     server.restart();
-    let mut tries = 0;
-    let res = loop {
-        tries += 1;
-        let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
-        if res.status() == StatusCode::OK || tries == RECOVERY_TRIES {
-            break res;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (res, tries) = count_until_ok(&app, &jar).await;
     assert_eq!(
         res.status(),
         StatusCode::OK,
@@ -86,19 +112,7 @@ async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() 
 async fn a_hung_redis_gives_503s_bounded_by_the_timeout_and_no_worker_is_stuck() {
     let server = RedisServer::start();
     let timeout = Duration::from_millis(300);
-    let store = RedisStore::builder()
-        .port(server.port())
-        .connect_timeout(timeout)
-        .response_timeout(timeout)
-        .connect()
-        .await
-        .expect("connect");
-    let sessions = SessionMiddleware::new(store, Keys::new(["outage test key"]));
-    let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;
-    let mut jar = Jar::default();
-    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
-    jar.absorb(&res);
-    assert_eq!(body(res).await, "1 views");
+    let (app, jar) = counter_with_one_visit(&server, timeout).await;
 
     server.pause();
     let mut slowest = Duration::ZERO;
@@ -120,15 +134,7 @@ async fn a_hung_redis_gives_503s_bounded_by_the_timeout_and_no_worker_is_stuck()
     eprintln!("hung Redis: slowest 503 took {slowest:?} with a {timeout:?} response timeout");
 
     server.resume();
-    let mut tries = 0;
-    let res = loop {
-        tries += 1;
-        let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
-        if res.status() == StatusCode::OK || tries == RECOVERY_TRIES {
-            break res;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (res, tries) = count_until_ok(&app, &jar).await;
     assert_eq!(
         res.status(),
         StatusCode::OK,
