@@ -17,7 +17,7 @@ use std::io;
 
 use actix_typed_session::store::{MemoryStore, RedisClusterStore, RedisSentinelStore, RedisStore};
 use actix_typed_session::{
-    Keys, Session, SessionData, SessionMiddleware, SessionMiddlewareBuilder,
+    Keys, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
 };
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde::Deserialize;
@@ -30,6 +30,8 @@ const MAX_USER_LEN: usize = 64;
 #[derive(SessionData)]
 struct Visit {
     views: u64,
+    /// The index: every session of one user can be listed and ended together.
+    #[session(index)]
     user: Option<String>,
 }
 
@@ -73,6 +75,28 @@ async fn whoami(session: Session<Visit>) -> HttpResponse {
 async fn logout(session: Session<Visit>) -> &'static str {
     session.purge();
     "bye"
+}
+
+/// The logged-in user's live sessions, one fingerprint a line (never the id itself).
+async fn list_sessions(session: Session<Visit>) -> Result<HttpResponse, SessionError> {
+    if session.user().is_none() {
+        return Ok(HttpResponse::Unauthorized().finish());
+    }
+    let listed = session.sessions().await?;
+    let body: String = listed
+        .iter()
+        .map(|info| format!("{}\n", info.fingerprint()))
+        .collect();
+    Ok(HttpResponse::Ok().body(body))
+}
+
+/// Ends every session of the logged-in user, this one included.
+async fn logout_everywhere(session: Session<Visit>) -> Result<HttpResponse, SessionError> {
+    if session.user().is_none() {
+        return Ok(HttpResponse::Unauthorized().finish());
+    }
+    let ended = session.end_all_sessions().await?;
+    Ok(HttpResponse::Ok().body(format!("ended {ended}")))
 }
 
 fn keys() -> Keys {
@@ -161,6 +185,8 @@ async fn main() -> io::Result<()> {
             .route("/login", web::post().to(login))
             .route("/whoami", web::get().to(whoami))
             .route("/logout", web::post().to(logout))
+            .route("/sessions", web::get().to(list_sessions))
+            .route("/logout-everywhere", web::post().to(logout_everywhere))
     });
     if let Some(workers) = env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
         server = server.workers(workers);

@@ -106,11 +106,31 @@ async fn each_route_stays_within_its_round_trip_budget() {
     assert_eq!(
         names(&renew),
         ["EVALSHA", "DEL", "EVALSHA"],
-        "load + renewal (delete old, create new)"
+        "load + renewal (delete old, create new and join the user's index in one script)"
+    );
+    assert!(
+        renew[2]
+            .args
+            .iter()
+            .any(|arg| arg.starts_with(b"session:index:user:")),
+        "the create names the user's index: {:?}",
+        renew[2]
+    );
+
+    let (text, list) = probe.send("GET", "/sessions").await;
+    assert_eq!(text.lines().count(), 1, "one session listed: {text:?}");
+    assert_eq!(
+        names(&list),
+        ["EVALSHA", "SMEMBERS", "EXISTS"],
+        "load + the index + one check per listed session"
     );
 
     let (_, purge) = probe.send("POST", "/logout").await;
-    assert_eq!(names(&purge), ["EVALSHA", "DEL"], "load + purge");
+    assert_eq!(
+        names(&purge),
+        ["EVALSHA", "MULTI", "DEL", "SREM", "EXEC"],
+        "load + purge, leaving the index in the same transaction: 2 round trips"
+    );
 
     let (text, after) = probe.send("GET", "/peek").await;
     assert_eq!(text, "0 views");
@@ -126,6 +146,7 @@ async fn each_route_stays_within_its_round_trip_budget() {
         ("read", &read),
         ("modify", &modify),
         ("login + renew", &renew),
+        ("list sessions", &list),
         ("logout", &purge),
     ] {
         eprintln!(

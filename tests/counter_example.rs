@@ -182,6 +182,57 @@ async fn walk_the_contract(counter: &Counter) {
         "1 views",
         "clients do not share sessions"
     );
+
+    walk_the_index(counter).await;
+}
+
+/// `/sessions` and `/logout-everywhere`: one user on two devices, and a bystander.
+async fn walk_the_index(counter: &Counter) {
+    let (laptop, phone, bystander) = (browser(), browser(), browser());
+    assert_eq!(
+        get(&laptop, counter.url("/sessions")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    for client in [&laptop, &phone] {
+        assert_eq!(
+            post(client, counter.url("/login?user=grace")).await.1,
+            "welcome grace"
+        );
+    }
+    post(&bystander, counter.url("/login?user=alan")).await;
+
+    let (status, listed) = get(&phone, counter.url("/sessions")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        listed.lines().count(),
+        2,
+        "both of grace's sessions: {listed:?}"
+    );
+    assert_eq!(
+        get(&laptop, counter.url("/sessions"))
+            .await
+            .1
+            .lines()
+            .count(),
+        2
+    );
+
+    assert_eq!(
+        post(&laptop, counter.url("/logout-everywhere")).await,
+        (StatusCode::OK, "ended 2".into())
+    );
+    for client in [&laptop, &phone] {
+        assert_eq!(
+            get(client, counter.url("/whoami")).await.0,
+            StatusCode::UNAUTHORIZED,
+            "every session of grace ended"
+        );
+    }
+    assert_eq!(
+        get(&bystander, counter.url("/whoami")).await,
+        (StatusCode::OK, "alan".into()),
+        "another user's session is untouched"
+    );
 }
 
 #[tokio::test]

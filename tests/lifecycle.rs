@@ -97,8 +97,10 @@ async fn pexpire(conn: &mut MultiplexedConnection, key: &str, ms: i64) {
         .unwrap();
 }
 
-async fn dbsize(conn: &mut MultiplexedConnection) -> i64 {
-    redis::cmd("DBSIZE").query_async(conn).await.unwrap()
+/// How many session keys Redis holds; the per-user index keys are not sessions.
+async fn stored_sessions(conn: &mut MultiplexedConnection) -> i64 {
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(conn).await.unwrap();
+    keys.iter().filter(|key| !key.contains(":index:")).count() as i64
 }
 
 async fn hget(conn: &mut MultiplexedConnection, key: &str, field: &str) -> Option<String> {
@@ -244,24 +246,24 @@ async fn guest_sessions_store_a_session_for_every_new_visitor_when_asked() {
     let res = test::call_service(&app, jar.request("GET", "/health").to_request()).await;
     assert_eq!(set_cookies(&res).len(), 2, "session and session.sig");
     jar.absorb(&res);
-    assert_eq!(dbsize(&mut conn).await, 1);
+    assert_eq!(stored_sessions(&mut conn).await, 1);
     assert!(hget(&mut conn, &key_of(&jar), "__created").await.is_some());
     // A returning guest costs nothing more.
     let res = test::call_service(&app, jar.request("GET", "/health").to_request()).await;
     assert!(set_cookies(&res).is_empty());
     let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
     assert_eq!(body(res).await, "1 views");
-    assert_eq!(dbsize(&mut conn).await, 1);
+    assert_eq!(stored_sessions(&mut conn).await, 1);
     // A reader that is new gets one too.
     let res = test::call_service(&app, Jar::default().request("GET", "/peek").to_request()).await;
     assert_eq!(set_cookies(&res).len(), 2);
-    assert_eq!(dbsize(&mut conn).await, 2);
+    assert_eq!(stored_sessions(&mut conn).await, 2);
 
     // Off (the default): nothing stored, no cookie.
     let app = app!(builder(&server).await);
     let res = test::call_service(&app, Jar::default().request("GET", "/peek").to_request()).await;
     assert!(set_cookies(&res).is_empty());
-    assert_eq!(dbsize(&mut conn).await, 2);
+    assert_eq!(stored_sessions(&mut conn).await, 2);
 }
 
 #[actix_web::test]
@@ -309,7 +311,7 @@ async fn a_commit_over_the_size_limit_writes_nothing_and_gives_an_empty_500() {
         assert_eq!(body(res).await, "", "opaque");
         let user = hget(&mut conn, &key, "user").await.expect("still there");
         assert_eq!(user.len(), 42, "the stored session is unchanged");
-        assert_eq!(dbsize(&mut conn).await, 1, "no renewal happened");
+        assert_eq!(stored_sessions(&mut conn).await, 1, "no renewal happened");
     }
     // A new visitor over the limit stores nothing either.
     let res = test::call_service(
@@ -318,7 +320,7 @@ async fn a_commit_over_the_size_limit_writes_nothing_and_gives_an_empty_500() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(dbsize(&mut conn).await, 1);
+    assert_eq!(stored_sessions(&mut conn).await, 1);
 }
 
 #[actix_web::test]
@@ -351,7 +353,7 @@ async fn two_concurrent_renewals_leave_one_live_id_with_the_data() {
         !removal.is_empty() && removal.iter().all(|c| c.value().is_empty()),
         "the loser clears the cookie: {removal:?}"
     );
-    assert_eq!(dbsize(&mut conn).await, 1, "exactly one live id");
+    assert_eq!(stored_sessions(&mut conn).await, 1, "exactly one live id");
     let mut won = jar.clone();
     won.absorb(&winner);
     assert_ne!(key_of(&won), key_of(&jar));
@@ -484,7 +486,7 @@ async fn a_header_transport_carries_a_signed_id_both_ways_and_ends_with_an_empty
     let res = test::call_service(&app, login).await;
     let renewed = header_of(&res, "x-sid").expect("the renewed id");
     assert_ne!(renewed, value);
-    assert_eq!(dbsize(&mut conn).await, 1);
+    assert_eq!(stored_sessions(&mut conn).await, 1);
     let res = test::call_service(&app, get_with("/whoami", "x-sid", &renewed)).await;
     assert_eq!(body(res).await, "ada");
     let logout = test::TestRequest::post()
@@ -497,7 +499,7 @@ async fn a_header_transport_carries_a_signed_id_both_ways_and_ends_with_an_empty
         Some(""),
         "empty: forget the id"
     );
-    assert_eq!(dbsize(&mut conn).await, 0);
+    assert_eq!(stored_sessions(&mut conn).await, 0);
 }
 
 #[actix_web::test]
@@ -533,7 +535,7 @@ async fn a_guest_whose_session_ended_gets_a_new_one_when_a_handler_loads_it() {
     jar.absorb(&res);
     assert_eq!(body(res).await, "0 views");
     assert_ne!(key_of(&jar), first, "a new guest session, not a removal");
-    assert_eq!(dbsize(&mut conn).await, 1);
+    assert_eq!(stored_sessions(&mut conn).await, 1);
 }
 
 #[actix_web::test]

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, LoadOptions, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexMoves, LoadOptions, SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{
     Algorithm, Keys, Session, SessionId, SessionMiddleware, SessionMiddlewareBuilder, TtlPolicy,
@@ -290,7 +290,7 @@ async fn a_write_to_a_session_ended_meanwhile_is_refused_not_resurrected() {
         move |mut session: Session<Visit>| {
             let (store, key) = (store.clone(), key.clone());
             async move {
-                store.inner.delete(&key).await.unwrap();
+                store.inner.delete(&key, &[]).await.unwrap();
                 session.set_views(42);
                 "saved?"
             }
@@ -350,6 +350,7 @@ async fn a_field_that_no_longer_decodes_takes_its_default_and_the_rest_survives(
         ],
         remove: vec![],
         ttl: Duration::from_secs(60),
+        index: IndexMoves::default(),
     };
     assert_eq!(
         store.inner.commit(&key, &created).await.unwrap(),

@@ -103,7 +103,7 @@ async fn each_operation_is_one_round_trip() {
         "EVALSHA"
     );
     assert_eq!(updated.expect("commit"), CommitOutcome::Written);
-    let deleted = once!("delete", store.delete(&key).await, "DEL");
+    let deleted = once!("delete", store.delete(&key, &[]).await, "DEL");
     assert!(deleted.expect("delete"));
 
     let clients: HashSet<_> = observed

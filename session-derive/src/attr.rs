@@ -24,6 +24,8 @@ pub struct Attrs {
     pub default: Option<Setting<DefaultValue>>,
     /// `skip`: a field kept for the request only, never loaded or stored.
     pub skip: Option<Path>,
+    /// `index`: the field whose value groups sessions in the per-user index.
+    pub index: Option<Path>,
     /// Keys this version does not know, kept for `valid.rs` to report.
     pub unknown: Vec<Path>,
 }
@@ -81,6 +83,11 @@ pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
                     errors.push(syn::Error::new_spanned(&meta.path, "duplicate `skip`"));
                 }
                 parsed.skip = Some(meta.path);
+            } else if meta.path.is_ident("index") {
+                if parsed.index.is_some() {
+                    errors.push(syn::Error::new_spanned(&meta.path, "duplicate `index`"));
+                }
+                parsed.index = Some(meta.path);
             } else {
                 skip_value(&meta)?;
                 parsed.unknown.push(meta.path);

@@ -90,6 +90,24 @@ fn impl_session_data(input: &Input) -> TokenStream {
             }
         }
     };
+    // The index field's slot; `check_index` made sure it is stored.
+    let index_slot = fields
+        .iter()
+        .find(|field| field.attrs.index.is_some())
+        .and_then(|field| field.slot);
+    let index_field = match index_slot {
+        Some(slot) => {
+            let slot = Literal::usize_unsuffixed(slot);
+            quote!(::core::option::Option::Some(#slot))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let indexed = index_slot.map(|_| {
+        quote! {
+            #[automatically_derived]
+            impl #private::IndexedSession for #ident {}
+        }
+    });
     let index_param = if stored.is_empty() {
         quote!(_)
     } else {
@@ -102,6 +120,8 @@ fn impl_session_data(input: &Input) -> TokenStream {
             type Fields = #fields_ident;
 
             const FIELD_NAMES: &'static [&'static ::core::primitive::str] = &[#(#names),*];
+
+            const INDEX_FIELD: ::core::option::Option<::core::primitive::usize> = #index_field;
 
             fn decode(#decode_param: &#private::StoredFields<'_>) -> Self {
                 Self {
@@ -125,6 +145,8 @@ fn impl_session_data(input: &Input) -> TokenStream {
                 #fields_ident(typed)
             }
         }
+
+        #indexed
     }
 }
 

@@ -58,6 +58,7 @@ pub fn check(input: &Input, errors: &mut Errors) {
         check_session_methods(field, errors);
     }
     check_unique_storage_names(input.fields(), errors);
+    check_index(input.fields(), errors);
     check_unique_methods(input.fields(), errors);
 }
 
@@ -120,6 +121,12 @@ fn check_struct_attrs(input: &Input, errors: &mut Errors) {
     if let Some(skip) = &attrs.skip {
         errors.spanned(skip, "`skip` goes on a field, to keep it out of the store");
     }
+    if let Some(index) = &attrs.index {
+        errors.spanned(
+            index,
+            "`index` goes on a field, to group sessions by its value (the user id, say)",
+        );
+    }
     if let Some(prefix) = &attrs.prefix {
         if prefix.value.value().starts_with("__") {
             errors.push(syn::Error::new(
@@ -138,7 +145,7 @@ fn check_field_attrs(field: &Field, errors: &mut Errors) {
             key,
             format!(
                 "unknown session attribute `{}`; on a field, `rename = \"...\"`, `default`, \
-                 `default = \"...\"` and `skip` are supported",
+                 `default = \"...\"`, `skip` and `index` are supported",
                 key_name(key)
             ),
         );
@@ -155,6 +162,49 @@ fn check_field_attrs(field: &Field, errors: &mut Errors) {
             "a `skip` field is never stored, so it has no storage name to `rename`",
         );
     }
+}
+
+/// The index field: at most one, stored, and an `Option` so that `None` (no user yet) keeps
+/// the session out of the index instead of grouping every anonymous session together.
+fn check_index(fields: &[Field], errors: &mut Errors) {
+    let indexed: Vec<&Field> = fields
+        .iter()
+        .filter(|field| field.attrs.index.is_some())
+        .collect();
+    for extra in indexed.iter().skip(1) {
+        if let Some(index) = &extra.attrs.index {
+            errors.spanned(index, "only one field of a struct can be the `index`");
+        }
+    }
+    for field in indexed {
+        let Some(index) = &field.attrs.index else {
+            continue;
+        };
+        if field.attrs.skip.is_some() {
+            errors.spanned(
+                index,
+                "a `skip` field is never stored, so it cannot be the `index`",
+            );
+        } else if !is_option(field.ty) {
+            errors.spanned(
+                field.ty,
+                "the `index` field must be an `Option<_>`: `None` keeps a session out of the index",
+            );
+        }
+    }
+}
+
+/// Whether `ty` is written as `Option<_>` (also `std::option::Option<_>`): a syntactic
+/// check, as a derive sees no types.
+fn is_option(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    path.qself.is_none()
+        && path.path.segments.last().is_some_and(|last| {
+            last.ident == "Option"
+                && matches!(last.arguments, syn::PathArguments::AngleBracketed(_))
+        })
 }
 
 fn check_storage_name(input: &Input, field: &Field, errors: &mut Errors) {

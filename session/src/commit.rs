@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
-use crate::store::{ChangeSet, CommitOutcome, Record, WriteMode};
+use crate::store::{ChangeSet, CommitOutcome, IndexKey, IndexMoves, Record, WriteMode};
 
 /// How many fresh ids a create tries before giving up. With 192-bit ids a second try
 /// already means something is wrong with the randomness.
@@ -30,15 +30,17 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
     }
     let changes = state.changes()?;
     check_size(state, loaded, &changes)?;
+    let placement = Placement::of(state, loaded, &changes);
 
     if state.is_purged() {
         if let Some((id, _)) = loaded.existing() {
-            state.config.store.delete(&state.key(id)).await?;
+            let key = state.key(id);
+            state.config.store.delete(&key, &placement.before).await?;
         }
         if changes.is_empty() {
             return Ok(Handout::Remove);
         }
-        let id = create(state, changes, SystemTime::now()).await?;
+        let id = create(state, changes, SystemTime::now(), placement.after).await?;
         return Ok(Handout::Issue(id));
     }
 
@@ -52,12 +54,12 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
                 Handout::Nothing
             });
         }
-        let id = create(state, changes, SystemTime::now()).await?;
+        let id = create(state, changes, SystemTime::now(), placement.after).await?;
         return Ok(Handout::Issue(id));
     };
 
     if state.wants_renewal() {
-        let id = renew(state, id, record, changes).await?;
+        let id = renew(state, id, record, changes, placement).await?;
         return Ok(Handout::Issue(id));
     }
 
@@ -69,6 +71,7 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
             set: changes,
             remove: Vec::new(),
             ttl: state.config.ttl,
+            index: placement.moves(state),
         };
         match state.config.store.commit(&state.key(id), &update).await? {
             CommitOutcome::Written => true,
@@ -93,15 +96,75 @@ async fn renew(
     old: &SessionId,
     record: &Record,
     changes: Vec<(String, Vec<u8>)>,
+    placement: Placement,
 ) -> Result<SessionId, SessionError> {
-    if !state.config.store.delete(&state.key(old)).await? {
+    let old = state.key(old);
+    if !state.config.store.delete(&old, &placement.before).await? {
         return Err(SessionError::Ended);
     }
     let mut fields = record.fields.clone();
     fields.extend(changes);
     // A record without a creation time starts its absolute timeout now.
     let created_at = record.created_at.unwrap_or_else(SystemTime::now);
-    create(state, fields.into_iter().collect(), created_at).await
+    create(
+        state,
+        fields.into_iter().collect(),
+        created_at,
+        placement.after,
+    )
+    .await
+}
+
+/// The per-user indexes the session is in before this request and belongs in after it.
+struct Placement {
+    before: Vec<IndexKey>,
+    after: Vec<IndexKey>,
+}
+
+impl Placement {
+    /// Read from the stored record and the request's changes, for every typed view with an
+    /// `#[session(index)]` field. A `null` value (a `None`) is in no index.
+    fn of(state: &SessionState, loaded: &Loaded, changes: &[(String, Vec<u8>)]) -> Self {
+        let stored = loaded.existing().map(|(_, record)| &record.fields);
+        let prefix = &state.config.key_prefix;
+        let mut placement = Placement {
+            before: Vec::new(),
+            after: Vec::new(),
+        };
+        for field in state.index_fields() {
+            let index = |value: &Vec<u8>| {
+                (value.as_slice() != b"null").then(|| IndexKey::new(prefix, field, value))
+            };
+            let old = stored.and_then(|fields| fields.get(field));
+            let changed = changes.iter().find(|(name, _)| name == field);
+            // After a purge nothing of the old record carries over.
+            let new = match changed {
+                Some((_, value)) => Some(value),
+                None if state.is_purged() => None,
+                None => old,
+            };
+            placement.before.extend(old.and_then(index));
+            placement.after.extend(new.and_then(index));
+        }
+        placement
+    }
+
+    /// The moves of a session that keeps its id.
+    fn moves(self, state: &SessionState) -> IndexMoves {
+        let Placement { before, after } = self;
+        IndexMoves {
+            join: after
+                .iter()
+                .filter(|key| !before.contains(key))
+                .cloned()
+                .collect(),
+            leave: before
+                .into_iter()
+                .filter(|key| !after.contains(key))
+                .collect(),
+            ttl: state.config.absolute_timeout,
+        }
+    }
 }
 
 /// Refuses, before any store call, a commit that would leave the session over the size
@@ -138,12 +201,18 @@ async fn create(
     state: &SessionState,
     fields: Vec<(String, Vec<u8>)>,
     created_at: SystemTime,
+    indexes: Vec<IndexKey>,
 ) -> Result<SessionId, SessionError> {
     let changes = ChangeSet {
         mode: WriteMode::Create { created_at },
         set: fields,
         remove: Vec::new(),
         ttl: state.config.ttl,
+        index: IndexMoves {
+            join: indexes,
+            leave: Vec::new(),
+            ttl: state.config.absolute_timeout,
+        },
     };
     for _ in 0..CREATE_ATTEMPTS {
         let id = SessionId::generate().map_err(|_| SessionError::NoId)?;

@@ -22,6 +22,10 @@ pub trait SessionData: Sized + 'static {
     #[doc(hidden)]
     const FIELD_NAMES: &'static [&'static str];
 
+    /// The position in [`SessionData::FIELD_NAMES`] of the `#[session(index)]` field.
+    #[doc(hidden)]
+    const INDEX_FIELD: Option<usize> = None;
+
     /// Builds the struct from stored fields. A field that is missing or no longer decodes
     /// takes its default (the latter with a warning), so a deploy that changes a field's
     /// type never fails a request.
@@ -74,3 +78,10 @@ impl<'a> StoredFields<'a> {
 pub fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec(value)
 }
+
+/// A session struct with a field marked `#[session(index)]`, such as the user id: the
+/// sessions that hold one value of it can be listed and ended together (see
+/// [`Session::sessions`](crate::Session::sessions)).
+///
+/// `#[derive(SessionData)]` implements it for such structs; nothing else should.
+pub trait IndexedSession: SessionData {}

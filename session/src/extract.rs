@@ -26,8 +26,8 @@ use crate::typed::Typed;
 /// span fields, [`Session::read`] borrows the whole struct and [`Session::modify`] changes
 /// it, writing back exactly the fields whose value changed.
 pub struct Session<T: SessionData> {
-    state: Rc<SessionState>,
-    typed: Rc<Typed<T>>,
+    pub(crate) state: Rc<SessionState>,
+    pub(crate) typed: Rc<Typed<T>>,
     fields: T::Fields,
 }
 

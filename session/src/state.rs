@@ -153,7 +153,8 @@ impl SessionState {
         match record {
             Some(record) if outlived(&record) => {
                 tracing::info!(session = %fingerprint, "session reached its absolute timeout");
-                config.store.delete(&key).await?;
+                // Any index entries go the way of stale ones: dropped when the index is listed.
+                config.store.delete(&key, &[]).await?;
                 Ok(None)
             }
             record => Ok(record),
@@ -183,6 +184,15 @@ impl SessionState {
         let typed = Rc::new(Typed::<T>::decode(stored, &loaded.fingerprint));
         parts.push((TypeId::of::<T>(), typed.clone()));
         typed
+    }
+
+    /// The storage names of the `#[session(index)]` fields of every typed view.
+    pub(crate) fn index_fields(&self) -> Vec<&'static str> {
+        self.parts
+            .borrow()
+            .iter()
+            .filter_map(|(_, part)| part.index_field())
+            .collect()
     }
 
     /// Every dirty field of every typed view, encoded.

@@ -95,6 +95,8 @@ pub(crate) trait Part {
     fn reset(&self);
     /// The same state as `Any`, to find it again by type.
     fn as_any(self: Rc<Self>) -> Rc<dyn Any>;
+    /// The storage name of the `#[session(index)]` field, if the struct has one.
+    fn index_field(&self) -> Option<&'static str>;
 }
 
 impl<T: SessionData> Part for Typed<T> {
@@ -122,5 +124,17 @@ impl<T: SessionData> Part for Typed<T> {
 
     fn as_any(self: Rc<Self>) -> Rc<dyn Any> {
         self
+    }
+
+    fn index_field(&self) -> Option<&'static str> {
+        T::FIELD_NAMES.get(T::INDEX_FIELD?).copied()
+    }
+}
+
+impl<T: SessionData> Typed<T> {
+    /// The encoded current value of the `#[session(index)]` field; `None` when the struct
+    /// has none, or it does not encode.
+    pub(crate) fn index_value(&self) -> Option<Vec<u8>> {
+        self.value.borrow().encode_field(T::INDEX_FIELD?)?.ok()
     }
 }

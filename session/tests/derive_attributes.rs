@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, LoadOptions, MemoryStore, Record, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, IndexMoves, LoadOptions, MemoryStore, Record, SessionKey,
+    SessionStore, WriteMode,
 };
 use actix_typed_session::{Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError};
 use actix_web::http::header::COOKIE;
@@ -55,6 +56,7 @@ impl RecordingStore {
                 .collect(),
             remove: Vec::new(),
             ttl: Duration::from_secs(600),
+            index: IndexMoves::default(),
         };
         self.inner
             .commit(&SessionKey::new(PREFIX, &id), &changes)
@@ -97,8 +99,18 @@ impl SessionStore for RecordingStore {
         self.commits.lock().unwrap().push(changes.clone());
         self.inner.commit(key, changes).await
     }
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        self.inner.delete(key).await
+    async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
+        self.inner.delete(key, leave).await
+    }
+    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+        self.inner.index_list(index).await
+    }
+    async fn index_end(
+        &self,
+        index: &IndexKey,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        self.inner.index_end(index, keep).await
     }
 }
 

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, IndexMoves, LoadOptions, Record, SessionKey, SessionStore,
+    WriteMode,
 };
 use actix_typed_session::SessionId;
 
@@ -37,6 +38,11 @@ pub async fn run<S: SessionStore + ?Sized>(store: &S) {
     a_threshold_refresh_happens_only_below_it_and_says_so(store).await;
     delete_reports_whether_the_session_existed(store).await;
     keys_are_independent(store).await;
+    an_index_lists_the_live_sessions_that_joined_it(store).await;
+    an_index_forgets_sessions_that_ended_or_expired(store).await;
+    an_update_moves_a_session_between_indexes(store).await;
+    ending_an_index_ends_all_its_sessions_but_the_kept_one(store).await;
+    a_refused_commit_changes_no_index(store).await;
 }
 
 /// A key no other check uses.
@@ -60,6 +66,7 @@ pub fn create(fields: &[(&str, &[u8])], created_at: SystemTime, ttl: Duration) -
         set: owned(fields),
         remove: Vec::new(),
         ttl,
+        index: IndexMoves::default(),
     }
 }
 
@@ -70,6 +77,7 @@ pub fn update(set: &[(&str, &[u8])], remove: &[&str], ttl: Duration) -> ChangeSe
         set: owned(set),
         remove: remove.iter().map(|name| name.to_string()).collect(),
         ttl,
+        index: IndexMoves::default(),
     }
 }
 
@@ -186,7 +194,7 @@ async fn update_of_a_missing_session_is_refused_and_creates_nothing<S: SessionSt
         &create(&[("user", b"\"ann\"")], now_ms(), LONG),
     )
     .await;
-    assert!(store.delete(&logged_out).await.expect("delete failed"));
+    assert!(store.delete(&logged_out, &[]).await.expect("delete failed"));
     assert_eq!(
         commit(store, &logged_out, &changes).await,
         CommitOutcome::Missing,
@@ -386,10 +394,10 @@ async fn a_threshold_refresh_happens_only_below_it_and_says_so<S: SessionStore +
 
 async fn delete_reports_whether_the_session_existed<S: SessionStore + ?Sized>(store: &S) {
     let key = fresh_key();
-    assert!(!store.delete(&key).await.expect("delete failed"));
+    assert!(!store.delete(&key, &[]).await.expect("delete failed"));
     commit(store, &key, &create(&[("a", b"1")], now_ms(), LONG)).await;
-    assert!(store.delete(&key).await.expect("delete failed"));
-    assert!(!store.delete(&key).await.expect("delete failed"));
+    assert!(store.delete(&key, &[]).await.expect("delete failed"));
+    assert!(!store.delete(&key, &[]).await.expect("delete failed"));
     assert_eq!(load(store, &key).await, None);
 }
 
@@ -407,9 +415,169 @@ async fn keys_are_independent<S: SessionStore + ?Sized>(store: &S) {
         load(store, &two).await.expect("the second session").fields,
         map(&[("a", b"2")])
     );
-    assert!(store.delete(&two).await.expect("delete failed"));
+    assert!(store.delete(&two, &[]).await.expect("delete failed"));
     assert_eq!(
         load(store, &one).await.expect("the first session").fields,
         map(&[("b", b"1")])
     );
+}
+
+/// An index no other check uses: the sessions of a user with a random name.
+pub fn fresh_index() -> IndexKey {
+    let user = SessionId::generate().expect("OS randomness");
+    IndexKey::new(
+        "conformance:",
+        "user",
+        format!("\"{}\"", user.as_str()).as_bytes(),
+    )
+}
+
+/// `changes`, joining and leaving the given indexes.
+fn moving(mut changes: ChangeSet, join: &[&IndexKey], leave: &[&IndexKey]) -> ChangeSet {
+    changes.index = IndexMoves {
+        join: join.iter().map(|&index| index.clone()).collect(),
+        leave: leave.iter().map(|&index| index.clone()).collect(),
+        ttl: None,
+    };
+    changes
+}
+
+/// A session created in `index`.
+async fn create_in<S: SessionStore + ?Sized>(
+    store: &S,
+    index: &IndexKey,
+    ttl: Duration,
+) -> SessionKey {
+    let key = fresh_key();
+    let changes = moving(create(&[("user", b"1")], now_ms(), ttl), &[index], &[]);
+    assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
+    key
+}
+
+/// The ids an index lists, sorted.
+async fn listed<S: SessionStore + ?Sized>(store: &S, index: &IndexKey) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .index_list(index)
+        .await
+        .expect("index_list failed")
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn ids(keys: &[&SessionKey]) -> Vec<String> {
+    let mut ids: Vec<String> = keys.iter().map(|key| key.id().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+async fn an_index_lists_the_live_sessions_that_joined_it<S: SessionStore + ?Sized>(store: &S) {
+    let (mine, theirs) = (fresh_index(), fresh_index());
+    assert_eq!(listed(store, &mine).await, Vec::<String>::new());
+    let one = create_in(store, &mine, LONG).await;
+    let two = create_in(store, &mine, LONG).await;
+    let other = create_in(store, &theirs, LONG).await;
+    // A session outside every index is listed nowhere.
+    commit(
+        store,
+        &fresh_key(),
+        &create(&[("user", b"1")], now_ms(), LONG),
+    )
+    .await;
+    assert_eq!(listed(store, &mine).await, ids(&[&one, &two]));
+    assert_eq!(listed(store, &theirs).await, ids(&[&other]));
+}
+
+async fn an_index_forgets_sessions_that_ended_or_expired<S: SessionStore + ?Sized>(store: &S) {
+    let index = fresh_index();
+    let kept = create_in(store, &index, LONG).await;
+    let logged_out = create_in(store, &index, LONG).await;
+    let deleted_behind_its_back = create_in(store, &index, LONG).await;
+    let expiring = create_in(store, &index, SHORT).await;
+    assert!(store
+        .delete(&logged_out, std::slice::from_ref(&index))
+        .await
+        .expect("delete failed"));
+    // Deleted without telling the index, as a session past its absolute timeout is.
+    assert!(store
+        .delete(&deleted_behind_its_back, &[])
+        .await
+        .expect("delete failed"));
+    tokio::time::sleep(PAST_SHORT).await;
+    assert_eq!(load(store, &expiring).await, None);
+    assert_eq!(listed(store, &index).await, ids(&[&kept]));
+    assert_eq!(
+        listed(store, &index).await,
+        ids(&[&kept]),
+        "a second listing differs"
+    );
+}
+
+async fn an_update_moves_a_session_between_indexes<S: SessionStore + ?Sized>(store: &S) {
+    let (from, to) = (fresh_index(), fresh_index());
+    let key = create_in(store, &from, LONG).await;
+    let change = moving(update(&[("user", b"2")], &[], LONG), &[&to], &[&from]);
+    assert_eq!(commit(store, &key, &change).await, CommitOutcome::Written);
+    assert_eq!(listed(store, &from).await, Vec::<String>::new());
+    assert_eq!(listed(store, &to).await, ids(&[&key]));
+}
+
+async fn ending_an_index_ends_all_its_sessions_but_the_kept_one<S: SessionStore + ?Sized>(
+    store: &S,
+) {
+    let (index, other) = (fresh_index(), fresh_index());
+    let current = create_in(store, &index, LONG).await;
+    let laptop = create_in(store, &index, LONG).await;
+    let phone = create_in(store, &index, LONG).await;
+    let someone_else = create_in(store, &other, LONG).await;
+    let keep = SessionId::parse(current.id()).expect("a generated id");
+    let ended = store
+        .index_end(&index, Some(&keep))
+        .await
+        .expect("index_end failed");
+    assert_eq!(ended, 2);
+    assert_eq!(load(store, &laptop).await, None);
+    assert_eq!(load(store, &phone).await, None);
+    assert!(
+        load(store, &current).await.is_some(),
+        "the kept session was ended"
+    );
+    assert!(
+        load(store, &someone_else).await.is_some(),
+        "another index's session was ended"
+    );
+    assert_eq!(listed(store, &index).await, ids(&[&current]));
+
+    assert_eq!(
+        store
+            .index_end(&index, None)
+            .await
+            .expect("index_end failed"),
+        1
+    );
+    assert_eq!(load(store, &current).await, None);
+    assert_eq!(listed(store, &index).await, Vec::<String>::new());
+    assert_eq!(
+        store
+            .index_end(&index, None)
+            .await
+            .expect("index_end failed"),
+        0
+    );
+}
+
+async fn a_refused_commit_changes_no_index<S: SessionStore + ?Sized>(store: &S) {
+    let (index, elsewhere) = (fresh_index(), fresh_index());
+    let key = create_in(store, &index, LONG).await;
+    // A create on a taken key, and an update of a session that is gone: neither may move
+    // an index entry, or a late write could take a live session out of its index.
+    let taken = moving(create(&[], now_ms(), LONG), &[&elsewhere], &[&index]);
+    assert_eq!(commit(store, &key, &taken).await, CommitOutcome::Collision);
+    let gone = fresh_key();
+    let late = moving(update(&[], &[], LONG), &[&elsewhere], &[]);
+    assert_eq!(commit(store, &gone, &late).await, CommitOutcome::Missing);
+    assert_eq!(listed(store, &index).await, ids(&[&key]));
+    assert_eq!(listed(store, &elsewhere).await, Vec::<String>::new());
 }

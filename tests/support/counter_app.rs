@@ -1,13 +1,14 @@
 //! The counter app's session struct and handlers, for tests that run an app in-process.
 //! They mirror `examples/counter.rs`, which tests drive as a separate process.
 
-use actix_typed_session::{Session, SessionData};
+use actix_typed_session::{Session, SessionData, SessionError};
 use actix_web::{web, HttpResponse};
 
 /// The counter's session.
 #[derive(SessionData)]
 pub struct Visit {
     views: u64,
+    #[session(index)]
     user: Option<String>,
 }
 
@@ -44,7 +45,30 @@ pub async fn logout(session: Session<Visit>) -> &'static str {
     "bye"
 }
 
-/// The counter's routes: `/`, `/peek`, `/health` (no session), `/login`, `/whoami`, `/logout`.
+/// `GET /sessions`: the user's sessions, one fingerprint a line; 401 without a user.
+pub async fn sessions(session: Session<Visit>) -> Result<HttpResponse, SessionError> {
+    if session.user().is_none() {
+        return Ok(HttpResponse::Unauthorized().finish());
+    }
+    let listed = session.sessions().await?;
+    let lines: String = listed
+        .iter()
+        .map(|info| format!("{}\n", info.fingerprint()))
+        .collect();
+    Ok(HttpResponse::Ok().body(lines))
+}
+
+/// `POST /logout-everywhere`: ends every session of the user; 401 without a user.
+pub async fn logout_everywhere(session: Session<Visit>) -> Result<HttpResponse, SessionError> {
+    if session.user().is_none() {
+        return Ok(HttpResponse::Unauthorized().finish());
+    }
+    let ended = session.end_all_sessions().await?;
+    Ok(HttpResponse::Ok().body(format!("ended {ended}")))
+}
+
+/// The counter's routes: `/`, `/peek`, `/health` (no session), `/login`, `/whoami`, `/logout`,
+/// `/sessions`, `/logout-everywhere`.
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/", web::get().to(index))
@@ -52,5 +76,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/health", web::get().to(|| async { "ok" }))
         .route("/login", web::post().to(login))
         .route("/whoami", web::get().to(whoami))
-        .route("/logout", web::post().to(logout));
+        .route("/logout", web::post().to(logout))
+        .route("/sessions", web::get().to(sessions))
+        .route("/logout-everywhere", web::post().to(logout_everywhere));
 }

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, LoadOptions, MemoryStore, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, IndexKey, LoadOptions, MemoryStore, Record, SessionKey, SessionStore,
 };
-use actix_typed_session::StoreError;
+use actix_typed_session::{SessionId, StoreError};
 use async_trait::async_trait;
 
 /// Calls made so far, shared by every clone of one [`CountingStore`].
@@ -17,6 +17,7 @@ pub struct Counts {
     loads: AtomicUsize,
     commits: AtomicUsize,
     deletes: AtomicUsize,
+    index_calls: AtomicUsize,
     fail: AtomicBool,
 }
 
@@ -43,7 +44,7 @@ impl CountingStore {
     /// Every store call made so far.
     pub fn total_calls(&self) -> usize {
         let (loads, commits, deletes) = self.calls();
-        loads + commits + deletes
+        loads + commits + deletes + self.counts.index_calls.load(Ordering::SeqCst)
     }
 
     /// While on, every call fails as an unreachable store would.
@@ -81,9 +82,25 @@ impl SessionStore for CountingStore {
         self.inner.commit(key, changes).await
     }
 
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+    async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
         self.counts.deletes.fetch_add(1, Ordering::SeqCst);
         self.check()?;
-        self.inner.delete(key).await
+        self.inner.delete(key, leave).await
+    }
+
+    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+        self.counts.index_calls.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.index_list(index).await
+    }
+
+    async fn index_end(
+        &self,
+        index: &IndexKey,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        self.counts.index_calls.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.index_end(index, keep).await
     }
 }

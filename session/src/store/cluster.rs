@@ -3,8 +3,8 @@
 //! routes each command to the master owning its key and follows `MOVED` and `ASK`.
 //!
 //! Each session is one key, so every script touches a single hash slot, as Redis Cluster
-//! requires. Should a session ever span more keys, they must share a `{hash tag}` (for
-//! example `sess:{ID}` and `sess:{ID}:index`) so they land in the same slot.
+//! requires. A per-user index is a key of its own in another slot, so a commit that moves
+//! a session between indexes sends the index commands separately (see `redis_index.rs`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 
-use super::redis::{delete, Scripts};
-use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore};
+use super::redis::{Scripts, Topology};
+use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
 use crate::error::StoreError;
+use crate::id::SessionId;
 
 /// Sessions in a Redis Cluster, through one multiplexed connection per node that the
 /// client keeps up to date with the cluster's slot map. Clones share the connections.
@@ -88,8 +89,22 @@ impl SessionStore for RedisClusterStore {
             .await
     }
 
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        delete(&mut self.conn.clone(), key).await
+    async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
+        self.scripts
+            .delete(&mut self.conn.clone(), key, leave)
+            .await
+    }
+
+    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+        self.scripts.index_list(&self.conn, index).await
+    }
+
+    async fn index_end(
+        &self,
+        index: &IndexKey,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        self.scripts.index_end(&self.conn, index, keep).await
     }
 }
 
@@ -180,7 +195,7 @@ impl RedisClusterStoreBuilder {
             .build()
             .map_err(|err| StoreError::Unavailable(format!("invalid cluster address: {err}")))?;
         let mut conn = client.get_async_connection().await?;
-        let scripts = Scripts::new();
+        let scripts = Scripts::new(Topology::Cluster);
         // Every master caches the scripts, so the first request sends only `EVALSHA`.
         scripts.preload(&mut conn).await?;
         Ok(RedisClusterStore {

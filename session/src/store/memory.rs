@@ -1,15 +1,18 @@
 //! An in-process store: the default for development and tests, with the same semantics as
 //! the Redis store (guarded writes, time-to-live), and nothing shared between processes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore, WriteMode};
+use super::{
+    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
+};
 use crate::error::StoreError;
+use crate::id::SessionId;
 
 /// Every this many commits, expired sessions are swept out so memory stays bounded.
 const SWEEP_EVERY: usize = 1024;
@@ -22,8 +25,15 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    sessions: Mutex<HashMap<String, Entry>>,
+    data: Mutex<Data>,
     commits: AtomicUsize,
+}
+
+/// Sessions and per-user indexes under one lock, so a commit moves both at once.
+#[derive(Default)]
+struct Data {
+    sessions: HashMap<String, Entry>,
+    indexes: HashMap<String, Index>,
 }
 
 struct Entry {
@@ -38,6 +48,49 @@ impl Entry {
     }
 }
 
+/// The ids in one per-user index.
+struct Index {
+    ids: HashSet<String>,
+    expires_at: Option<Instant>,
+}
+
+impl Index {
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+impl Data {
+    fn is_live(&self, key: &str, now: Instant) -> bool {
+        self.sessions.get(key).is_some_and(|e| e.is_live(now))
+    }
+
+    /// The live index under `key`, without the ids of sessions that are gone.
+    fn pruned_index(&mut self, index: &IndexKey, now: Instant) -> Option<&mut Index> {
+        let Data { sessions, indexes } = self;
+        let entry = indexes.get_mut(index.as_str()).filter(|i| i.is_live(now))?;
+        entry.ids.retain(|id| {
+            SessionId::parse(id).is_some_and(|id| {
+                sessions
+                    .get(index.session_key(&id).as_str())
+                    .is_some_and(|e| e.is_live(now))
+            })
+        });
+        Some(entry)
+    }
+
+    fn leave(&mut self, indexes: &[IndexKey], id: &str) {
+        for index in indexes {
+            if let Some(entry) = self.indexes.get_mut(index.as_str()) {
+                entry.ids.remove(id);
+                if entry.ids.is_empty() {
+                    self.indexes.remove(index.as_str());
+                }
+            }
+        }
+    }
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
@@ -47,7 +100,11 @@ impl MemoryStore {
     /// How many sessions are live.
     pub fn len(&self) -> usize {
         let now = Instant::now();
-        self.sessions().values().filter(|e| e.is_live(now)).count()
+        self.data()
+            .sessions
+            .values()
+            .filter(|e| e.is_live(now))
+            .count()
     }
 
     /// Whether no session is live.
@@ -55,11 +112,11 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// The map, even if a panic elsewhere poisoned the lock: every update below leaves
-    /// the map consistent, so its contents stay good.
-    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    /// The maps, even if a panic elsewhere poisoned the lock: every update below leaves
+    /// them consistent, so their contents stay good.
+    fn data(&self) -> MutexGuard<'_, Data> {
         self.inner
-            .sessions
+            .data
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -81,8 +138,12 @@ impl SessionStore for MemoryStore {
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
         let now = Instant::now();
-        let mut sessions = self.sessions();
-        let Some(entry) = sessions.get_mut(key.as_str()).filter(|e| e.is_live(now)) else {
+        let mut data = self.data();
+        let Some(entry) = data
+            .sessions
+            .get_mut(key.as_str())
+            .filter(|e| e.is_live(now))
+        else {
             return Ok(None);
         };
         let left = entry.expires_at.saturating_duration_since(now);
@@ -106,16 +167,42 @@ impl SessionStore for MemoryStore {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
         let now = Instant::now();
-        let mut sessions = self.sessions();
+        let mut data = self.data();
         if self
             .inner
             .commits
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(SWEEP_EVERY)
         {
-            sessions.retain(|_, entry| entry.is_live(now));
+            data.sessions.retain(|_, entry| entry.is_live(now));
+            data.indexes.retain(|_, index| index.is_live(now));
         }
-        let live = sessions.get(key.as_str()).is_some_and(|e| e.is_live(now));
+        let live = data.is_live(key.as_str(), now);
+        match (changes.mode, live) {
+            (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision),
+            (WriteMode::Update, false) => return Ok(CommitOutcome::Missing),
+            _ => {}
+        }
+        let index_moves = &changes.index;
+        let until = index_moves.ttl.map(|ttl| now + clamp(ttl));
+        for index in &index_moves.join {
+            let fresh = || Index {
+                ids: HashSet::new(),
+                expires_at: until,
+            };
+            let entry = data
+                .indexes
+                .entry(index.as_str().to_owned())
+                .or_insert_with(fresh);
+            if !entry.is_live(now) {
+                *entry = fresh();
+            }
+            entry.ids.insert(key.id().to_owned());
+            // Only ever lengthened: `None` is no expiry at all.
+            entry.expires_at = entry.expires_at.zip(until).map(|(at, until)| at.max(until));
+        }
+        data.leave(&index_moves.leave, key.id());
+        let sessions = &mut data.sessions;
         let entry = match (changes.mode, live) {
             (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision),
             (WriteMode::Update, false) => return Ok(CommitOutcome::Missing),
@@ -142,10 +229,53 @@ impl SessionStore for MemoryStore {
         Ok(CommitOutcome::Written)
     }
 
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+    async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
         let now = Instant::now();
-        let removed = self.sessions().remove(key.as_str());
+        let mut data = self.data();
+        let removed = data.sessions.remove(key.as_str());
+        data.leave(leave, key.id());
         Ok(removed.is_some_and(|entry| entry.is_live(now)))
+    }
+
+    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+        let now = Instant::now();
+        let mut data = self.data();
+        let Some(entry) = data.pruned_index(index, now) else {
+            return Ok(Vec::new());
+        };
+        Ok(entry
+            .ids
+            .iter()
+            .filter_map(|id| SessionId::parse(id))
+            .collect())
+    }
+
+    async fn index_end(
+        &self,
+        index: &IndexKey,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        let now = Instant::now();
+        let mut data = self.data();
+        let Some(entry) = data.pruned_index(index, now) else {
+            return Ok(0);
+        };
+        let ended: Vec<String> = entry
+            .ids
+            .iter()
+            .filter(|id| keep.is_none_or(|keep| keep.as_str() != id.as_str()))
+            .cloned()
+            .collect();
+        entry.ids.retain(|id| !ended.contains(id));
+        if entry.ids.is_empty() {
+            data.indexes.remove(index.as_str());
+        }
+        for id in &ended {
+            if let Some(id) = SessionId::parse(id) {
+                data.sessions.remove(index.session_key(&id).as_str());
+            }
+        }
+        Ok(ended.len())
     }
 }
 

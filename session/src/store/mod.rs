@@ -9,6 +9,9 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
 use crate::id::{fingerprint, SessionId};
@@ -18,6 +21,8 @@ mod cluster;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_index;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 
@@ -51,6 +56,11 @@ impl SessionKey {
     pub fn as_str(&self) -> &str {
         &self.key
     }
+
+    /// The session id part of the key: what an index set holds for this session.
+    pub fn id(&self) -> &str {
+        &self.key[self.prefix_len..]
+    }
 }
 
 /// Shows the prefix and a fingerprint: the rest of the key is the id, a bearer credential.
@@ -58,6 +68,46 @@ impl fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (prefix, id) = self.key.split_at(self.prefix_len);
         write!(f, "SessionKey({prefix}#{})", fingerprint(id))
+    }
+}
+
+/// The store key of one per-user index: the set of the ids of the sessions whose indexed
+/// field (`#[session(index)]`) holds one value, such as one user's sessions.
+///
+/// The key is `{prefix}index:{field}:{hash}`, where the hash is SHA-256 of the encoded
+/// value: key names stay short and do not spell out user ids, and the `:` keeps them apart
+/// from session keys, whose ids never contain one.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IndexKey {
+    key: String,
+    session_prefix: String,
+}
+
+impl IndexKey {
+    /// The index of the sessions whose field `field` holds the encoded `value`, for
+    /// sessions stored under `prefix`.
+    pub fn new(prefix: &str, field: &str, value: &[u8]) -> Self {
+        let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(value));
+        Self {
+            key: format!("{prefix}index:{field}:{hash}"),
+            session_prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The full key, as the backend sees it.
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+
+    /// The key of the session `id`, a member of this index.
+    pub fn session_key(&self, id: &SessionId) -> SessionKey {
+        SessionKey::new(&self.session_prefix, id)
+    }
+}
+
+impl fmt::Debug for IndexKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IndexKey({})", self.key)
     }
 }
 
@@ -111,6 +161,22 @@ pub struct ChangeSet {
     pub remove: Vec<String>,
     /// The time-to-live the session has after the commit.
     pub ttl: Duration,
+    /// The per-user indexes this session enters or leaves with the commit.
+    pub index: IndexMoves,
+}
+
+/// How one commit moves its session between per-user indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexMoves {
+    /// Indexes the session's id enters. A store adds it before or atomically with the
+    /// write, never after it, so a written session is never missing from its index.
+    pub join: Vec<IndexKey>,
+    /// Indexes the session's id leaves, with or after the write.
+    pub leave: Vec<IndexKey>,
+    /// How long an index the session joins must live at least; `None`: no expiry. Stores
+    /// only ever lengthen an index's time-to-live, and drop entries of sessions that no
+    /// longer exist whenever they list an index.
+    pub ttl: Option<Duration>,
 }
 
 /// How a commit ended, when the store itself did not fail.
@@ -146,6 +212,19 @@ pub trait SessionStore: Send + Sync + 'static {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError>;
 
-    /// Deletes a session. Returns whether it existed.
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
+    /// Deletes a session and takes its id out of the per-user indexes `leave`. Returns
+    /// whether the session existed.
+    async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError>;
+
+    /// The sessions in a per-user index that still exist. Ids of sessions that expired or
+    /// ended are removed from the index on the way.
+    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError>;
+
+    /// Ends every session in a per-user index but `keep`, and takes them out of it.
+    /// Returns how many sessions existed and were ended.
+    async fn index_end(
+        &self,
+        index: &IndexKey,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, StoreError>;
 }

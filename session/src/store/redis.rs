@@ -10,15 +10,25 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
-use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore, WriteMode};
+use super::{
+    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
+};
 use crate::error::StoreError;
+use crate::id::SessionId;
 
 /// The reserved hash field holding the creation time in milliseconds since the epoch. It
 /// also keeps the hash alive when a session has no fields of its own.
 const CREATED_FIELD: &str = "__created";
 
 const LOAD_SCRIPT: &str = include_str!("lua/load.lua");
-const COMMIT_SCRIPT: &str = include_str!("lua/commit.lua");
+const COMMIT_SCRIPT: &str = concat!(
+    include_str!("lua/index.lua"),
+    include_str!("lua/commit.lua")
+);
+const INDEX_JOIN_SCRIPT: &str = concat!(
+    include_str!("lua/index.lua"),
+    include_str!("lua/index_join.lua")
+);
 
 /// Longest time-to-live sent to Redis (about 100 years): longer ones overflow its clock.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 60 * 60 * 1000;
@@ -35,10 +45,24 @@ pub struct RedisStore {
     scripts: Arc<Scripts>,
 }
 
-/// The two Lua scripts, shared by the single-node and the cluster stores.
+/// The Lua scripts and the commands around them, shared by the single-node, Sentinel and
+/// cluster stores.
 pub(super) struct Scripts {
     load: Script,
     commit: Script,
+    pub(super) index_join: Script,
+    pub(super) topology: Topology,
+}
+
+/// Where the keys of one call may live, which decides whether a session and its per-user
+/// indexes can be changed in one script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Topology {
+    /// Every key on one server: a commit moves the session's indexes in its own script.
+    OneNode,
+    /// Keys spread over cluster slots: a script may touch only the session's own key, so
+    /// index changes are separate commands, joins before the write and leaves after it.
+    Cluster,
 }
 
 impl RedisStore {
@@ -91,20 +115,36 @@ impl SessionStore for RedisStore {
             .await
     }
 
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        delete(&mut self.conn.clone(), key).await
+    async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
+        self.scripts
+            .delete(&mut self.conn.clone(), key, leave)
+            .await
+    }
+
+    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+        self.scripts.index_list(&self.conn, index).await
+    }
+
+    async fn index_end(
+        &self,
+        index: &IndexKey,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        self.scripts.index_end(&self.conn, index, keep).await
     }
 }
 
 impl Scripts {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(topology: Topology) -> Self {
         Self {
             load: Script::new(LOAD_SCRIPT),
             commit: Script::new(COMMIT_SCRIPT),
+            index_join: Script::new(INDEX_JOIN_SCRIPT),
+            topology,
         }
     }
 
-    /// Sends `SCRIPT LOAD` for both scripts ahead of the first request. On a cluster
+    /// Sends `SCRIPT LOAD` for the scripts ahead of the first request. On a cluster
     /// the client sends it to every master.
     pub(super) async fn preload<C: ConnectionLike + Send>(
         &self,
@@ -112,6 +152,10 @@ impl Scripts {
     ) -> Result<(), StoreError> {
         for script in [&self.load, &self.commit] {
             script.load_async(conn).await?;
+        }
+        // Only a cluster sends index joins on their own.
+        if self.topology == Topology::Cluster {
+            self.index_join.load_async(conn).await?;
         }
         Ok(())
     }
@@ -135,15 +179,26 @@ impl Scripts {
         decode_record(reply)
     }
 
-    /// Applies a change set in one round trip (see `lua/commit.lua`).
+    /// Applies a change set in one round trip (see `lua/commit.lua`), with its index moves
+    /// on one node; on a cluster, joins are sent before it and leaves after it.
     pub(super) async fn commit<C: ConnectionLike + Send>(
         &self,
         conn: &mut C,
         key: &SessionKey,
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
+        let moves = &changes.index;
+        let inline = self.topology == Topology::OneNode;
+        if !inline {
+            self.join_indexes(conn, key, moves).await?;
+        }
         let mut invocation = self.commit.prepare_invoke();
         invocation.key(key.as_str());
+        if inline {
+            for index in moves.join.iter().chain(&moves.leave) {
+                invocation.key(index.as_str());
+            }
+        }
         match changes.mode {
             WriteMode::Create { created_at } => {
                 invocation.arg("create").arg(millis(changes.ttl));
@@ -155,32 +210,41 @@ impl Scripts {
             }
         }
         invocation.arg(changes.set.len());
+        invocation
+            .arg(if inline { moves.join.len() } else { 0 })
+            .arg(
+                moves
+                    .ttl
+                    .map(|ttl| millis(ttl).to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(key.id());
         for (name, value) in &changes.set {
             invocation.arg(name).arg(value);
         }
         invocation.arg(&changes.remove);
         let status: i64 = invocation.invoke_async(conn).await?;
-        match status {
-            0 => Ok(CommitOutcome::Written),
-            1 => Ok(CommitOutcome::Missing),
-            2 => Ok(CommitOutcome::Collision),
-            other => Err(StoreError::Protocol(format!(
-                "commit script returned {other}"
-            ))),
+        let outcome = match status {
+            0 => CommitOutcome::Written,
+            1 => CommitOutcome::Missing,
+            2 => CommitOutcome::Collision,
+            other => {
+                return Err(StoreError::Protocol(format!(
+                    "commit script returned {other}"
+                )))
+            }
+        };
+        if !inline {
+            // A refused write undoes its joins, so an id that collided with a live session
+            // never lists that session in the wrong index.
+            let leave = match outcome {
+                CommitOutcome::Written => &moves.leave,
+                _ => &moves.join,
+            };
+            self.leave_indexes(conn, key, leave).await?;
         }
+        Ok(outcome)
     }
-}
-
-/// Deletes one session hash.
-pub(super) async fn delete<C: ConnectionLike + Send>(
-    conn: &mut C,
-    key: &SessionKey,
-) -> Result<bool, StoreError> {
-    let removed: i64 = redis::cmd("DEL")
-        .arg(key.as_str())
-        .query_async(conn)
-        .await?;
-    Ok(removed > 0)
 }
 
 /// Turns the load script's reply into a record: nil, or `[[name, value, ...], pttl, refreshed]`.
@@ -229,7 +293,7 @@ fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
     }))
 }
 
-fn millis(duration: Duration) -> u64 {
+pub(super) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).map_or(MAX_TTL_MS, |ms| ms.min(MAX_TTL_MS))
 }
 
@@ -406,7 +470,7 @@ impl RedisStoreBuilder {
             .set_max_delay(self.connect_timeout);
         let store = RedisStore {
             conn: ConnectionManager::new_with_config(client, config).await?,
-            scripts: Arc::new(Scripts::new()),
+            scripts: Arc::new(Scripts::new(Topology::OneNode)),
         };
         store.load_scripts().await?;
         Ok(store)

@@ -21,9 +21,10 @@ use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType}
 use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use tokio::sync::Mutex;
 
-use super::redis::{delete, Scripts};
-use super::{ChangeSet, CommitOutcome, LoadOptions, Record, SessionKey, SessionStore};
+use super::redis::{Scripts, Topology};
+use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
 use crate::error::StoreError;
+use crate::id::SessionId;
 
 /// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
 /// the connection.
@@ -148,9 +149,25 @@ impl SessionStore for RedisSentinelStore {
         self.settle(result)
     }
 
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+    async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
         let mut conn = self.master().await?;
-        let result = delete(&mut conn, key).await;
+        let result = self.shared.scripts.delete(&mut conn, key, leave).await;
+        self.settle(result)
+    }
+
+    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+        let conn = self.master().await?;
+        let result = self.shared.scripts.index_list(&conn, index).await;
+        self.settle(result)
+    }
+
+    async fn index_end(
+        &self,
+        index: &IndexKey,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        let conn = self.master().await?;
+        let result = self.shared.scripts.index_end(&conn, index, keep).await;
         self.settle(result)
     }
 }
@@ -258,7 +275,7 @@ impl RedisSentinelStoreBuilder {
                     .set_connection_timeout(Some(self.connect_timeout))
                     .set_response_timeout(Some(self.response_timeout)),
                 lookup_timeout: self.connect_timeout * 2,
-                scripts: Scripts::new(),
+                scripts: Scripts::new(Topology::OneNode),
             }),
         };
         let mut conn = store.master().await?;

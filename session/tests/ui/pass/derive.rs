@@ -15,6 +15,19 @@ pub struct Visit {
 #[derive(SessionData)]
 struct Nothing {}
 
+#[derive(SessionData)]
+struct Account {
+    #[session(index, rename = "uid")]
+    user: ::std::option::Option<u64>,
+}
+
+#[allow(dead_code)]
+async fn sessions(account: Session<Account>) -> usize {
+    let listed = account.sessions().await.map(|list| list.len()).unwrap_or(0);
+    let ended = account.end_other_sessions().await.unwrap_or(0);
+    listed + ended + account.end_all_sessions().await.unwrap_or(0)
+}
+
 mod nested {
     use actix_typed_session::SessionData;
 

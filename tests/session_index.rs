@@ -1,0 +1,297 @@
+//! The per-user index through the middleware, on a real Redis: one user's sessions on
+//! several devices, listed by fingerprint and ended together, and an index that keeps up
+//! with sessions that end, expire or change user.
+
+use std::time::Duration;
+
+use actix_http::Request;
+use actix_typed_session::store::RedisStore;
+use actix_typed_session::{Keys, Session, SessionData, SessionError, SessionId, SessionMiddleware};
+use actix_typed_session_tests::http::{body, Jar};
+use actix_typed_session_tests::RedisServer;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{test, web, App, Error, HttpResponse};
+
+const PREFIX: &str = "session:";
+
+#[derive(SessionData)]
+struct Account {
+    #[session(index)]
+    user: Option<String>,
+    theme: String,
+}
+
+async fn login(mut session: Session<Account>, user: web::Path<String>) -> &'static str {
+    session.set_user(Some(user.into_inner()));
+    session.renew();
+    "welcome"
+}
+
+async fn become_user(mut session: Session<Account>, user: web::Path<String>) -> &'static str {
+    session.set_user(Some(user.into_inner()));
+    "switched"
+}
+
+async fn whoami(session: Session<Account>) -> String {
+    session.user().clone().unwrap_or_default()
+}
+
+async fn list(session: Session<Account>) -> Result<String, SessionError> {
+    let listed = session.sessions().await?;
+    Ok(listed
+        .iter()
+        .map(|info| {
+            let mark = if info.is_current() { " (this one)" } else { "" };
+            format!("{}{mark}\n", info.fingerprint())
+        })
+        .collect())
+}
+
+async fn end_others(session: Session<Account>) -> Result<String, SessionError> {
+    Ok(format!("ended {}", session.end_other_sessions().await?))
+}
+
+async fn end_all(session: Session<Account>) -> Result<String, SessionError> {
+    Ok(format!("ended {}", session.end_all_sessions().await?))
+}
+
+async fn logout(session: Session<Account>) -> HttpResponse {
+    session.purge();
+    HttpResponse::Ok().body("bye")
+}
+
+fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/login/{user}", web::post().to(login))
+        .route("/become/{user}", web::post().to(become_user))
+        .route("/whoami", web::get().to(whoami))
+        .route("/sessions", web::get().to(list))
+        .route("/end-others", web::post().to(end_others))
+        .route("/end-all", web::post().to(end_all))
+        .route("/logout", web::post().to(logout));
+}
+
+async fn app(
+    server: &RedisServer,
+    absolute_timeout: Option<Duration>,
+) -> impl Service<
+    Request,
+    Response = ServiceResponse<impl MessageBody<Error: std::fmt::Debug>>,
+    Error = Error,
+> {
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let mut builder = SessionMiddleware::builder(store, Keys::new(["index test key"]));
+    if let Some(timeout) = absolute_timeout {
+        builder = builder.absolute_timeout(timeout);
+    }
+    test::init_service(App::new().wrap(builder.build()).configure(routes)).await
+}
+
+async fn send<S, B>(app: &S, jar: &mut Jar, method: &str, path: &str) -> (StatusCode, String)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody<Error: std::fmt::Debug>,
+{
+    let res = test::call_service(app, jar.request(method, path).to_request()).await;
+    jar.absorb(&res);
+    (res.status(), body(res).await)
+}
+
+/// The fingerprint of the session a jar holds.
+fn fingerprint(jar: &Jar) -> String {
+    let cookie = jar.get("session").expect("a session cookie");
+    SessionId::parse(cookie.value())
+        .expect("the cookie holds an id")
+        .fingerprint()
+}
+
+/// The members of every index set in Redis, by key.
+async fn index_sets(server: &RedisServer) -> Vec<(String, Vec<String>)> {
+    let mut conn = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{PREFIX}index:*"))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    keys.sort();
+    let mut sets = Vec::new();
+    for key in keys {
+        let mut members: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .expect("SMEMBERS");
+        members.sort();
+        sets.push((key, members));
+    }
+    sets
+}
+
+async fn pttl(server: &RedisServer, key: &str) -> i64 {
+    let mut conn = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut conn)
+        .await
+        .expect("PTTL")
+}
+
+#[actix_web::test]
+async fn a_user_lists_their_sessions_by_fingerprint_and_signs_out_the_others() {
+    let server = RedisServer::start();
+    let app = app(&server, None).await;
+    let (mut laptop, mut phone, mut tablet, mut bystander) = (
+        Jar::default(),
+        Jar::default(),
+        Jar::default(),
+        Jar::default(),
+    );
+    for jar in [&mut laptop, &mut phone, &mut tablet] {
+        assert_eq!(send(&app, jar, "POST", "/login/grace").await.1, "welcome");
+    }
+    send(&app, &mut bystander, "POST", "/login/alan").await;
+
+    let (status, listed) = send(&app, &mut laptop, "GET", "/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut expected = vec![
+        format!("{} (this one)", fingerprint(&laptop)),
+        fingerprint(&phone),
+        fingerprint(&tablet),
+    ];
+    expected[1..].sort();
+    assert_eq!(listed.lines().collect::<Vec<_>>(), expected);
+    for jar in [&laptop, &phone, &tablet] {
+        let id = jar.get("session").unwrap().value().to_owned();
+        assert!(!listed.contains(&id), "a listing never shows an id");
+    }
+
+    assert_eq!(
+        send(&app, &mut laptop, "POST", "/end-others").await,
+        (StatusCode::OK, "ended 2".into())
+    );
+    assert_eq!(send(&app, &mut laptop, "GET", "/whoami").await.1, "grace");
+    assert_eq!(
+        send(&app, &mut phone, "GET", "/whoami").await.1,
+        "",
+        "signed out"
+    );
+    assert_eq!(
+        send(&app, &mut tablet, "GET", "/whoami").await.1,
+        "",
+        "signed out"
+    );
+    assert_eq!(send(&app, &mut bystander, "GET", "/whoami").await.1, "alan");
+    let (_, listed) = send(&app, &mut laptop, "GET", "/sessions").await;
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+
+    assert_eq!(
+        send(&app, &mut laptop, "POST", "/end-all").await,
+        (StatusCode::OK, "ended 1".into())
+    );
+    assert!(laptop.get("session").is_none(), "the cookie was removed");
+    let sets = index_sets(&server).await;
+    assert_eq!(sets.len(), 1, "only alan's index is left: {sets:?}");
+    assert_eq!(sets[0].1.len(), 1, "{sets:?}");
+}
+
+#[actix_web::test]
+async fn the_index_follows_logouts_expiry_and_a_change_of_user() {
+    let server = RedisServer::start();
+    let app = app(&server, None).await;
+    let (mut one, mut two, mut three) = (Jar::default(), Jar::default(), Jar::default());
+    for jar in [&mut one, &mut two, &mut three] {
+        send(&app, jar, "POST", "/login/ada").await;
+    }
+    let id = |jar: &Jar| jar.get("session").unwrap().value().to_owned();
+
+    // A logout takes the session out of the index in the same transaction.
+    send(&app, &mut two, "POST", "/logout").await;
+    let sets = index_sets(&server).await;
+    let mut expected = vec![id(&one), id(&three)];
+    expected.sort();
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].1, expected);
+
+    // A session that changes user moves from one index to the other.
+    send(&app, &mut three, "POST", "/become/bob").await;
+    let sets = index_sets(&server).await;
+    assert_eq!(sets.len(), 2, "{sets:?}");
+    let members: Vec<&Vec<String>> = sets.iter().map(|(_, members)| members).collect();
+    assert!(members.contains(&&vec![id(&one)]), "{sets:?}");
+    assert!(members.contains(&&vec![id(&three)]), "{sets:?}");
+
+    // A session that expired without telling anyone is dropped when the index is listed.
+    let mut conn = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{PREFIX}{}", id(&three)))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut bob = Jar::default();
+    send(&app, &mut bob, "POST", "/login/bob").await;
+    let (_, listed) = send(&app, &mut bob, "GET", "/sessions").await;
+    assert_eq!(listed.lines().count(), 1, "only the live session: {listed}");
+    let bob_set = index_sets(&server)
+        .await
+        .into_iter()
+        .find(|(_, members)| members.contains(&id(&bob)))
+        .expect("bob's index");
+    assert_eq!(bob_set.1, vec![id(&bob)], "the stale id was removed");
+}
+
+#[actix_web::test]
+async fn an_index_lives_as_long_as_the_absolute_timeout_and_no_longer_needs_to() {
+    let server = RedisServer::start();
+    let hour = Duration::from_secs(3600);
+
+    let app_with_timeout = app(&server, Some(hour)).await;
+    let mut jar = Jar::default();
+    send(&app_with_timeout, &mut jar, "POST", "/login/ada").await;
+    let (key, _) = index_sets(&server).await.remove(0);
+    let left = pttl(&server, &key).await;
+    assert!(
+        left > 3_500_000 && left <= 3_600_000,
+        "the index expires with the absolute timeout: {left} ms"
+    );
+
+    // Without an absolute timeout a session can live for ever, and so must its index.
+    let app_without = app(&server, None).await;
+    let mut other = Jar::default();
+    send(&app_without, &mut other, "POST", "/login/ada").await;
+    assert_eq!(pttl(&server, &key).await, -1, "no expiry");
+}
+
+#[actix_web::test]
+async fn a_session_without_a_user_is_in_no_index() {
+    let server = RedisServer::start();
+    let app = app(&server, None).await;
+    let mut jar = Jar::default();
+    send(&app, &mut jar, "POST", "/become/ada").await;
+    send(&app, &mut jar, "POST", "/logout").await;
+    assert!(
+        index_sets(&server).await.is_empty(),
+        "the logout emptied it"
+    );
+    let (status, listed) = send(&app, &mut Jar::default(), "GET", "/sessions").await;
+    assert_eq!((status, listed.as_str()), (StatusCode::OK, ""));
+    assert_eq!(
+        send(&app, &mut Jar::default(), "POST", "/end-others")
+            .await
+            .1,
+        "ended 0"
+    );
+}
