@@ -1,8 +1,10 @@
 //! Support for the integration tests: `redis-server` processes started per test (alone,
 //! as a cluster, or as a master and replica watched by a sentinel), a command log that
 //! counts round trips and bytes as Redis sees them, the conformance suite every session
-//! store must pass, and visitors that check every answer through a failover.
+//! store must pass, visitors that check every answer through a failover, and the Node
+//! apps of `tests/node/` with a browser to drive them.
 
+pub mod browser;
 pub mod cluster;
 pub mod conformance;
 pub mod counter_app;
@@ -10,6 +12,7 @@ pub mod counting_store;
 pub mod failover;
 pub mod http;
 mod monitor;
+pub mod node;
 pub mod sentinel;
 mod server;
 
