@@ -8,6 +8,7 @@ pub mod browser;
 pub mod cluster;
 pub mod conformance;
 pub mod counter_app;
+pub mod counter_process;
 pub mod counting_store;
 pub mod failover;
 pub mod http;
