@@ -10,14 +10,16 @@
 //! Environment: `BIND` (default 127.0.0.1:8080); at most one of `REDIS_URL` (one server),
 //! `REDIS_CLUSTER` (comma-separated node URLs) and `REDIS_SENTINEL` (comma-separated
 //! sentinel URLs, with `REDIS_MASTER_NAME`, default `mymaster`); `SESSION_KEYS`
-//! (comma-separated secrets, the first signs), `SESSION_PREFIX` (store key prefix), `WORKERS`.
+//! (comma-separated secrets, the first signs), `SESSION_COMPAT` (`koa` or `express`: share
+//! sessions with a koa-session + koa-redis or express-session + connect-redis app),
+//! `SESSION_PREFIX` (store key prefix, after the preset's), `WORKERS`.
 
 use std::env;
 use std::io;
 
 use actix_typed_session::store::{MemoryStore, RedisClusterStore, RedisSentinelStore, RedisStore};
 use actix_typed_session::{
-    Keys, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
+    Compat, Keys, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
 };
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde::Deserialize;
@@ -109,11 +111,21 @@ fn keys() -> Keys {
     }
 }
 
-fn with_prefix(builder: SessionMiddlewareBuilder) -> SessionMiddlewareBuilder {
-    match env::var("SESSION_PREFIX") {
+fn with_prefix(builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
+    let builder = match env::var("SESSION_COMPAT").as_deref() {
+        Err(_) | Ok("") => builder,
+        Ok("koa") => builder.compat(Compat::KoaSession),
+        Ok("express") => builder.compat(Compat::ExpressSession),
+        Ok(other) => {
+            return Err(io::Error::other(format!(
+                "SESSION_COMPAT must be koa or express, not {other:?}"
+            )))
+        }
+    };
+    Ok(match env::var("SESSION_PREFIX") {
         Ok(prefix) => builder.key_prefix(prefix),
         Err(_) => builder,
-    }
+    })
 }
 
 /// The comma-separated URLs in `var`, if it is set.
@@ -162,7 +174,7 @@ async fn middleware() -> io::Result<SessionMiddleware> {
         );
         SessionMiddleware::builder(MemoryStore::new(), keys())
     };
-    Ok(with_prefix(builder).build())
+    Ok(with_prefix(builder)?.build())
 }
 
 #[actix_web::main]

@@ -64,6 +64,7 @@ async fn cluster_store_conforms() {
     let cluster = RedisCluster::start();
     let store = store(&cluster).await;
     conformance::run(&store).await;
+    conformance::run_in(&store, &conformance::Cx::json()).await;
 }
 
 #[actix_web::test]

@@ -188,3 +188,49 @@ async fn honours_the_key_prefix() {
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(keys[0].starts_with("myapp:sess:"), "{keys:?}");
 }
+
+#[tokio::test]
+async fn session_compat_selects_the_node_formats() {
+    let redis = RedisServer::start();
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    for (compat, cookie, key_shape) in [
+        ("koa", "koa.sess=", 36),
+        ("express", "connect.sid=s%3A", "sess:".len() + 32),
+    ] {
+        let counter = Counter::start(&[
+            ("REDIS_URL", redis.url()),
+            ("SESSION_COMPAT", compat.into()),
+        ]);
+        walk_the_contract(&counter).await;
+        let res = reqwest::get(counter.url("/")).await.expect("GET");
+        let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set_cookie.starts_with(cookie), "{compat}: {set_cookie}");
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        // The per-user index of the contract's logins is a key of its own.
+        keys.retain(|key| !key.contains("index:"));
+        assert!(
+            !keys.is_empty() && keys.iter().all(|k| k.len() == key_shape),
+            "{compat}: {keys:?}"
+        );
+        let document: String = redis::cmd("GET")
+            .arg(&keys[0])
+            .query_async(&mut conn)
+            .await
+            .expect("a JSON string per session");
+        assert!(document.starts_with('{'), "{document}");
+        let _: () = redis::cmd("FLUSHALL")
+            .query_async(&mut conn)
+            .await
+            .expect("FLUSHALL");
+    }
+    let bad = Counter::start_failing(&[("SESSION_COMPAT", "rails".into())]);
+    assert!(bad.contains("SESSION_COMPAT"), "{bad}");
+}

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexMoves, LoadOptions, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexMoves, Layout, LoadOptions, SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{
     Algorithm, Keys, Session, SessionId, SessionMiddleware, SessionMiddlewareBuilder, TtlPolicy,
@@ -351,6 +351,8 @@ async fn a_field_that_no_longer_decodes_takes_its_default_and_the_rest_survives(
         remove: vec![],
         ttl: Duration::from_secs(60),
         index: IndexMoves::default(),
+        layout: Layout::Fields,
+        base: None,
     };
     assert_eq!(
         store.inner.commit(&key, &created).await.unwrap(),

@@ -18,6 +18,7 @@ async fn sentinel_store_conforms() {
         .await
         .expect("connect through the sentinel");
     conformance::run(&store).await;
+    conformance::run_in(&store, &conformance::Cx::json()).await;
 }
 
 #[actix_web::test]

@@ -1,7 +1,8 @@
 //! Every store passes the same conformance suite.
 
 use actix_typed_session::store::{MemoryStore, RedisStore};
-use actix_typed_session_tests::{conformance, RedisServer};
+use actix_typed_session_tests::conformance::{self, Cx};
+use actix_typed_session_tests::RedisServer;
 
 #[tokio::test]
 async fn memory_store_conforms() {
@@ -27,4 +28,16 @@ async fn redis_store_conforms_over_a_unix_socket() {
 async fn the_suite_accepts_a_trait_object() {
     let store: Box<dyn actix_typed_session::store::SessionStore> = Box::new(MemoryStore::new());
     conformance::run(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn memory_store_conforms_in_the_json_layout() {
+    conformance::run_in(&MemoryStore::new(), &Cx::json()).await;
+}
+
+#[tokio::test]
+async fn redis_store_conforms_in_the_json_layout() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    conformance::run_in(&store, &Cx::json()).await;
 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
-use crate::store::{ChangeSet, CommitOutcome, IndexKey, IndexMoves, Record, WriteMode};
+use crate::store::{CommitOutcome, IndexKey, IndexMoves, Record, WriteMode};
 
 /// How many fresh ids a create tries before giving up. With 192-bit ids a second try
 /// already means something is wrong with the randomness.
@@ -40,7 +40,7 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
         if changes.is_empty() {
             return Ok(Handout::Remove);
         }
-        let id = create(state, changes, SystemTime::now(), placement.after).await?;
+        let id = create(state, changes, SystemTime::now(), None, placement.after).await?;
         return Ok(Handout::Issue(id));
     }
 
@@ -54,7 +54,7 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
                 Handout::Nothing
             });
         }
-        let id = create(state, changes, SystemTime::now(), placement.after).await?;
+        let id = create(state, changes, SystemTime::now(), None, placement.after).await?;
         return Ok(Handout::Issue(id));
     };
 
@@ -66,13 +66,10 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
     let refreshed = if changes.is_empty() {
         record.refreshed
     } else {
-        let update = ChangeSet {
-            mode: WriteMode::Update,
-            set: changes,
-            remove: Vec::new(),
-            ttl: state.config.ttl,
-            index: placement.moves(state),
-        };
+        let mut update = state
+            .config
+            .change_set(WriteMode::Update, changes, Some(record));
+        update.index = placement.moves(state);
         match state.config.store.commit(&state.key(id), &update).await? {
             CommitOutcome::Written => true,
             _ => return Err(SessionError::Ended),
@@ -82,7 +79,8 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
         .inbound
         .as_ref()
         .is_some_and(|inbound| inbound.resign);
-    if resign || (refreshed && state.config.cookie.is_rolling()) {
+    let rolling = state.config.lifetime_for(Some(record)).is_rolling();
+    if resign || (refreshed && rolling) {
         Ok(Handout::Issue(id.clone()))
     } else {
         Ok(Handout::Nothing)
@@ -110,6 +108,7 @@ async fn renew(
         state,
         fields.into_iter().collect(),
         created_at,
+        Some(record),
         placement.after,
     )
     .await
@@ -197,25 +196,25 @@ fn check_size(
 }
 
 /// Stores a new session under a fresh id, retrying on the (astronomically rare) collision.
+/// `renewed` is the session a renewal moves, which the new one starts from.
 async fn create(
     state: &SessionState,
     fields: Vec<(String, Vec<u8>)>,
     created_at: SystemTime,
+    renewed: Option<&Record>,
     indexes: Vec<IndexKey>,
 ) -> Result<SessionId, SessionError> {
-    let changes = ChangeSet {
-        mode: WriteMode::Create { created_at },
-        set: fields,
-        remove: Vec::new(),
-        ttl: state.config.ttl,
-        index: IndexMoves {
-            join: indexes,
-            leave: Vec::new(),
-            ttl: state.config.absolute_timeout,
-        },
+    let mut changes = state
+        .config
+        .change_set(WriteMode::Create { created_at }, fields, renewed);
+    changes.index = IndexMoves {
+        join: indexes,
+        leave: Vec::new(),
+        ttl: state.config.absolute_timeout,
     };
+    let id_format = state.config.cookie.id_format;
     for _ in 0..CREATE_ATTEMPTS {
-        let id = SessionId::generate().map_err(|_| SessionError::NoId)?;
+        let id = SessionId::generate_as(id_format).map_err(|_| SessionError::NoId)?;
         match state.config.store.commit(&state.key(&id), &changes).await? {
             CommitOutcome::Written => return Ok(id),
             CommitOutcome::Collision | CommitOutcome::Missing => {

@@ -6,10 +6,12 @@ use std::time::Duration;
 use actix_web::cookie::time::OffsetDateTime;
 use actix_web::http::header::HeaderName;
 
+use crate::compat::{Compat, Envelope};
 use crate::cookie::{CookieSettings, Lifetime};
+use crate::id::IdFormat;
 use crate::middleware::SessionMiddleware;
-use crate::signing::{Algorithm, Keygrip, Keys};
-use crate::store::SessionStore;
+use crate::signing::{Algorithm, InlineSigner, Keygrip, Keys};
+use crate::store::{Layout, SessionStore};
 use crate::transport::{default_header, IdTransport};
 
 pub use actix_web::cookie::SameSite;
@@ -45,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) max_session_size: Option<usize>,
     pub(crate) id_transport: IdTransport,
     pub(crate) id_header: HeaderName,
+    pub(crate) layout: Layout,
+    pub(crate) envelope: Envelope,
 }
 
 /// Builds a [`SessionMiddleware`]; start from [`SessionMiddleware::builder`].
@@ -70,6 +74,7 @@ pub struct SessionMiddlewareBuilder {
     max_session_size: Option<usize>,
     id_transport: IdTransport,
     id_header: HeaderName,
+    compat: Option<Compat>,
 }
 
 /// Idle lifetime in the store when neither a TTL nor a cookie max-age is given.
@@ -98,7 +103,31 @@ impl SessionMiddlewareBuilder {
             max_session_size: None,
             id_transport: IdTransport::default(),
             id_header: default_header(),
+            compat: None,
         }
+    }
+
+    /// Shares sessions with a Node app: the cookie, signature, id shape, Redis key and JSON
+    /// document of the given package (see [`Compat`] and `docs/compat.md`), with any store.
+    /// Options set after this call override the preset's.
+    ///
+    /// ```
+    /// # use actix_typed_session::{store::MemoryStore, Compat, Keys, SessionMiddleware};
+    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), Keys::new(["koa app key"]))
+    ///     .compat(Compat::KoaSession)
+    ///     .build();
+    /// ```
+    pub fn compat(mut self, compat: Compat) -> Self {
+        let preset = compat.preset();
+        self.cookie_name = preset.cookie_name.to_owned();
+        self.key_prefix = preset.key_prefix.to_owned();
+        // keygrip's default, which Koa apps keep.
+        self.algorithm = Algorithm::Sha1;
+        self.lifetime = Lifetime::BrowserSession;
+        self.ttl = preset.ttl;
+        self.ttl_policy = preset.ttl_policy;
+        self.compat = Some(compat);
+        self
     }
 
     /// The cookie's name (Koa's `key`). Default: `session`. When cookies are signed, the
@@ -258,6 +287,15 @@ impl SessionMiddlewareBuilder {
         if keygrip.is_none() {
             tracing::warn!("session cookies are not signed: no keys were given");
         }
+        let preset = self.compat.map(Compat::preset);
+        let key_prefix = match self.compat {
+            Some(compat) => compat.key_prefix(self.key_prefix),
+            None => self.key_prefix,
+        };
+        let inline = preset
+            .as_ref()
+            .filter(|preset| preset.inline_signature)
+            .and_then(|_| InlineSigner::new(&self.keys));
         let ttl = match (self.ttl, &self.lifetime) {
             (Some(ttl), _) => ttl,
             (None, Lifetime::MaxAge(max_age)) => *max_age,
@@ -273,13 +311,15 @@ impl SessionMiddlewareBuilder {
             secure: self.secure,
             same_site: self.same_site,
             keygrip,
+            inline,
+            id_format: preset.as_ref().map_or(IdFormat::default(), |p| p.id_format),
         };
         Config {
             store: self.store,
             cookie,
             ttl,
             ttl_policy: self.ttl_policy,
-            key_prefix: self.key_prefix,
+            key_prefix,
             commit_on_server_error: self.commit_on_server_error,
             absolute_timeout: self.absolute_timeout,
             save_uninitialized: self.save_uninitialized,
@@ -287,6 +327,8 @@ impl SessionMiddlewareBuilder {
             max_session_size: self.max_session_size,
             id_transport: self.id_transport,
             id_header: self.id_header,
+            layout: preset.as_ref().map_or(Layout::default(), |p| p.layout),
+            envelope: preset.as_ref().map_or(Envelope::default(), |p| p.envelope),
         }
     }
 }

@@ -7,8 +7,8 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::COOKIE;
 use actix_web::HttpRequest;
 
-use crate::id::SessionId;
-use crate::signing::{Keygrip, Verified};
+use crate::id::{IdFormat, SessionId};
+use crate::signing::{InlineSigner, Keygrip, Verified};
 
 /// Longer cookie values are rejected before any work: far above any id or signature we
 /// issue, far below what would make hashing them cost anything.
@@ -32,7 +32,12 @@ pub(crate) struct CookieSettings {
     pub(crate) http_only: bool,
     pub(crate) secure: Option<bool>,
     pub(crate) same_site: SameSite,
+    /// Signs with a `.sig` cookie (Koa), unless `inline` is set.
     pub(crate) keygrip: Option<Keygrip>,
+    /// Signs inside the value, `s:<id>.<signature>` (express-session).
+    pub(crate) inline: Option<InlineSigner>,
+    /// What a valid id looks like.
+    pub(crate) id_format: IdFormat,
 }
 
 /// The id a request carried, once it passed every check.
@@ -48,7 +53,14 @@ impl CookieSettings {
     /// malformed, unsigned or forged: all of them simply mean "no session".
     pub(crate) fn read(&self, req: &HttpRequest) -> Option<Inbound> {
         let value = cookie_value(req, &self.name)?;
-        let id = SessionId::parse(&value)?;
+        if let Some(inline) = &self.inline {
+            let (id, verified) = inline.unsign(&value)?;
+            return Some(Inbound {
+                id: SessionId::parse_as(id, self.id_format)?,
+                resign: verified == Verified::Rotated,
+            });
+        }
+        let id = SessionId::parse_as(&value, self.id_format)?;
         let resign = match &self.keygrip {
             None => false,
             Some(keygrip) => {
@@ -60,15 +72,26 @@ impl CookieSettings {
         Some(Inbound { id, resign })
     }
 
-    /// The cookies that hand `id` to the client: the id and, when signing, its signature.
-    pub(crate) fn issue(&self, id: &SessionId, secure: bool) -> Vec<Cookie<'static>> {
+    /// The cookies that hand `id` to the client for `lifetime`: the id and, when signing
+    /// with keygrip, its signature.
+    pub(crate) fn issue(
+        &self,
+        id: &SessionId,
+        secure: bool,
+        lifetime: Lifetime,
+    ) -> Vec<Cookie<'static>> {
+        if let Some(inline) = &self.inline {
+            // As express writes it: encodeURIComponent, so `s:` goes out as `s%3A`.
+            let value = encode_uri_component(&inline.sign(id.as_str()));
+            return vec![self.build(self.name.clone(), value, secure, lifetime)];
+        }
         let value = id.as_str().to_owned();
         let mut cookies = Vec::with_capacity(2);
         if let Some(keygrip) = &self.keygrip {
             let signature = keygrip.sign(format!("{}={}", self.name, value).as_bytes());
-            cookies.push(self.build(self.sig_name.clone(), signature, secure));
+            cookies.push(self.build(self.sig_name.clone(), signature, secure, lifetime));
         }
-        cookies.insert(0, self.build(self.name.clone(), value, secure));
+        cookies.insert(0, self.build(self.name.clone(), value, secure, lifetime));
         cookies
     }
 
@@ -76,26 +99,26 @@ impl CookieSettings {
     /// as the ones that set it (browsers ignore a removal that does not match).
     pub(crate) fn removal(&self, secure: bool) -> Vec<Cookie<'static>> {
         let mut names = vec![self.name.clone()];
-        if self.keygrip.is_some() {
+        if self.keygrip.is_some() && self.inline.is_none() {
             names.push(self.sig_name.clone());
         }
         names
             .into_iter()
             .map(|name| {
-                let mut cookie = self.build(name, String::new(), secure);
+                let mut cookie = self.build(name, String::new(), secure, self.lifetime);
                 cookie.make_removal();
                 cookie
             })
             .collect()
     }
 
-    /// Whether the browser's copy expires on its own clock, so moving the store's expiry
-    /// means re-sending the cookie.
-    pub(crate) fn is_rolling(&self) -> bool {
-        matches!(self.lifetime, Lifetime::MaxAge(_))
-    }
-
-    fn build(&self, name: String, value: String, secure: bool) -> Cookie<'static> {
+    fn build(
+        &self,
+        name: String,
+        value: String,
+        secure: bool,
+        lifetime: Lifetime,
+    ) -> Cookie<'static> {
         let mut builder = Cookie::build(name, value)
             .path(self.path.clone())
             .http_only(self.http_only)
@@ -104,7 +127,7 @@ impl CookieSettings {
         if let Some(domain) = &self.domain {
             builder = builder.domain(domain.clone());
         }
-        builder = match self.lifetime {
+        builder = match lifetime {
             Lifetime::BrowserSession => builder,
             Lifetime::MaxAge(max_age) => builder.max_age(to_cookie_duration(max_age)),
             Lifetime::Expires(at) => builder.expires(at),
@@ -117,6 +140,28 @@ impl CookieSettings {
         self.secure
             .unwrap_or_else(|| req.connection_info().scheme() == "https")
     }
+}
+
+impl Lifetime {
+    /// Whether the browser's copy expires on its own clock, so moving the store's expiry
+    /// means re-sending the cookie.
+    pub(crate) fn is_rolling(self) -> bool {
+        matches!(self, Lifetime::MaxAge(_))
+    }
+}
+
+/// JavaScript's `encodeURIComponent`: every byte but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` as
+/// `%XX`.
+fn encode_uri_component(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len() + 8);
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// The value of the first well-formed cookie called `name`, if it is not oversized.

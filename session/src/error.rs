@@ -13,6 +13,9 @@ pub enum StoreError {
     /// The backend answered with something this library does not understand.
     #[error("unexpected answer from the session store: {0}")]
     Protocol(String),
+    /// A change the layout cannot hold: the JSON layout takes JSON values only.
+    #[error("the session store cannot hold this change: {0}")]
+    Unsupported(String),
 }
 
 #[cfg(feature = "redis")]

@@ -11,6 +11,23 @@ const ID_BYTES: usize = 24;
 /// Length of a generated id: base64url of [`ID_BYTES`] without padding.
 const ID_LEN: usize = ID_BYTES * 4 / 3;
 
+/// The shapes of id a session format uses: what is accepted on read and made on create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum IdFormat {
+    /// 32 characters of base64url (192 bits): ours, and express-session's `uid-safe(24)`.
+    #[default]
+    Base64Url,
+    /// `8-4-4-4-12` lower-case hex, as koa-session's `crypto.randomUUID()`. Made from 128
+    /// random bits (no version nibble): the same shape, 6 bits more than a UUID v4.
+    Uuid,
+    /// 48 lower-case hex characters (192 bits), as koa2-session2-redis' `randomBytes(24)`.
+    Hex48,
+    /// Reads koa-session-redis3's `puid` ids (24 characters of lower-case base 36) as well
+    /// as ours; makes ours, because a puid is a timestamp, a process id and a counter,
+    /// not a secret. koa-session-redis3 reads any id it finds in its cookie.
+    Puid,
+}
+
 /// A session id that is known to be well formed.
 ///
 /// The only ways to get one are [`SessionId::generate`] and [`SessionId::parse`], so a
@@ -30,10 +47,74 @@ impl SessionId {
 
     /// Accepts `raw` only if it has exactly the shape of a generated id.
     pub fn parse(raw: &str) -> Option<Self> {
-        let well_formed = raw.len() == ID_LEN
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        Self::parse_as(raw, IdFormat::Base64Url)
+    }
+
+    /// A fresh id in the shape of `format`, from the OS CSPRNG.
+    pub(crate) fn generate_as(format: IdFormat) -> Result<Self, getrandom::Error> {
+        match format {
+            IdFormat::Base64Url | IdFormat::Puid => Self::generate(),
+            IdFormat::Uuid => {
+                let mut bytes = [0u8; 16];
+                getrandom::fill(&mut bytes)?;
+                let hex = hex(&bytes);
+                Ok(Self(format!(
+                    "{}-{}-{}-{}-{}",
+                    &hex[..8],
+                    &hex[8..12],
+                    &hex[12..16],
+                    &hex[16..20],
+                    &hex[20..]
+                )))
+            }
+            IdFormat::Hex48 => {
+                let mut bytes = [0u8; 24];
+                getrandom::fill(&mut bytes)?;
+                Ok(Self(hex(&bytes)))
+            }
+        }
+    }
+
+    /// Accepts `raw` in the shape of any format: for ids this library stored itself, such
+    /// as the members of a per-user index, whichever preset made them.
+    pub(crate) fn parse_any(raw: &str) -> Option<Self> {
+        [
+            IdFormat::Base64Url,
+            IdFormat::Uuid,
+            IdFormat::Hex48,
+            IdFormat::Puid,
+        ]
+        .into_iter()
+        .find_map(|format| Self::parse_as(raw, format))
+    }
+
+    /// Accepts `raw` only if it has exactly a shape that `format` reads.
+    pub(crate) fn parse_as(raw: &str, format: IdFormat) -> Option<Self> {
+        let base64url = |raw: &str| {
+            raw.len() == ID_LEN
+                && raw
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        let well_formed = match format {
+            IdFormat::Base64Url => base64url(raw),
+            IdFormat::Uuid => {
+                raw.len() == 36
+                    && raw.bytes().enumerate().all(|(i, b)| match i {
+                        8 | 13 | 18 | 23 => b == b'-',
+                        _ => lower_hex(b),
+                    })
+            }
+            IdFormat::Hex48 => raw.len() == 48 && raw.bytes().all(lower_hex),
+            IdFormat::Puid => {
+                base64url(raw)
+                    || (raw.len() == 24
+                        && raw
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()))
+            }
+        };
         well_formed.then(|| Self(raw.to_owned()))
     }
 
@@ -47,6 +128,10 @@ impl SessionId {
     pub fn fingerprint(&self) -> String {
         fingerprint(&self.0)
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The one-way fingerprint behind [`SessionId::fingerprint`]: 72 bits of SHA-256, enough to
@@ -91,6 +176,78 @@ mod tests {
             "nS3r1Qm2xY0bVgZ8uKpL4wE6tH9jC7aé",
         ] {
             assert!(SessionId::parse(bad).is_none(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn each_format_makes_ids_it_reads_and_reads_the_node_packages_ids() {
+        let node_ids = [
+            (IdFormat::Uuid, "3f2b7e54-8c1d-4a3e-9f10-2b6c7d8e9a01"),
+            (
+                IdFormat::Hex48,
+                "0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
+            (IdFormat::Base64Url, "nS3r1Qm2xY0bVgZ8uKpL4wE6tH9jC7aD"),
+            (IdFormat::Puid, "kqz1x2y30b1a5c3d4e000001"),
+            (IdFormat::Puid, "nS3r1Qm2xY0bVgZ8uKpL4wE6tH9jC7aD"),
+        ];
+        for (format, id) in node_ids {
+            assert!(SessionId::parse_as(id, format).is_some(), "{format:?} {id}");
+        }
+        for format in [
+            IdFormat::Base64Url,
+            IdFormat::Uuid,
+            IdFormat::Hex48,
+            IdFormat::Puid,
+        ] {
+            let a = SessionId::generate_as(format).unwrap();
+            let b = SessionId::generate_as(format).unwrap();
+            assert_ne!(a, b);
+            assert_eq!(
+                SessionId::parse_as(a.as_str(), format),
+                Some(a),
+                "{format:?}"
+            );
+        }
+        assert_eq!(
+            SessionId::generate_as(IdFormat::Uuid)
+                .unwrap()
+                .as_str()
+                .len(),
+            36
+        );
+        assert_eq!(
+            SessionId::generate_as(IdFormat::Hex48)
+                .unwrap()
+                .as_str()
+                .len(),
+            48
+        );
+    }
+
+    #[test]
+    fn formats_refuse_near_misses() {
+        for (format, bad) in [
+            (IdFormat::Uuid, "3F2B7E54-8C1D-4A3E-9F10-2B6C7D8E9A01"),
+            (IdFormat::Uuid, "3f2b7e548c1d4a3e9f102b6c7d8e9a01"),
+            (IdFormat::Uuid, "3f2b7e54-8c1d-4a3e-9f10-2b6c7d8e9a0g"),
+            (IdFormat::Uuid, "3f2b7e54-8c1d-4a3e-9f10_2b6c7d8e9a01"),
+            (
+                IdFormat::Hex48,
+                "0123456789abcdef0123456789abcdef0123456789abcde",
+            ),
+            (
+                IdFormat::Hex48,
+                "0123456789ABCDEF0123456789abcdef0123456789abcdef",
+            ),
+            (IdFormat::Puid, "KQZ1X2Y30B1A5C3D4E000001"),
+            (IdFormat::Puid, "kqz1x2y30b1a5c3d4e00000"),
+            (IdFormat::Base64Url, "3f2b7e54-8c1d-4a3e-9f10-2b6c7d8e9a01"),
+        ] {
+            assert!(
+                SessionId::parse_as(bad, format).is_none(),
+                "{format:?} accepted {bad}"
+            );
         }
     }
 

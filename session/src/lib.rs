@@ -44,6 +44,7 @@
 )]
 
 mod commit;
+mod compat;
 mod config;
 mod cookie;
 mod data;
@@ -59,6 +60,7 @@ pub mod test;
 mod transport;
 mod typed;
 
+pub use compat::Compat;
 pub use config::{SameSite, SessionMiddlewareBuilder, TtlPolicy};
 pub use data::{IndexedSession, SessionData};
 pub use error::{SessionError, StoreError};

@@ -115,9 +115,12 @@ async fn finish<B>(
         return response.map_into_left_body();
     }
     let secure = config.cookie.secure_for(response.request());
+    // A session that says how long its cookie lives (a Node app's) keeps that lifetime.
+    let record = loaded.record.as_ref().filter(|_| !state.is_purged());
+    let lifetime = config.lifetime_for(record);
     match commit(state, loaded).await {
         Ok(handout) => {
-            if config.hand_out(&handout, secure, response.response_mut()) {
+            if config.hand_out(&handout, lifetime, secure, response.response_mut()) {
                 keep_out_of_shared_caches(response.headers_mut());
             }
             response.map_into_left_body()
@@ -133,7 +136,7 @@ async fn finish<B>(
             tracing::error!(session = %loaded.fingerprint, %error, "saving the session failed");
             let mut failed = error.error_response();
             if matches!(error, SessionError::Ended) {
-                config.hand_out(&Handout::Remove, secure, &mut failed);
+                config.hand_out(&Handout::Remove, lifetime, secure, &mut failed);
             }
             let (request, _) = response.into_parts();
             ServiceResponse::new(request, failed).map_into_right_body()

@@ -1,10 +1,12 @@
 //! Cookie signatures compatible with keygrip, the signer behind Koa's signed cookies:
-//! `<name>.sig` holds base64url (no padding) of HMAC(key, `"<name>=<value>"`). The first key
+//! `<name>.sig` holds base64url (no padding) of HMAC(key, `"<name>=<value>"`); and with
+//! cookie-signature, express-session's signer: the cookie holds `s:<value>.<signature>`,
+//! standard base64 (no padding) of HMAC-SHA256(secret, value). Either way the first key
 //! signs, every key verifies, so keys can be rotated without logging anyone out.
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
@@ -173,6 +175,55 @@ impl Keygrip {
     }
 }
 
+/// express-session's signer (the npm package cookie-signature): the signature travels
+/// inside the cookie value, `s:<value>.<base64 of HMAC-SHA256(secret, value)>`.
+#[derive(Clone)]
+pub(crate) struct InlineSigner {
+    keys: Vec<Prepared>,
+}
+
+impl InlineSigner {
+    /// `None` for an empty ring: nothing to sign with.
+    pub(crate) fn new(keys: &Keys) -> Option<Self> {
+        let keys: Vec<_> = keys
+            .secrets
+            .iter()
+            .filter_map(|secret| Prepared::new(Algorithm::Sha256, secret))
+            .collect();
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+
+    /// `s:<value>.<signature>` with the first key, before any percent-encoding.
+    pub(crate) fn sign(&self, value: &str) -> String {
+        let signature = self
+            .keys
+            .first()
+            .map(|key| STANDARD_NO_PAD.encode(key.sign(value.as_bytes())))
+            .unwrap_or_default();
+        format!("s:{value}.{signature}")
+    }
+
+    /// The value inside `signed` (percent-decoded already) and which key verified it.
+    /// The value is everything before the last dot, as cookie-signature reads it; only
+    /// the canonical spelling of the signature verifies.
+    pub(crate) fn unsign<'a>(&self, signed: &'a str) -> Option<(&'a str, Verified)> {
+        let (value, signature) = signed.strip_prefix("s:")?.rsplit_once('.')?;
+        let tag = STANDARD_NO_PAD.decode(signature).ok()?;
+        let index = self
+            .keys
+            .iter()
+            .position(|key| key.verify(value.as_bytes(), &tag))?;
+        Some((
+            value,
+            if index == 0 {
+                Verified::Current
+            } else {
+                Verified::Rotated
+            },
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +314,75 @@ mod tests {
         }
         if standard_alphabet != good {
             assert_eq!(grip.verify(data, &standard_alphabet), None);
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct ExpressVectorFile {
+        vectors: Vec<ExpressVector>,
+    }
+
+    #[derive(Deserialize)]
+    struct ExpressVector {
+        secret: String,
+        id: String,
+        signed: String,
+    }
+
+    fn express_vectors() -> Vec<ExpressVector> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/interop/cookie-signature-vectors.json"
+        );
+        let text = std::fs::read_to_string(path).expect("shared/ must sit beside the repository");
+        serde_json::from_str::<ExpressVectorFile>(&text)
+            .unwrap()
+            .vectors
+    }
+
+    #[test]
+    fn every_cookie_signature_vector_signs_and_unsigns() {
+        let vectors = express_vectors();
+        assert!(vectors.len() >= 3);
+        for v in &vectors {
+            let signer = InlineSigner::new(&Keys::new([&v.secret])).unwrap();
+            assert_eq!(signer.sign(&v.id), v.signed);
+            assert_eq!(
+                signer.unsign(&v.signed),
+                Some((v.id.as_str(), Verified::Current))
+            );
+        }
+    }
+
+    #[test]
+    fn express_key_rotation_first_signs_all_verify() {
+        let v = &express_vectors()[0];
+        let rotated = InlineSigner::new(&Keys::new(["a newer secret", v.secret.as_str()])).unwrap();
+        assert_eq!(
+            rotated.unsign(&v.signed),
+            Some((v.id.as_str(), Verified::Rotated))
+        );
+        assert_ne!(rotated.sign(&v.id), v.signed);
+        let other = InlineSigner::new(&Keys::new(["a newer secret"])).unwrap();
+        assert_eq!(other.unsign(&v.signed), None);
+    }
+
+    #[test]
+    fn express_signatures_accept_only_the_canonical_form() {
+        let v = &express_vectors()[0];
+        let signer = InlineSigner::new(&Keys::new([&v.secret])).unwrap();
+        let (prefix, signature) = v.signed.rsplit_once('.').unwrap();
+        let url_safe = signature.replace('+', "-").replace('/', "_");
+        assert_ne!(url_safe, signature, "the vector should use + or /");
+        for bad in [
+            format!("{}={}", v.signed, ""),
+            format!("{prefix}.{url_safe}"),
+            v.signed.trim_start_matches("s:").to_owned(),
+            format!("{prefix}.{}", &signature[1..]),
+            format!("s:{}x.{signature}", &prefix[2..]),
+            v.signed.clone() + "=",
+        ] {
+            assert_eq!(signer.unsign(&bad), None, "accepted {bad:?}");
         }
     }
 

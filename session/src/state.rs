@@ -68,6 +68,7 @@ impl SessionState {
             created_at: Some(SystemTime::now()),
             ttl: Some(state.config.ttl),
             refreshed: false,
+            snapshot: None,
         };
         // A fresh cell: setting it cannot fail.
         let _ = state.loaded.set(Loaded {
@@ -138,6 +139,7 @@ impl SessionState {
         let options = LoadOptions {
             refresh_ttl,
             refresh_below,
+            layout: config.layout,
         };
         let key = self.key(id);
         let record = config.store.load(&key, options).await?;
@@ -151,6 +153,11 @@ impl SessionState {
                 .is_ok_and(|age| age >= limit)
         };
         match record {
+            Some(record) if config.has_expired(&record) => {
+                // As koa-session does: the stored session stays until its TTL, unused.
+                tracing::info!(session = %fingerprint, "stored session says it has expired");
+                Ok(None)
+            }
             Some(record) if outlived(&record) => {
                 tracing::info!(session = %fingerprint, "session reached its absolute timeout");
                 // Any index entries go the way of stale ones: dropped when the index is listed.

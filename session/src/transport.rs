@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::commit::Handout;
 use crate::config::Config;
-use crate::cookie::Inbound;
+use crate::cookie::{Inbound, Lifetime};
 use crate::id::SessionId;
 use crate::signing::Verified;
 
@@ -71,12 +71,12 @@ impl Config {
         let raw = std::str::from_utf8(raw).ok()?;
         let Some(keygrip) = &self.cookie.keygrip else {
             return Some(Inbound {
-                id: SessionId::parse(raw)?,
+                id: SessionId::parse_as(raw, self.cookie.id_format)?,
                 resign: false,
             });
         };
         let (id, signature) = raw.split_once('.')?;
-        let id = SessionId::parse(id)?;
+        let id = SessionId::parse_as(id, self.cookie.id_format)?;
         let verified = keygrip.verify(self.header_signed_data(&id).as_bytes(), signature)?;
         Some(Inbound {
             id,
@@ -99,17 +99,21 @@ impl Config {
         }
     }
 
-    /// Puts `handout` on the response by every enabled transport. Returns whether the
-    /// response now hands out (or takes back) an id.
+    /// Puts `handout` on the response by every enabled transport, a cookie living
+    /// `lifetime`. Returns whether the response now hands out (or takes back) an id.
     pub(crate) fn hand_out<B>(
         &self,
         handout: &Handout,
+        lifetime: Lifetime,
         secure: bool,
         res: &mut HttpResponse<B>,
     ) -> bool {
         let (cookies, header) = match handout {
             Handout::Nothing => return false,
-            Handout::Issue(id) => (self.cookie.issue(id, secure), self.header_value(id)),
+            Handout::Issue(id) => (
+                self.cookie.issue(id, secure, lifetime),
+                self.header_value(id),
+            ),
             // An empty header says "forget the id", as a removal cookie does.
             Handout::Remove => (self.cookie.removal(secure), String::new()),
         };

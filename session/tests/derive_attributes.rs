@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, IndexMoves, LoadOptions, MemoryStore, Record, SessionKey,
-    SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, IndexMoves, Layout, LoadOptions, MemoryStore, Record,
+    SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError};
 use actix_web::http::header::COOKIE;
@@ -57,6 +57,8 @@ impl RecordingStore {
             remove: Vec::new(),
             ttl: Duration::from_secs(600),
             index: IndexMoves::default(),
+            layout: Layout::Fields,
+            base: None,
         };
         self.inner
             .commit(&SessionKey::new(PREFIX, &id), &changes)

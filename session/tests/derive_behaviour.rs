@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, IndexMoves, LoadOptions, MemoryStore, SessionKey, SessionStore, WriteMode,
+    ChangeSet, IndexMoves, Layout, LoadOptions, MemoryStore, SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{Keys, Session, SessionData, SessionId, SessionMiddleware};
 use actix_web::http::header::COOKIE;
@@ -62,6 +62,8 @@ async fn stored_session(store: &MemoryStore, fields: &[(&str, &[u8])]) -> Sessio
         remove: Vec::new(),
         ttl: Duration::from_secs(600),
         index: IndexMoves::default(),
+        layout: Layout::Fields,
+        base: None,
     };
     store
         .commit(&SessionKey::new(PREFIX, &id), &changes)

@@ -7,42 +7,140 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, IndexMoves, LoadOptions, Record, SessionKey, SessionStore,
-    WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, IndexMoves, JsonWrite, Layout, LoadOptions, Record,
+    SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::SessionId;
 
-/// A TTL no check outlives.
-const LONG: Duration = Duration::from_secs(60);
-/// A TTL that outlives a few store calls in a row, but not a wait of [`PAST_SHORT`].
-const SHORT: Duration = Duration::from_millis(400);
-/// How long the expiry checks wait: well past [`SHORT`], so this is behaviour, not timing.
-const PAST_SHORT: Duration = Duration::from_millis(1000);
-/// A TTL in between, for checks that a TTL moved up or down.
-const MEDIUM: Duration = Duration::from_secs(10);
+/// The layout under test and TTLs that suit its clock: the JSON layout keeps time-to-live
+/// in whole seconds.
+pub struct Cx {
+    /// The layout every load and commit passes.
+    pub layout: Layout,
+    /// A TTL no check outlives.
+    pub long: Duration,
+    /// A TTL that outlives a few store calls in a row, but not a wait of `past_short`.
+    pub short: Duration,
+    /// How long the expiry checks wait: well past `short`, so this is behaviour, not timing.
+    pub past_short: Duration,
+    /// A TTL in between, for checks that a TTL moved up or down.
+    pub medium: Duration,
+}
 
-/// Runs every check against `store`.
+impl Cx {
+    /// The field layout, with millisecond TTLs.
+    pub fn fields() -> Self {
+        Self {
+            layout: Layout::Fields,
+            long: Duration::from_secs(60),
+            short: Duration::from_millis(400),
+            past_short: Duration::from_millis(1000),
+            medium: Duration::from_secs(10),
+        }
+    }
+
+    /// The JSON layout, with TTLs in whole seconds.
+    pub fn json() -> Self {
+        Self {
+            layout: Layout::Json(JsonWrite::SetEx),
+            long: Duration::from_secs(60),
+            short: Duration::from_secs(1),
+            past_short: Duration::from_millis(2100),
+            medium: Duration::from_secs(10),
+        }
+    }
+
+    /// Load options in this layout, nothing else asked.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            layout: self.layout,
+            ..LoadOptions::default()
+        }
+    }
+
+    /// The creation time a load reports for a session created at `at`: the JSON layout
+    /// keeps none.
+    pub fn created(&self, at: SystemTime) -> Option<SystemTime> {
+        match self.layout {
+            Layout::Fields => Some(at),
+            _ => None,
+        }
+    }
+
+    /// A change set that creates a session with `fields`.
+    pub fn create(
+        &self,
+        fields: &[(&str, &[u8])],
+        created_at: SystemTime,
+        ttl: Duration,
+    ) -> ChangeSet {
+        ChangeSet {
+            mode: WriteMode::Create { created_at },
+            set: owned(fields),
+            remove: Vec::new(),
+            ttl,
+            layout: self.layout,
+            base: None,
+            index: IndexMoves::default(),
+        }
+    }
+
+    /// A change set that updates an existing session, without a base: the store must
+    /// merge into what it holds.
+    pub fn update(&self, set: &[(&str, &[u8])], remove: &[&str], ttl: Duration) -> ChangeSet {
+        ChangeSet {
+            mode: WriteMode::Update,
+            set: owned(set),
+            remove: remove.iter().map(|name| name.to_string()).collect(),
+            ttl,
+            layout: self.layout,
+            base: None,
+            index: IndexMoves::default(),
+        }
+    }
+}
+
+/// A change set that creates a session with `fields`, in the field layout.
+pub fn create(fields: &[(&str, &[u8])], created_at: SystemTime, ttl: Duration) -> ChangeSet {
+    Cx::fields().create(fields, created_at, ttl)
+}
+
+/// A change set that updates an existing session, in the field layout.
+pub fn update(set: &[(&str, &[u8])], remove: &[&str], ttl: Duration) -> ChangeSet {
+    Cx::fields().update(set, remove, ttl)
+}
+
+/// Runs every check against `store` in the field layout.
 pub async fn run<S: SessionStore + ?Sized>(store: &S) {
-    load_of_a_missing_session_is_none(store).await;
-    create_then_load_returns_what_was_written(store).await;
-    a_session_without_fields_exists(store).await;
-    create_on_a_taken_key_is_a_collision_and_changes_nothing(store).await;
-    update_of_a_missing_session_is_refused_and_creates_nothing(store).await;
-    update_sets_only_the_given_fields(store).await;
-    removals_remove_only_the_named_fields(store).await;
-    values_are_opaque_bytes(store).await;
-    large_change_sets_apply_whole(store).await;
-    sessions_expire_after_their_ttl(store).await;
-    commit_sets_the_ttl(store).await;
-    load_refreshes_the_ttl_only_when_asked(store).await;
-    a_threshold_refresh_happens_only_below_it_and_says_so(store).await;
-    delete_reports_whether_the_session_existed(store).await;
-    keys_are_independent(store).await;
-    an_index_lists_the_live_sessions_that_joined_it(store).await;
-    an_index_forgets_sessions_that_ended_or_expired(store).await;
-    an_update_moves_a_session_between_indexes(store).await;
-    ending_an_index_ends_all_its_sessions_but_the_kept_one(store).await;
-    a_refused_commit_changes_no_index(store).await;
+    run_in(store, &Cx::fields()).await;
+}
+
+/// Runs every check against `store` in the layout of `cx`.
+pub async fn run_in<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    load_of_a_missing_session_is_none(store, cx).await;
+    create_then_load_returns_what_was_written(store, cx).await;
+    a_session_without_fields_exists(store, cx).await;
+    create_on_a_taken_key_is_a_collision_and_changes_nothing(store, cx).await;
+    update_of_a_missing_session_is_refused_and_creates_nothing(store, cx).await;
+    update_sets_only_the_given_fields(store, cx).await;
+    removals_remove_only_the_named_fields(store, cx).await;
+    match cx.layout {
+        Layout::Fields => values_are_opaque_bytes(store, cx).await,
+        _ => json_values_keep_their_text_and_order(store, cx).await,
+    }
+    an_update_keeps_what_another_writer_changed_since_the_load(store, cx).await;
+    large_change_sets_apply_whole(store, cx).await;
+    sessions_expire_after_their_ttl(store, cx).await;
+    commit_sets_the_ttl(store, cx).await;
+    load_refreshes_the_ttl_only_when_asked(store, cx).await;
+    a_threshold_refresh_happens_only_below_it_and_says_so(store, cx).await;
+    delete_reports_whether_the_session_existed(store, cx).await;
+    keys_are_independent(store, cx).await;
+    an_index_lists_the_live_sessions_that_joined_it(store, cx).await;
+    an_index_forgets_sessions_that_ended_or_expired(store, cx).await;
+    an_update_moves_a_session_between_indexes(store, cx).await;
+    ending_an_index_ends_all_its_sessions_but_the_kept_one(store, cx).await;
+    a_refused_commit_changes_no_index(store, cx).await;
 }
 
 /// A key no other check uses.
@@ -59,28 +157,6 @@ pub fn now_ms() -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(since.as_millis() as u64)
 }
 
-/// A change set that creates a session with `fields`.
-pub fn create(fields: &[(&str, &[u8])], created_at: SystemTime, ttl: Duration) -> ChangeSet {
-    ChangeSet {
-        mode: WriteMode::Create { created_at },
-        set: owned(fields),
-        remove: Vec::new(),
-        ttl,
-        index: IndexMoves::default(),
-    }
-}
-
-/// A change set that updates an existing session.
-pub fn update(set: &[(&str, &[u8])], remove: &[&str], ttl: Duration) -> ChangeSet {
-    ChangeSet {
-        mode: WriteMode::Update,
-        set: owned(set),
-        remove: remove.iter().map(|name| name.to_string()).collect(),
-        ttl,
-        index: IndexMoves::default(),
-    }
-}
-
 fn owned(fields: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
     fields
         .iter()
@@ -92,9 +168,9 @@ fn map(fields: &[(&str, &[u8])]) -> HashMap<String, Vec<u8>> {
     owned(fields).into_iter().collect()
 }
 
-async fn load<S: SessionStore + ?Sized>(store: &S, key: &SessionKey) -> Option<Record> {
+async fn load<S: SessionStore + ?Sized>(store: &S, key: &SessionKey, cx: &Cx) -> Option<Record> {
     store
-        .load(key, LoadOptions::default())
+        .load(key, cx.load_options())
         .await
         .expect("load failed")
 }
@@ -107,50 +183,53 @@ async fn commit<S: SessionStore + ?Sized>(
     store.commit(key, changes).await.expect("commit failed")
 }
 
-async fn load_of_a_missing_session_is_none<S: SessionStore + ?Sized>(store: &S) {
+async fn load_of_a_missing_session_is_none<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
-    assert_eq!(load(store, &key).await, None);
+    assert_eq!(load(store, &key, cx).await, None);
     let refresh = LoadOptions {
-        refresh_ttl: Some(LONG),
-        ..LoadOptions::default()
+        refresh_ttl: Some(cx.long),
+        ..cx.load_options()
     };
     let refreshed = store.load(&key, refresh).await.expect("load failed");
     assert_eq!(refreshed, None, "a refreshing load of a missing session");
     assert_eq!(
-        load(store, &key).await,
+        load(store, &key, cx).await,
         None,
         "a refreshing load created a session"
     );
 }
 
-async fn create_then_load_returns_what_was_written<S: SessionStore + ?Sized>(store: &S) {
+async fn create_then_load_returns_what_was_written<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
     let created_at = now_ms();
     let fields: &[(&str, &[u8])] = &[("views", b"1"), ("user", b"\"ann\"")];
-    let outcome = commit(store, &key, &create(fields, created_at, LONG)).await;
+    let outcome = commit(store, &key, &cx.create(fields, created_at, cx.long)).await;
     assert_eq!(outcome, CommitOutcome::Written);
-    let record = load(store, &key).await.expect("the created session");
+    let record = load(store, &key, cx).await.expect("the created session");
     assert_eq!(record.fields, map(fields));
-    assert_eq!(record.created_at, Some(created_at));
+    assert_eq!(record.created_at, cx.created(created_at));
     let ttl = record.ttl.expect("a session with a TTL");
     assert!(
-        ttl > Duration::ZERO && ttl <= LONG,
-        "ttl {ttl:?} not in (0, {LONG:?}]"
+        ttl > Duration::ZERO && ttl <= cx.long,
+        "ttl {ttl:?} not in (0, {:?}]",
+        cx.long
     );
 }
 
-async fn a_session_without_fields_exists<S: SessionStore + ?Sized>(store: &S) {
+async fn a_session_without_fields_exists<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
     let created_at = now_ms();
     assert_eq!(
-        commit(store, &key, &create(&[], created_at, LONG)).await,
+        commit(store, &key, &cx.create(&[], created_at, cx.long)).await,
         CommitOutcome::Written
     );
-    let record = load(store, &key).await.expect("a session without fields");
+    let record = load(store, &key, cx)
+        .await
+        .expect("a session without fields");
     assert!(record.fields.is_empty(), "fields {:?}", record.fields);
-    assert_eq!(record.created_at, Some(created_at));
+    assert_eq!(record.created_at, cx.created(created_at));
     assert_eq!(
-        commit(store, &key, &update(&[], &[], LONG)).await,
+        commit(store, &key, &cx.update(&[], &[], cx.long)).await,
         CommitOutcome::Written,
         "an empty update of an empty session"
     );
@@ -158,32 +237,34 @@ async fn a_session_without_fields_exists<S: SessionStore + ?Sized>(store: &S) {
 
 async fn create_on_a_taken_key_is_a_collision_and_changes_nothing<S: SessionStore + ?Sized>(
     store: &S,
+    cx: &Cx,
 ) {
     let key = fresh_key();
     let first = now_ms();
-    commit(store, &key, &create(&[("a", b"1")], first, LONG)).await;
+    commit(store, &key, &cx.create(&[("a", b"1")], first, cx.long)).await;
     let later = first + Duration::from_secs(5);
-    let second = create(&[("a", b"2"), ("b", b"3")], later, SHORT);
+    let second = cx.create(&[("a", b"2"), ("b", b"3")], later, cx.short);
     assert_eq!(commit(store, &key, &second).await, CommitOutcome::Collision);
-    let record = load(store, &key).await.expect("the first session");
+    let record = load(store, &key, cx).await.expect("the first session");
     assert_eq!(record.fields, map(&[("a", b"1")]));
-    assert_eq!(record.created_at, Some(first));
+    assert_eq!(record.created_at, cx.created(first));
     assert!(
-        record.ttl.expect("a TTL") > SHORT,
+        record.ttl.expect("a TTL") > cx.short,
         "the collision changed the TTL"
     );
 }
 
 async fn update_of_a_missing_session_is_refused_and_creates_nothing<S: SessionStore + ?Sized>(
     store: &S,
+    cx: &Cx,
 ) {
     let never_created = fresh_key();
-    let changes = update(&[("user", b"\"ann\"")], &["cart"], LONG);
+    let changes = cx.update(&[("user", b"\"ann\"")], &["cart"], cx.long);
     assert_eq!(
         commit(store, &never_created, &changes).await,
         CommitOutcome::Missing
     );
-    assert_eq!(load(store, &never_created).await, None);
+    assert_eq!(load(store, &never_created, cx).await, None);
 
     // The logout rule: a request that loaded the session before another one ended it
     // must not bring it back with its late write.
@@ -191,7 +272,7 @@ async fn update_of_a_missing_session_is_refused_and_creates_nothing<S: SessionSt
     commit(
         store,
         &logged_out,
-        &create(&[("user", b"\"ann\"")], now_ms(), LONG),
+        &cx.create(&[("user", b"\"ann\"")], now_ms(), cx.long),
     )
     .await;
     assert!(store.delete(&logged_out, &[]).await.expect("delete failed"));
@@ -201,20 +282,20 @@ async fn update_of_a_missing_session_is_refused_and_creates_nothing<S: SessionSt
         "a late write after a logout"
     );
     assert_eq!(
-        load(store, &logged_out).await,
+        load(store, &logged_out, cx).await,
         None,
         "a late write resurrected a session"
     );
 }
 
-async fn update_sets_only_the_given_fields<S: SessionStore + ?Sized>(store: &S) {
+async fn update_sets_only_the_given_fields<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
     let created_at = now_ms();
     let fields: &[(&str, &[u8])] = &[("a", b"1"), ("b", b"2"), ("unknown", b"{\"v\":2}")];
-    commit(store, &key, &create(fields, created_at, LONG)).await;
-    let changes = update(&[("a", b"10"), ("d", b"4")], &[], LONG);
+    commit(store, &key, &cx.create(fields, created_at, cx.long)).await;
+    let changes = cx.update(&[("a", b"10"), ("d", b"4")], &[], cx.long);
     assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
-    let record = load(store, &key).await.expect("the updated session");
+    let record = load(store, &key, cx).await.expect("the updated session");
     let expected: &[(&str, &[u8])] = &[
         ("a", b"10"),
         ("b", b"2"),
@@ -224,29 +305,29 @@ async fn update_sets_only_the_given_fields<S: SessionStore + ?Sized>(store: &S) 
     assert_eq!(record.fields, map(expected));
     assert_eq!(
         record.created_at,
-        Some(created_at),
+        cx.created(created_at),
         "an update changed created_at"
     );
 }
 
-async fn removals_remove_only_the_named_fields<S: SessionStore + ?Sized>(store: &S) {
+async fn removals_remove_only_the_named_fields<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
     let fields: &[(&str, &[u8])] = &[("a", b"1"), ("b", b"2"), ("c", b"3")];
-    commit(store, &key, &create(fields, now_ms(), LONG)).await;
-    let changes = update(&[("c", b"30")], &["b", "never-set"], LONG);
+    commit(store, &key, &cx.create(fields, now_ms(), cx.long)).await;
+    let changes = cx.update(&[("c", b"30")], &["b", "never-set"], cx.long);
     assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
-    let record = load(store, &key).await.expect("the session");
+    let record = load(store, &key, cx).await.expect("the session");
     assert_eq!(record.fields, map(&[("a", b"1"), ("c", b"30")]));
 
-    let changes = update(&[], &["a", "c"], LONG);
+    let changes = cx.update(&[], &["a", "c"], cx.long);
     assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
-    let record = load(store, &key)
+    let record = load(store, &key, cx)
         .await
         .expect("removing every field keeps the session");
     assert!(record.fields.is_empty(), "fields {:?}", record.fields);
 }
 
-async fn values_are_opaque_bytes<S: SessionStore + ?Sized>(store: &S) {
+async fn values_are_opaque_bytes<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
     let all_bytes: Vec<u8> = (0..=255).collect();
     let long = vec![b'x'; 64 * 1024];
@@ -257,12 +338,70 @@ async fn values_are_opaque_bytes<S: SessionStore + ?Sized>(store: &S) {
         ("ünïcödé name", b"\"\xc3\xa9\""),
         ("with space and \"quotes\"", b"\r\n"),
     ];
-    commit(store, &key, &create(fields, now_ms(), LONG)).await;
-    let record = load(store, &key).await.expect("the session");
+    commit(store, &key, &cx.create(fields, now_ms(), cx.long)).await;
+    let record = load(store, &key, cx).await.expect("the session");
     assert_eq!(record.fields, map(fields));
 }
 
-async fn large_change_sets_apply_whole<S: SessionStore + ?Sized>(store: &S) {
+async fn json_values_keep_their_text_and_order<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    let key = fresh_key();
+    let fields: &[(&str, &[u8])] = &[
+        ("z", b"1e+21"),
+        ("nested", br#"{"b":1,"a":[0.5,"x"]}"#),
+        ("ünïcödé \"name\"", "\"é\\n\"".as_bytes()),
+        ("a", b"null"),
+    ];
+    commit(store, &key, &cx.create(fields, now_ms(), cx.long)).await;
+    let record = load(store, &key, cx).await.expect("the session");
+    assert_eq!(record.fields, map(fields));
+    let snapshot = record.snapshot.expect("a JSON session has a snapshot");
+    assert_eq!(
+        String::from_utf8_lossy(snapshot.as_bytes()),
+        r#"{"z":1e+21,"nested":{"b":1,"a":[0.5,"x"]},"ünïcödé \"name\"":"é\n","a":null}"#
+    );
+    let refused = cx.create(&[("bad", b"not json")], now_ms(), cx.long);
+    assert!(
+        store.commit(&fresh_key(), &refused).await.is_err(),
+        "a value that is not JSON was stored"
+    );
+}
+
+async fn an_update_keeps_what_another_writer_changed_since_the_load<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let key = fresh_key();
+    commit(
+        store,
+        &key,
+        &cx.create(&[("a", b"1"), ("b", b"1")], now_ms(), cx.long),
+    )
+    .await;
+    let loaded = load(store, &key, cx).await.expect("the session");
+    // Another writer changes `b` after our load.
+    commit(store, &key, &cx.update(&[("b", b"2")], &[], cx.long)).await;
+    let mut ours = cx.update(&[("a", b"10")], &[], cx.long);
+    ours.base = loaded.snapshot;
+    assert_eq!(commit(store, &key, &ours).await, CommitOutcome::Written);
+    let record = load(store, &key, cx).await.expect("the session");
+    assert_eq!(
+        record.fields,
+        map(&[("a", b"10"), ("b", b"2")]),
+        "a lost update"
+    );
+    // A stale base for a session deleted since: refused, not recreated.
+    assert!(store.delete(&key, &[]).await.expect("delete failed"));
+    let mut late = cx.update(&[("a", b"11")], &[], cx.long);
+    late.base = record.snapshot;
+    assert_eq!(commit(store, &key, &late).await, CommitOutcome::Missing);
+    assert_eq!(
+        load(store, &key, cx).await,
+        None,
+        "a late write resurrected a session"
+    );
+}
+
+async fn large_change_sets_apply_whole<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
     let names: Vec<String> = (0..1000).map(|i| format!("field{i}")).collect();
     let values: Vec<Vec<u8>> = (0..1000).map(|i| i.to_string().into_bytes()).collect();
@@ -271,42 +410,42 @@ async fn large_change_sets_apply_whole<S: SessionStore + ?Sized>(store: &S) {
         .zip(&values)
         .map(|(n, v)| (n.as_str(), v.as_slice()))
         .collect();
-    commit(store, &key, &create(&fields, now_ms(), LONG)).await;
+    commit(store, &key, &cx.create(&fields, now_ms(), cx.long)).await;
     assert_eq!(
-        load(store, &key).await.expect("the session").fields,
+        load(store, &key, cx).await.expect("the session").fields,
         map(&fields)
     );
 
     let removed: Vec<&str> = names[..600].iter().map(String::as_str).collect();
     let set: Vec<(&str, &[u8])> = fields[600..]
         .iter()
-        .map(|(n, _)| (*n, &b"new"[..]))
+        .map(|(n, _)| (*n, &b"\"new\""[..]))
         .collect();
-    let changes = update(&set, &removed, LONG);
+    let changes = cx.update(&set, &removed, cx.long);
     assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
     assert_eq!(
-        load(store, &key).await.expect("the session").fields,
+        load(store, &key, cx).await.expect("the session").fields,
         map(&set)
     );
 }
 
-async fn sessions_expire_after_their_ttl<S: SessionStore + ?Sized>(store: &S) {
+async fn sessions_expire_after_their_ttl<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
-    commit(store, &key, &create(&[("a", b"1")], now_ms(), SHORT)).await;
-    assert!(load(store, &key).await.is_some(), "expired too early");
-    tokio::time::sleep(PAST_SHORT).await;
-    assert_eq!(load(store, &key).await, None, "outlived its TTL");
+    commit(store, &key, &cx.create(&[("a", b"1")], now_ms(), cx.short)).await;
+    assert!(load(store, &key, cx).await.is_some(), "expired too early");
+    tokio::time::sleep(cx.past_short).await;
+    assert_eq!(load(store, &key, cx).await, None, "outlived its TTL");
     assert_eq!(
-        commit(store, &key, &update(&[("a", b"2")], &[], LONG)).await,
+        commit(store, &key, &cx.update(&[("a", b"2")], &[], cx.long)).await,
         CommitOutcome::Missing,
         "an update revived an expired session"
     );
     assert_eq!(
-        commit(store, &key, &create(&[("b", b"1")], now_ms(), LONG)).await,
+        commit(store, &key, &cx.create(&[("b", b"1")], now_ms(), cx.long)).await,
         CommitOutcome::Written,
         "an expired session's key is free again"
     );
-    let record = load(store, &key).await.expect("the new session");
+    let record = load(store, &key, cx).await.expect("the new session");
     assert_eq!(
         record.fields,
         map(&[("b", b"1")]),
@@ -314,53 +453,56 @@ async fn sessions_expire_after_their_ttl<S: SessionStore + ?Sized>(store: &S) {
     );
 }
 
-async fn commit_sets_the_ttl<S: SessionStore + ?Sized>(store: &S) {
+async fn commit_sets_the_ttl<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
-    commit(store, &key, &create(&[("a", b"1")], now_ms(), MEDIUM)).await;
-    commit(store, &key, &update(&[], &[], LONG)).await;
-    let ttl = load(store, &key).await.expect("the session").ttl;
+    commit(store, &key, &cx.create(&[("a", b"1")], now_ms(), cx.medium)).await;
+    commit(store, &key, &cx.update(&[], &[], cx.long)).await;
+    let ttl = load(store, &key, cx).await.expect("the session").ttl;
     assert!(
-        ttl.expect("a TTL") > MEDIUM,
+        ttl.expect("a TTL") > cx.medium,
         "an update did not extend the TTL"
     );
 
-    commit(store, &key, &update(&[], &[], SHORT)).await;
-    let ttl = load(store, &key).await.expect("the session").ttl;
+    commit(store, &key, &cx.update(&[], &[], cx.short)).await;
+    let ttl = load(store, &key, cx).await.expect("the session").ttl;
     assert!(
-        ttl.expect("a TTL") <= SHORT,
+        ttl.expect("a TTL") <= cx.short,
         "an update did not shorten the TTL"
     );
-    tokio::time::sleep(PAST_SHORT).await;
+    tokio::time::sleep(cx.past_short).await;
     assert_eq!(
-        load(store, &key).await,
+        load(store, &key, cx).await,
         None,
         "outlived the TTL of its last update"
     );
 }
 
-async fn load_refreshes_the_ttl_only_when_asked<S: SessionStore + ?Sized>(store: &S) {
+async fn load_refreshes_the_ttl_only_when_asked<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let refresh = LoadOptions {
-        refresh_ttl: Some(LONG),
-        ..LoadOptions::default()
+        refresh_ttl: Some(cx.long),
+        ..cx.load_options()
     };
     let refreshed = fresh_key();
     let untouched = fresh_key();
     for key in [&refreshed, &untouched] {
-        commit(store, key, &create(&[("a", b"1")], now_ms(), SHORT)).await;
+        commit(store, key, &cx.create(&[("a", b"1")], now_ms(), cx.short)).await;
     }
     let record = store.load(&refreshed, refresh).await.expect("load failed");
     let ttl = record.expect("the session").ttl.expect("a TTL");
-    assert!(ttl > SHORT && ttl <= LONG, "refreshed ttl {ttl:?}");
-    let ttl = load(store, &untouched).await.expect("the session").ttl;
-    assert!(ttl.expect("a TTL") <= SHORT, "a plain load changed the TTL");
+    assert!(ttl > cx.short && ttl <= cx.long, "refreshed ttl {ttl:?}");
+    let ttl = load(store, &untouched, cx).await.expect("the session").ttl;
+    assert!(
+        ttl.expect("a TTL") <= cx.short,
+        "a plain load changed the TTL"
+    );
 
-    tokio::time::sleep(PAST_SHORT).await;
-    let record = load(store, &refreshed)
+    tokio::time::sleep(cx.past_short).await;
+    let record = load(store, &refreshed, cx)
         .await
         .expect("the refresh did not hold");
     assert_eq!(record.fields, map(&[("a", b"1")]));
     assert_eq!(
-        load(store, &untouched).await,
+        load(store, &untouched, cx).await,
         None,
         "a plain load extended the TTL"
     );
@@ -368,56 +510,70 @@ async fn load_refreshes_the_ttl_only_when_asked<S: SessionStore + ?Sized>(store:
 
 async fn a_threshold_refresh_happens_only_below_it_and_says_so<S: SessionStore + ?Sized>(
     store: &S,
+    cx: &Cx,
 ) {
     let key = fresh_key();
-    commit(store, &key, &create(&[("a", b"1")], now_ms(), MEDIUM)).await;
+    commit(store, &key, &cx.create(&[("a", b"1")], now_ms(), cx.medium)).await;
     let below = |threshold| LoadOptions {
-        refresh_ttl: Some(LONG),
+        refresh_ttl: Some(cx.long),
         refresh_below: Some(threshold),
+        layout: cx.layout,
     };
-    let record = store.load(&key, below(SHORT)).await.expect("load failed");
+    let record = store
+        .load(&key, below(cx.short))
+        .await
+        .expect("load failed");
     let record = record.expect("the session");
     assert!(!record.refreshed, "plenty left: no refresh");
-    assert!(record.ttl.expect("a TTL") <= MEDIUM, "the TTL moved");
+    assert!(record.ttl.expect("a TTL") <= cx.medium, "the TTL moved");
 
     let record = store
-        .load(&key, below(MEDIUM * 2))
+        .load(&key, below(cx.medium * 2))
         .await
         .expect("load failed");
     let record = record.expect("the session");
     assert!(record.refreshed, "below the threshold: refreshed");
-    assert!(record.ttl.expect("a TTL") > MEDIUM, "the TTL did not move");
+    assert!(
+        record.ttl.expect("a TTL") > cx.medium,
+        "the TTL did not move"
+    );
 
-    let record = load(store, &key).await.expect("the session");
+    let record = load(store, &key, cx).await.expect("the session");
     assert!(!record.refreshed, "a plain load never refreshes");
 }
 
-async fn delete_reports_whether_the_session_existed<S: SessionStore + ?Sized>(store: &S) {
+async fn delete_reports_whether_the_session_existed<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let key = fresh_key();
     assert!(!store.delete(&key, &[]).await.expect("delete failed"));
-    commit(store, &key, &create(&[("a", b"1")], now_ms(), LONG)).await;
+    commit(store, &key, &cx.create(&[("a", b"1")], now_ms(), cx.long)).await;
     assert!(store.delete(&key, &[]).await.expect("delete failed"));
     assert!(!store.delete(&key, &[]).await.expect("delete failed"));
-    assert_eq!(load(store, &key).await, None);
+    assert_eq!(load(store, &key, cx).await, None);
 }
 
-async fn keys_are_independent<S: SessionStore + ?Sized>(store: &S) {
+async fn keys_are_independent<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let (one, two) = (fresh_key(), fresh_key());
     let created_at = now_ms();
-    commit(store, &one, &create(&[("a", b"1")], created_at, LONG)).await;
+    commit(store, &one, &cx.create(&[("a", b"1")], created_at, cx.long)).await;
     assert_eq!(
-        commit(store, &two, &create(&[("a", b"2")], created_at, LONG)).await,
+        commit(store, &two, &cx.create(&[("a", b"2")], created_at, cx.long)).await,
         CommitOutcome::Written,
         "a create collided with another key"
     );
-    commit(store, &one, &update(&[("b", b"1")], &["a"], LONG)).await;
+    commit(store, &one, &cx.update(&[("b", b"1")], &["a"], cx.long)).await;
     assert_eq!(
-        load(store, &two).await.expect("the second session").fields,
+        load(store, &two, cx)
+            .await
+            .expect("the second session")
+            .fields,
         map(&[("a", b"2")])
     );
     assert!(store.delete(&two, &[]).await.expect("delete failed"));
     assert_eq!(
-        load(store, &one).await.expect("the first session").fields,
+        load(store, &one, cx)
+            .await
+            .expect("the first session")
+            .fields,
         map(&[("b", b"1")])
     );
 }
@@ -445,11 +601,12 @@ fn moving(mut changes: ChangeSet, join: &[&IndexKey], leave: &[&IndexKey]) -> Ch
 /// A session created in `index`.
 async fn create_in<S: SessionStore + ?Sized>(
     store: &S,
+    cx: &Cx,
     index: &IndexKey,
     ttl: Duration,
 ) -> SessionKey {
     let key = fresh_key();
-    let changes = moving(create(&[("user", b"1")], now_ms(), ttl), &[index], &[]);
+    let changes = moving(cx.create(&[("user", b"1")], now_ms(), ttl), &[index], &[]);
     assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
     key
 }
@@ -473,29 +630,35 @@ fn ids(keys: &[&SessionKey]) -> Vec<String> {
     ids
 }
 
-async fn an_index_lists_the_live_sessions_that_joined_it<S: SessionStore + ?Sized>(store: &S) {
+async fn an_index_lists_the_live_sessions_that_joined_it<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
     let (mine, theirs) = (fresh_index(), fresh_index());
     assert_eq!(listed(store, &mine).await, Vec::<String>::new());
-    let one = create_in(store, &mine, LONG).await;
-    let two = create_in(store, &mine, LONG).await;
-    let other = create_in(store, &theirs, LONG).await;
+    let one = create_in(store, cx, &mine, cx.long).await;
+    let two = create_in(store, cx, &mine, cx.long).await;
+    let other = create_in(store, cx, &theirs, cx.long).await;
     // A session outside every index is listed nowhere.
     commit(
         store,
         &fresh_key(),
-        &create(&[("user", b"1")], now_ms(), LONG),
+        &cx.create(&[("user", b"1")], now_ms(), cx.long),
     )
     .await;
     assert_eq!(listed(store, &mine).await, ids(&[&one, &two]));
     assert_eq!(listed(store, &theirs).await, ids(&[&other]));
 }
 
-async fn an_index_forgets_sessions_that_ended_or_expired<S: SessionStore + ?Sized>(store: &S) {
+async fn an_index_forgets_sessions_that_ended_or_expired<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
     let index = fresh_index();
-    let kept = create_in(store, &index, LONG).await;
-    let logged_out = create_in(store, &index, LONG).await;
-    let deleted_behind_its_back = create_in(store, &index, LONG).await;
-    let expiring = create_in(store, &index, SHORT).await;
+    let kept = create_in(store, cx, &index, cx.long).await;
+    let logged_out = create_in(store, cx, &index, cx.long).await;
+    let deleted_behind_its_back = create_in(store, cx, &index, cx.long).await;
+    let expiring = create_in(store, cx, &index, cx.short).await;
     assert!(store
         .delete(&logged_out, std::slice::from_ref(&index))
         .await
@@ -505,8 +668,8 @@ async fn an_index_forgets_sessions_that_ended_or_expired<S: SessionStore + ?Size
         .delete(&deleted_behind_its_back, &[])
         .await
         .expect("delete failed"));
-    tokio::time::sleep(PAST_SHORT).await;
-    assert_eq!(load(store, &expiring).await, None);
+    tokio::time::sleep(cx.past_short).await;
+    assert_eq!(load(store, &expiring, cx).await, None);
     assert_eq!(listed(store, &index).await, ids(&[&kept]));
     assert_eq!(
         listed(store, &index).await,
@@ -515,10 +678,10 @@ async fn an_index_forgets_sessions_that_ended_or_expired<S: SessionStore + ?Size
     );
 }
 
-async fn an_update_moves_a_session_between_indexes<S: SessionStore + ?Sized>(store: &S) {
+async fn an_update_moves_a_session_between_indexes<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let (from, to) = (fresh_index(), fresh_index());
-    let key = create_in(store, &from, LONG).await;
-    let change = moving(update(&[("user", b"2")], &[], LONG), &[&to], &[&from]);
+    let key = create_in(store, cx, &from, cx.long).await;
+    let change = moving(cx.update(&[("user", b"2")], &[], cx.long), &[&to], &[&from]);
     assert_eq!(commit(store, &key, &change).await, CommitOutcome::Written);
     assert_eq!(listed(store, &from).await, Vec::<String>::new());
     assert_eq!(listed(store, &to).await, ids(&[&key]));
@@ -526,26 +689,27 @@ async fn an_update_moves_a_session_between_indexes<S: SessionStore + ?Sized>(sto
 
 async fn ending_an_index_ends_all_its_sessions_but_the_kept_one<S: SessionStore + ?Sized>(
     store: &S,
+    cx: &Cx,
 ) {
     let (index, other) = (fresh_index(), fresh_index());
-    let current = create_in(store, &index, LONG).await;
-    let laptop = create_in(store, &index, LONG).await;
-    let phone = create_in(store, &index, LONG).await;
-    let someone_else = create_in(store, &other, LONG).await;
+    let current = create_in(store, cx, &index, cx.long).await;
+    let laptop = create_in(store, cx, &index, cx.long).await;
+    let phone = create_in(store, cx, &index, cx.long).await;
+    let someone_else = create_in(store, cx, &other, cx.long).await;
     let keep = SessionId::parse(current.id()).expect("a generated id");
     let ended = store
         .index_end(&index, Some(&keep))
         .await
         .expect("index_end failed");
     assert_eq!(ended, 2);
-    assert_eq!(load(store, &laptop).await, None);
-    assert_eq!(load(store, &phone).await, None);
+    assert_eq!(load(store, &laptop, cx).await, None);
+    assert_eq!(load(store, &phone, cx).await, None);
     assert!(
-        load(store, &current).await.is_some(),
+        load(store, &current, cx).await.is_some(),
         "the kept session was ended"
     );
     assert!(
-        load(store, &someone_else).await.is_some(),
+        load(store, &someone_else, cx).await.is_some(),
         "another index's session was ended"
     );
     assert_eq!(listed(store, &index).await, ids(&[&current]));
@@ -557,7 +721,7 @@ async fn ending_an_index_ends_all_its_sessions_but_the_kept_one<S: SessionStore 
             .expect("index_end failed"),
         1
     );
-    assert_eq!(load(store, &current).await, None);
+    assert_eq!(load(store, &current, cx).await, None);
     assert_eq!(listed(store, &index).await, Vec::<String>::new());
     assert_eq!(
         store
@@ -568,15 +732,15 @@ async fn ending_an_index_ends_all_its_sessions_but_the_kept_one<S: SessionStore 
     );
 }
 
-async fn a_refused_commit_changes_no_index<S: SessionStore + ?Sized>(store: &S) {
+async fn a_refused_commit_changes_no_index<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let (index, elsewhere) = (fresh_index(), fresh_index());
-    let key = create_in(store, &index, LONG).await;
+    let key = create_in(store, cx, &index, cx.long).await;
     // A create on a taken key, and an update of a session that is gone: neither may move
     // an index entry, or a late write could take a live session out of its index.
-    let taken = moving(create(&[], now_ms(), LONG), &[&elsewhere], &[&index]);
+    let taken = moving(cx.create(&[], now_ms(), cx.long), &[&elsewhere], &[&index]);
     assert_eq!(commit(store, &key, &taken).await, CommitOutcome::Collision);
     let gone = fresh_key();
-    let late = moving(update(&[], &[], LONG), &[&elsewhere], &[]);
+    let late = moving(cx.update(&[], &[], cx.long), &[&elsewhere], &[]);
     assert_eq!(commit(store, &gone, &late).await, CommitOutcome::Missing);
     assert_eq!(listed(store, &index).await, ids(&[&key]));
     assert_eq!(listed(store, &elsewhere).await, Vec::<String>::new());

@@ -80,6 +80,19 @@ impl Counter {
         counter
     }
 
+    /// Runs the example with `env`, expecting it to refuse to start; returns what it
+    /// printed to stderr.
+    pub fn start_failing(env: &[(&str, String)]) -> String {
+        let output = Command::new(counter_binary())
+            .env_clear()
+            .env("BIND", format!("127.0.0.1:{}", free_port()))
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+            .output()
+            .expect("run the counter example");
+        assert!(!output.status.success(), "it started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
     fn wait_until_up(&self) {
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {

@@ -111,6 +111,16 @@ impl CommandLog {
     /// server ran them. Waits until the monitor has caught up with everything the server
     /// ran before this call.
     pub async fn take(&mut self) -> Vec<LoggedCommand> {
+        self.take_matching(false).await
+    }
+
+    /// As [`take`](Self::take), with the commands scripts ran included (their client is
+    /// `lua`) in the order the server logged them: what was actually written, and how.
+    pub async fn take_with_scripts(&mut self) -> Vec<LoggedCommand> {
+        self.take_matching(true).await
+    }
+
+    async fn take_matching(&mut self, with_scripts: bool) -> Vec<LoggedCommand> {
         self.marks += 1;
         let marker = format!("command-log-marker-{}", self.marks);
         send(&mut self.control, &[b"ECHO", marker.as_bytes()]).await;
@@ -126,7 +136,7 @@ impl CommandLog {
                     if command.args.get(1).map(Vec::as_slice) == Some(marker.as_bytes()) {
                         return;
                     }
-                } else if command.client != "lua" {
+                } else if with_scripts || command.client != "lua" {
                     commands.push(command);
                 }
             }

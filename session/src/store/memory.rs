@@ -8,8 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
+use super::document::Document;
 use super::{
-    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
+    Snapshot, WriteMode,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -37,9 +39,30 @@ struct Data {
 }
 
 struct Entry {
-    fields: HashMap<String, Vec<u8>>,
+    stored: Stored,
     created_at: Option<SystemTime>,
     expires_at: Instant,
+}
+
+/// A session in the form its layout gives it.
+enum Stored {
+    Fields(HashMap<String, Vec<u8>>),
+    /// The JSON text, kept as written so a load hands back the same bytes as Redis would.
+    Json(Vec<u8>),
+}
+
+impl Stored {
+    fn empty(layout: Layout) -> Self {
+        match layout {
+            Layout::Json(_) => Stored::Json(b"{}".to_vec()),
+            _ => Stored::Fields(HashMap::new()),
+        }
+    }
+}
+
+/// Like Redis' `WRONGTYPE`: the session was written in another layout.
+fn wrong_layout() -> StoreError {
+    StoreError::Protocol("the session is stored in another layout".into())
 }
 
 impl Entry {
@@ -70,7 +93,7 @@ impl Data {
         let Data { sessions, indexes } = self;
         let entry = indexes.get_mut(index.as_str()).filter(|i| i.is_live(now))?;
         entry.ids.retain(|id| {
-            SessionId::parse(id).is_some_and(|id| {
+            SessionId::parse_any(id).is_some_and(|id| {
                 sessions
                     .get(index.session_key(&id).as_str())
                     .is_some_and(|e| e.is_live(now))
@@ -150,14 +173,23 @@ impl SessionStore for MemoryStore {
         let refresh = options
             .refresh_ttl
             .filter(|_| options.refresh_below.is_none_or(|below| left < below));
+        let (fields, snapshot) = match (&entry.stored, options.layout) {
+            (Stored::Fields(fields), Layout::Fields) => (fields.clone(), None),
+            (Stored::Json(raw), Layout::Json(_)) => match Document::parse(raw) {
+                Some(document) => (document.fields(), Some(Snapshot::new(raw.clone()))),
+                None => return Ok(None),
+            },
+            _ => return Err(wrong_layout()),
+        };
         if let Some(ttl) = refresh {
-            entry.expires_at = now + clamp(ttl);
+            entry.expires_at = now + clamp(options.layout.stored_ttl(ttl));
         }
         Ok(Some(Record {
-            fields: entry.fields.clone(),
+            fields,
             created_at: entry.created_at,
             ttl: Some(entry.expires_at.saturating_duration_since(now)),
             refreshed: refresh.is_some(),
+            snapshot,
         }))
     }
 
@@ -178,11 +210,55 @@ impl SessionStore for MemoryStore {
             data.indexes.retain(|_, index| index.is_live(now));
         }
         let live = data.is_live(key.as_str(), now);
-        match (changes.mode, live) {
+        let sessions = &mut data.sessions;
+        let entry = match (changes.mode, live) {
             (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision),
             (WriteMode::Update, false) => return Ok(CommitOutcome::Missing),
-            _ => {}
+            (WriteMode::Create { created_at }, false) => {
+                let (stored, created_at) = match (changes.layout, &changes.base) {
+                    // A renewal starts from the session it renews, in its key order.
+                    (Layout::Json(_), Some(base)) if Document::parse(base.as_bytes()).is_some() => {
+                        (Stored::Json(base.as_bytes().to_vec()), None)
+                    }
+                    (Layout::Json(_), _) => (Stored::empty(changes.layout), None),
+                    _ => (Stored::empty(changes.layout), Some(created_at)),
+                };
+                sessions
+                    .entry(key.as_str().to_owned())
+                    .insert_entry(Entry {
+                        stored,
+                        created_at,
+                        expires_at: now,
+                    })
+                    .into_mut()
+            }
+            (WriteMode::Update, true) => match sessions.get_mut(key.as_str()) {
+                Some(entry) => entry,
+                None => return Ok(CommitOutcome::Missing),
+            },
+        };
+        // Nothing can change between the check above and the write below: the lock is
+        // held, so the merge is into the current session whatever `changes.base` says.
+        match (&mut entry.stored, changes.layout) {
+            (Stored::Fields(fields), Layout::Fields) => {
+                for (name, value) in &changes.set {
+                    fields.insert(name.clone(), value.clone());
+                }
+                for name in &changes.remove {
+                    fields.remove(name);
+                }
+            }
+            (Stored::Json(raw), Layout::Json(_)) => {
+                let Some(mut document) = Document::parse(raw) else {
+                    return Ok(CommitOutcome::Missing);
+                };
+                document.apply(&changes.set, &changes.remove)?;
+                *raw = document.to_bytes();
+            }
+            _ => return Err(wrong_layout()),
         }
+        entry.expires_at = now + clamp(changes.layout.stored_ttl(changes.ttl));
+        // Under the same lock as the write, so the indexes move with it or not at all.
         let index_moves = &changes.index;
         let until = index_moves.ttl.map(|ttl| now + clamp(ttl));
         for index in &index_moves.join {
@@ -202,30 +278,6 @@ impl SessionStore for MemoryStore {
             entry.expires_at = entry.expires_at.zip(until).map(|(at, until)| at.max(until));
         }
         data.leave(&index_moves.leave, key.id());
-        let sessions = &mut data.sessions;
-        let entry = match (changes.mode, live) {
-            (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision),
-            (WriteMode::Update, false) => return Ok(CommitOutcome::Missing),
-            (WriteMode::Create { created_at }, false) => sessions
-                .entry(key.as_str().to_owned())
-                .insert_entry(Entry {
-                    fields: HashMap::new(),
-                    created_at: Some(created_at),
-                    expires_at: now,
-                })
-                .into_mut(),
-            (WriteMode::Update, true) => match sessions.get_mut(key.as_str()) {
-                Some(entry) => entry,
-                None => return Ok(CommitOutcome::Missing),
-            },
-        };
-        for (name, value) in &changes.set {
-            entry.fields.insert(name.clone(), value.clone());
-        }
-        for name in &changes.remove {
-            entry.fields.remove(name);
-        }
-        entry.expires_at = now + clamp(changes.ttl);
         Ok(CommitOutcome::Written)
     }
 
@@ -246,7 +298,7 @@ impl SessionStore for MemoryStore {
         Ok(entry
             .ids
             .iter()
-            .filter_map(|id| SessionId::parse(id))
+            .filter_map(|id| SessionId::parse_any(id))
             .collect())
     }
 
@@ -271,7 +323,7 @@ impl SessionStore for MemoryStore {
             data.indexes.remove(index.as_str());
         }
         for id in &ended {
-            if let Some(id) = SessionId::parse(id) {
+            if let Some(id) = SessionId::parse_any(id) {
                 data.sessions.remove(index.session_key(&id).as_str());
             }
         }

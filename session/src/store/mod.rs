@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -18,11 +19,14 @@ use crate::id::{fingerprint, SessionId};
 
 #[cfg(feature = "cluster")]
 mod cluster;
+mod document;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
 mod redis_index;
+#[cfg(feature = "redis")]
+mod redis_json;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 
@@ -125,6 +129,83 @@ pub struct Record {
     pub ttl: Option<Duration>,
     /// Whether the load pushed the time-to-live back (see [`LoadOptions`]).
     pub refreshed: bool,
+    /// The stored form as loaded, for layouts that store a session whole
+    /// ([`Layout::Json`]); `None` for the field layout. Hand it back as [`ChangeSet::base`].
+    pub snapshot: Option<Snapshot>,
+}
+
+/// A session's stored form, exactly as a load found it: what a later commit merges its
+/// changes into and compares against, so that it neither reorders nor reformats what
+/// another program wrote, nor overwrites a change made in between.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Snapshot(Arc<[u8]>);
+
+impl Snapshot {
+    /// Wraps the bytes a store read.
+    pub fn new(bytes: impl Into<Arc<[u8]>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The bytes as stored.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Shows the length only: the bytes are session data.
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Snapshot({} bytes)", self.0.len())
+    }
+}
+
+/// How a store lays one session out. The middleware picks it (see
+/// [`compat`](crate::SessionMiddlewareBuilder::compat)) and passes it with every load and
+/// commit, so every store supports every layout without a setting of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Layout {
+    /// One hash per session, one hash field per session field (encoded values as given),
+    /// plus the reserved field `__created`. Time-to-live to the millisecond.
+    #[default]
+    Fields,
+    /// The whole session as one JSON object in one string key, the form Node session stores
+    /// use: each session field is a top-level key whose value is the field's JSON. Keys are
+    /// kept in their stored order, values this library did not change are written back
+    /// byte for byte, new keys go last, and a float with an integral value is written as
+    /// an integer, as JavaScript writes it. Values must be JSON. No creation time is kept
+    /// ([`Record::created_at`] is `None`). Time-to-live in whole seconds, rounded up.
+    Json(JsonWrite),
+}
+
+/// The command that writes a JSON session, so the wire matches the Node store it shares
+/// keys with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JsonWrite {
+    /// `SETEX key seconds json` (koa-redis).
+    Setex,
+    /// `SET key json EX seconds` (connect-redis, koa2-session2-redis).
+    SetEx,
+}
+
+impl Layout {
+    /// The time-to-live a store gives a session written with `ttl`: JSON sessions live in
+    /// whole seconds, at least one.
+    pub fn stored_ttl(self, ttl: Duration) -> Duration {
+        match self {
+            Layout::Fields => ttl,
+            Layout::Json(_) => Duration::from_secs(whole_seconds(ttl)),
+        }
+    }
+}
+
+/// `ttl` in seconds, rounded up, at least 1 (Redis refuses an expiry of 0) and at most
+/// about 100 years (longer ones overflow Redis' clock).
+pub(crate) fn whole_seconds(ttl: Duration) -> u64 {
+    const MAX_SECS: u64 = 100 * 365 * 24 * 60 * 60;
+    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    secs.clamp(1, MAX_SECS)
 }
 
 /// What a load may do besides reading.
@@ -135,6 +216,8 @@ pub struct LoadOptions {
     /// With `refresh_ttl`: refresh only when less than this is left of the time-to-live
     /// (koa-session's `renew`). `None`: refresh whenever `refresh_ttl` is set.
     pub refresh_below: Option<Duration>,
+    /// How the session is laid out in the store.
+    pub layout: Layout,
 }
 
 /// Whether a commit may create a session or may only change one that exists.
@@ -161,6 +244,15 @@ pub struct ChangeSet {
     pub remove: Vec<String>,
     /// The time-to-live the session has after the commit.
     pub ttl: Duration,
+    /// How the session is laid out in the store.
+    pub layout: Layout,
+    /// The record the changes were made against, as loaded ([`Record::snapshot`]), if any.
+    /// For an update it is a hint: a store that writes sessions whole merges the changes
+    /// into it and writes only if the session is still stored exactly so; otherwise (or
+    /// without it) it merges into what is stored now, so a field another writer changed in
+    /// between is never lost. For a create it is the session to start from (a renewal),
+    /// which keeps its key order.
+    pub base: Option<Snapshot>,
     /// The per-user indexes this session enters or leaves with the commit.
     pub index: IndexMoves,
 }
@@ -193,8 +285,11 @@ pub enum CommitOutcome {
 /// A session backend.
 ///
 /// Implementations must make each call atomic with respect to the others on the same key:
-/// a commit in [`WriteMode::Update`] never recreates a deleted session, and a
-/// [`WriteMode::Create`] never overwrites an existing one.
+/// a commit in [`WriteMode::Update`] never recreates a deleted session, a
+/// [`WriteMode::Create`] never overwrites an existing one, and an update changes only the
+/// fields it names, whatever other writers did since the load. Every store supports every
+/// [`Layout`]; reading a session in a layout other than the one it was written in is an
+/// error.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Loads a session, refreshing its time-to-live in the same round trip when asked.

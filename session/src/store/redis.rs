@@ -1,5 +1,6 @@
-//! The Redis store: one hash per session, one hash field per session field, and every
-//! load and commit in a single round trip through a Lua script.
+//! The Redis store: one hash per session, one hash field per session field (or, in the
+//! JSON layout, one string per session: see `redis_json.rs`), and every load and commit in
+//! a single round trip through a Lua script.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,7 +12,8 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
 use super::{
-    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
+    WriteMode,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -45,11 +47,13 @@ pub struct RedisStore {
     scripts: Arc<Scripts>,
 }
 
-/// The Lua scripts and the commands around them, shared by the single-node, Sentinel and
-/// cluster stores.
+/// The Lua scripts of both layouts and the commands around them, shared by the
+/// single-node, Sentinel and cluster stores.
 pub(super) struct Scripts {
     load: Script,
     commit: Script,
+    pub(super) json_load: Script,
+    pub(super) json_commit: Script,
     pub(super) index_join: Script,
     pub(super) topology: Topology,
 }
@@ -139,6 +143,8 @@ impl Scripts {
         Self {
             load: Script::new(LOAD_SCRIPT),
             commit: Script::new(COMMIT_SCRIPT),
+            json_load: Script::new(super::redis_json::LOAD_SCRIPT),
+            json_commit: Script::new(super::redis_json::COMMIT_SCRIPT),
             index_join: Script::new(INDEX_JOIN_SCRIPT),
             topology,
         }
@@ -150,12 +156,15 @@ impl Scripts {
         &self,
         conn: &mut C,
     ) -> Result<(), StoreError> {
-        for script in [&self.load, &self.commit] {
+        let scripts = [
+            &self.load,
+            &self.commit,
+            &self.json_load,
+            &self.json_commit,
+            &self.index_join,
+        ];
+        for script in scripts {
             script.load_async(conn).await?;
-        }
-        // Only a cluster sends index joins on their own.
-        if self.topology == Topology::Cluster {
-            self.index_join.load_async(conn).await?;
         }
         Ok(())
     }
@@ -168,6 +177,9 @@ impl Scripts {
         key: &SessionKey,
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
+        if let Layout::Json(_) = options.layout {
+            return self.load_json(conn, key, options).await;
+        }
         let refresh = options.refresh_ttl.map(millis);
         let below = options.refresh_below.map(millis);
         let mut invocation = self.load.prepare_invoke();
@@ -179,8 +191,10 @@ impl Scripts {
         decode_record(reply)
     }
 
-    /// Applies a change set in one round trip (see `lua/commit.lua`), with its index moves
-    /// on one node; on a cluster, joins are sent before it and leaves after it.
+    /// Applies a change set in one round trip, with its index moves: inside the write's own
+    /// script for the hash layout on one node; elsewhere (a cluster, where the index is in
+    /// another slot, or the JSON layout, whose script knows no index) joins are sent before
+    /// the write and leaves after it.
     pub(super) async fn commit<C: ConnectionLike + Send>(
         &self,
         conn: &mut C,
@@ -188,10 +202,36 @@ impl Scripts {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
         let moves = &changes.index;
-        let inline = self.topology == Topology::OneNode;
+        let inline = self.topology == Topology::OneNode && changes.layout == Layout::Fields;
         if !inline {
             self.join_indexes(conn, key, moves).await?;
         }
+        let outcome = match changes.layout {
+            Layout::Json(write) => self.commit_json(conn, key, changes, write).await?,
+            _ => self.commit_fields(conn, key, changes, inline).await?,
+        };
+        if !inline {
+            // A refused write undoes its joins, so an id that collided with a live session
+            // never lists that session in the wrong index.
+            let leave = match outcome {
+                CommitOutcome::Written => &moves.leave,
+                _ => &moves.join,
+            };
+            self.leave_indexes(conn, key, leave).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Applies a change set to a session hash (see `lua/commit.lua`), with its index moves
+    /// when `inline`.
+    async fn commit_fields<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        key: &SessionKey,
+        changes: &ChangeSet,
+        inline: bool,
+    ) -> Result<CommitOutcome, StoreError> {
+        let moves = &changes.index;
         let mut invocation = self.commit.prepare_invoke();
         invocation.key(key.as_str());
         if inline {
@@ -224,26 +264,14 @@ impl Scripts {
         }
         invocation.arg(&changes.remove);
         let status: i64 = invocation.invoke_async(conn).await?;
-        let outcome = match status {
-            0 => CommitOutcome::Written,
-            1 => CommitOutcome::Missing,
-            2 => CommitOutcome::Collision,
-            other => {
-                return Err(StoreError::Protocol(format!(
-                    "commit script returned {other}"
-                )))
-            }
-        };
-        if !inline {
-            // A refused write undoes its joins, so an id that collided with a live session
-            // never lists that session in the wrong index.
-            let leave = match outcome {
-                CommitOutcome::Written => &moves.leave,
-                _ => &moves.join,
-            };
-            self.leave_indexes(conn, key, leave).await?;
+        match status {
+            0 => Ok(CommitOutcome::Written),
+            1 => Ok(CommitOutcome::Missing),
+            2 => Ok(CommitOutcome::Collision),
+            other => Err(StoreError::Protocol(format!(
+                "commit script returned {other}"
+            ))),
         }
-        Ok(outcome)
     }
 }
 
@@ -284,13 +312,19 @@ fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
         // A hash written by another program may lack the creation time: unknown, which is
         // not a reason to refuse a session that is otherwise fine.
         created_at,
-        // -1: the key has no expiry. -2 (the key is gone) only follows a refresh to zero.
-        ttl: match pttl {
-            -1 => None,
-            ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-        },
+        // -2 (the key is gone) only follows a refresh to zero.
+        ttl: ttl_from_pttl(pttl),
         refreshed: refreshed == 1,
+        snapshot: None,
     }))
+}
+
+/// What a script reports as the time left: -1 means the key has no expiry.
+pub(super) fn ttl_from_pttl(pttl: i64) -> Option<Duration> {
+    match pttl {
+        -1 => None,
+        ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+    }
 }
 
 pub(super) fn millis(duration: Duration) -> u64 {

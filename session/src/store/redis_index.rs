@@ -128,7 +128,7 @@ impl Scripts {
         let checks = members.into_iter().map(|member| {
             let mut conn = conn.clone();
             async move {
-                let Some(id) = SessionId::parse(&member) else {
+                let Some(id) = SessionId::parse_any(&member) else {
                     return Ok::<_, StoreError>(Err(member));
                 };
                 let exists: bool = redis::cmd("EXISTS")

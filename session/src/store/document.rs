@@ -1,0 +1,163 @@
+//! The JSON layout's document: one JSON object per session, edited without disturbing
+//! what another program wrote (key order, number formatting, values it alone knows).
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use serde_json::{Number, Value};
+
+use crate::error::StoreError;
+
+/// Largest integer a JavaScript number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A session as one JSON object: keys in stored order, each value kept as its exact text.
+#[derive(Debug, Default)]
+pub(crate) struct Document {
+    // A duplicate key keeps its first position and its last value, as `JSON.parse` does.
+    entries: IndexMap<String, Box<RawValue>>,
+}
+
+impl Document {
+    /// `None` unless `raw` is a JSON object: anything else (a Node store that failed to
+    /// serialize, another program's key) is not a session this library can read.
+    pub(crate) fn parse(raw: &[u8]) -> Option<Self> {
+        serde_json::from_slice(raw)
+            .ok()
+            .map(|entries| Self { entries })
+    }
+
+    /// Each top-level key with its value's JSON text: a record's fields.
+    pub(crate) fn fields(&self) -> HashMap<String, Vec<u8>> {
+        self.entries
+            .iter()
+            .map(|(name, value)| (name.clone(), value.get().as_bytes().to_vec()))
+            .collect()
+    }
+
+    /// Sets then removes top-level keys. A key already there keeps its place, a new one
+    /// goes last, and a value equal to the stored text is left as it is.
+    pub(crate) fn apply(
+        &mut self,
+        set: &[(String, Vec<u8>)],
+        remove: &[String],
+    ) -> Result<(), StoreError> {
+        for (name, value) in set {
+            if self
+                .entries
+                .get(name)
+                .is_some_and(|stored| stored.get().as_bytes() == value.as_slice())
+            {
+                continue;
+            }
+            self.entries
+                .insert(name.clone(), as_javascript_writes(name, value)?);
+        }
+        for name in remove {
+            self.entries.shift_remove(name);
+        }
+        Ok(())
+    }
+
+    /// Compact JSON, as `JSON.stringify` writes it.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        // Keys are strings and values already JSON: serializing cannot fail.
+        serde_json::to_vec(&self.entries).unwrap_or_default()
+    }
+}
+
+/// `value` as compact JSON in the form JavaScript prints it: a float with an integral value
+/// (`3.0`) becomes an integer (`3`), so a Node app comparing JSON texts sees no change.
+fn as_javascript_writes(name: &str, value: &[u8]) -> Result<Box<RawValue>, StoreError> {
+    let not_json = || StoreError::Unsupported(format!("the value of `{name}` is not JSON"));
+    let mut parsed: Value = serde_json::from_slice(value).map_err(|_| not_json())?;
+    integral_floats_to_integers(&mut parsed);
+    let text = serde_json::to_string(&parsed).map_err(|_| not_json())?;
+    RawValue::from_string(text).map_err(|_| not_json())
+}
+
+fn integral_floats_to_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
+                if float.fract() == 0.0 && float.abs() <= MAX_SAFE_INTEGER {
+                    // Exact: the value is integral and within 2^53.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let integer = float as i64;
+                    *number = Number::from(integer);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn text(doc: &Document) -> String {
+        String::from_utf8(doc.to_bytes()).unwrap()
+    }
+
+    #[test]
+    fn untouched_values_keep_their_exact_text_and_keys_their_order() {
+        let raw = br#"{"z":1e+21,"cookie":{"path":"/","httpOnly":true},"a":0.000001,"n":12345678901234567890123}"#;
+        let mut doc = Document::parse(raw).unwrap();
+        doc.apply(&set(&[("views", "2")]), &[]).unwrap();
+        assert_eq!(
+            text(&doc),
+            r#"{"z":1e+21,"cookie":{"path":"/","httpOnly":true},"a":0.000001,"n":12345678901234567890123,"views":2}"#
+        );
+    }
+
+    #[test]
+    fn a_changed_key_keeps_its_place_and_removals_apply_after_sets() {
+        let mut doc = Document::parse(br#"{"a":1,"b":"x","c":[1,2]}"#).unwrap();
+        doc.apply(
+            &set(&[("b", r#""y""#), ("d", "null")]),
+            &["a".to_owned(), "gone".to_owned()],
+        )
+        .unwrap();
+        assert_eq!(text(&doc), r#"{"b":"y","c":[1,2],"d":null}"#);
+        assert_eq!(doc.fields()["c"], b"[1,2]");
+    }
+
+    #[test]
+    fn integral_floats_are_written_as_javascript_writes_them() {
+        let mut doc = Document::default();
+        let nested = r#"{"price":3.0,"ratio":0.5,"list":[1.0,-0.0,2.5],"big":1e300}"#;
+        doc.apply(&set(&[("v", "42.0"), ("nested", nested)]), &[])
+            .unwrap();
+        assert_eq!(
+            text(&doc),
+            r#"{"v":42,"nested":{"price":3,"ratio":0.5,"list":[1,0,2.5],"big":1e+300}}"#
+        );
+    }
+
+    #[test]
+    fn only_json_objects_are_documents_and_only_json_values_are_stored() {
+        for raw in [&b"[]"[..], b"\"s\"", b"null", b"{", b"", b"{\"a\":1}x"] {
+            assert!(Document::parse(raw).is_none(), "{raw:?}");
+        }
+        let mut doc = Document::default();
+        let err = doc.apply(&set(&[("bad", "not json")]), &[]).unwrap_err();
+        assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_key_keeps_its_first_place_and_last_value_like_json_parse() {
+        let doc = Document::parse(br#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert_eq!(text(&doc), r#"{"a":3,"b":2}"#);
+    }
+}
