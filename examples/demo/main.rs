@@ -21,26 +21,17 @@
 
 mod html;
 mod pages;
+#[path = "../setup.rs"]
+mod setup;
 
 use std::env;
 use std::io;
 
 use actix_typed_session::store::{MemoryStore, RedisStore};
-use actix_typed_session::{Keys, SessionMiddleware};
+use actix_typed_session::SessionMiddleware;
 use actix_web::{web, App, HttpServer};
 
-/// Used only when `SESSION_KEYS` is unset; anyone can forge cookies signed with it.
-const DEVELOPMENT_KEY: &str = "development key: set SESSION_KEYS in production";
-
-fn keys() -> Keys {
-    match env::var("SESSION_KEYS") {
-        Ok(keys) if !keys.trim().is_empty() => Keys::new(keys.split(',').map(str::trim)),
-        _ => {
-            tracing::warn!("SESSION_KEYS is unset: signing cookies with a fixed development key");
-            Keys::new([DEVELOPMENT_KEY])
-        }
-    }
-}
+use setup::keys;
 
 async fn middleware() -> io::Result<SessionMiddleware> {
     // Every option at its default: a browser-session cookie, HttpOnly, SameSite=Lax,
@@ -60,13 +51,8 @@ async fn middleware() -> io::Result<SessionMiddleware> {
 
 #[actix_web::main]
 async fn main() -> io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,actix_server=warn".into()),
-        )
-        .init();
-    let bind = env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+    setup::init_logging();
+    let bind = setup::bind_address();
     let sessions = middleware().await?;
 
     let mut server = HttpServer::new(move || {
@@ -81,7 +67,7 @@ async fn main() -> io::Result<()> {
             .route("/sessions", web::get().to(pages::sessions))
             .route("/sessions/end-others", web::post().to(pages::end_others))
     });
-    if let Some(workers) = env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
+    if let Some(workers) = setup::workers() {
         server = server.workers(workers);
     }
     tracing::info!("open http://{bind}");
