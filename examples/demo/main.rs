@@ -18,6 +18,10 @@
 //! | `GET /sessions` | the user's live sessions, this one marked |
 //! | `POST /sessions/end-others` | "sign out everywhere else" |
 //! | `POST /logout` | ends the session |
+//!
+//! The forms carry no CSRF token: the session cookie is `SameSite=Lax` (the default), so a
+//! browser does not send it with a form that another site posts here. An app that also
+//! serves browsers without SameSite support adds a token.
 
 mod html;
 mod pages;

@@ -199,6 +199,7 @@ pub use transport::IdTransport;
 /// | field | `default` | `Default::default()` when the store has no usable value (also what happens without the attribute) |
 /// | field | `default = "path"` | `path()`, a `fn() -> FieldType`, instead; the type needs no `Default` |
 /// | field | `skip` | never loaded or stored: it starts at its default in every request, and its setters mark nothing; combine with `default = "path"` for a type that is neither `Default` nor serializable |
+/// | field | `index` | the per-user index: the store keeps, per value of this field, the ids of the live sessions holding it, for [`Session::sessions`], [`Session::end_other_sessions`] and [`Session::end_all_sessions`]; one field per struct, an `Option<_>` (`None` indexes nothing) |
 /// | struct | `prefix = "ns."` | put before every storage name of the struct, renamed or not, so several structs can share one session |
 /// | struct | `crate = "path"` | reach the runtime through `path` instead of `::actix_typed_session`, for a crate that re-exports it |
 ///
