@@ -35,8 +35,8 @@ pub struct Cart {
 pub async fn home(mut account: Session<Account>, cart: Session<Cart>) -> HttpResponse {
     account.update_views(|views| *views += 1);
     let counter = format!(
-        r#"  <p>You have loaded this page <strong id="views">{}</strong> times in this session.</p>
-  <p>Your cart holds <a href="/cart"><span id="cart-count">{}</span> items</a>.</p>"#,
+        r#"  <p>Visits to this page in this session: <strong id="views">{}</strong></p>
+  <p>Items in your <a href="/cart">cart</a>: <strong id="cart-count">{}</strong></p>"#,
         account.views(),
         cart.items().len()
     );
