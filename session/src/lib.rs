@@ -78,7 +78,7 @@
 //!    [`Session::modify`] mark the fields they change.
 //! 4. After the handler, the changed fields (and only those) are written in one guarded
 //!    round trip, which never recreates a session that was ended meanwhile. The cookie is
-//!    sent only when it changes. A failed write turns the response into an empty 503, so no
+//!    sent only when its value or lifetime changes. A failed write turns the response into an empty 503, so no
 //!    client is told a change was saved when it was not.
 //!
 //! # In handlers
