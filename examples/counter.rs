@@ -14,18 +14,18 @@
 //! sessions with a koa-session + koa-redis or express-session + connect-redis app),
 //! `SESSION_PREFIX` (store key prefix, after the preset's), `WORKERS`.
 
+mod setup;
+
 use std::env;
 use std::io;
 
 use actix_typed_session::store::{MemoryStore, RedisClusterStore, RedisSentinelStore, RedisStore};
 use actix_typed_session::{
-    Compat, Keys, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
+    Compat, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
 };
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde::Deserialize;
 
-/// Used only when `SESSION_KEYS` is unset; anyone can forge cookies signed with it.
-const DEVELOPMENT_KEY: &str = "development key: set SESSION_KEYS in production";
 /// Longest user name `/login` accepts.
 const MAX_USER_LEN: usize = 64;
 
@@ -101,16 +101,6 @@ async fn logout_everywhere(session: Session<Visit>) -> Result<HttpResponse, Sess
     Ok(HttpResponse::Ok().body(format!("ended {ended}")))
 }
 
-fn keys() -> Keys {
-    match env::var("SESSION_KEYS") {
-        Ok(keys) if !keys.trim().is_empty() => Keys::new(keys.split(',').map(str::trim)),
-        _ => {
-            tracing::warn!("SESSION_KEYS is unset: signing cookies with a fixed development key");
-            Keys::new([DEVELOPMENT_KEY])
-        }
-    }
-}
-
 fn with_prefix(builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
     let builder = match env::var("SESSION_COMPAT").as_deref() {
         Err(_) | Ok("") => builder,
@@ -153,39 +143,34 @@ async fn middleware() -> io::Result<SessionMiddleware> {
     let builder = if let Some(url) = url {
         let store = RedisStore::connect(&url).await.map_err(io::Error::other)?;
         tracing::info!("session store: Redis at {url}");
-        SessionMiddleware::builder(store, keys())
+        SessionMiddleware::builder(store, setup::keys())
     } else if let Some(nodes) = cluster {
         let count = nodes.len();
         let store = RedisClusterStore::connect(nodes)
             .await
             .map_err(io::Error::other)?;
         tracing::info!("session store: Redis Cluster, through {count} node(s)");
-        SessionMiddleware::builder(store, keys())
+        SessionMiddleware::builder(store, setup::keys())
     } else if let Some(sentinels) = sentinels {
         let name = env::var("REDIS_MASTER_NAME").unwrap_or_else(|_| "mymaster".to_owned());
         let store = RedisSentinelStore::connect(sentinels, &name)
             .await
             .map_err(io::Error::other)?;
         tracing::info!("session store: Redis master {name:?}, through Sentinel");
-        SessionMiddleware::builder(store, keys())
+        SessionMiddleware::builder(store, setup::keys())
     } else {
         tracing::info!(
             "session store: in memory (set REDIS_URL, REDIS_CLUSTER or REDIS_SENTINEL to use Redis)"
         );
-        SessionMiddleware::builder(MemoryStore::new(), keys())
+        SessionMiddleware::builder(MemoryStore::new(), setup::keys())
     };
     Ok(with_prefix(builder)?.build())
 }
 
 #[actix_web::main]
 async fn main() -> io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,actix_server=warn".into()),
-        )
-        .init();
-    let bind = env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+    setup::init_logging();
+    let bind = setup::bind_address();
     let sessions = middleware().await?;
 
     let mut server = HttpServer::new(move || {
@@ -200,7 +185,7 @@ async fn main() -> io::Result<()> {
             .route("/sessions", web::get().to(list_sessions))
             .route("/logout-everywhere", web::post().to(logout_everywhere))
     });
-    if let Some(workers) = env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
+    if let Some(workers) = setup::workers() {
         server = server.workers(workers);
     }
     tracing::info!("listening on http://{bind}");

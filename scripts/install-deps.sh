@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond Rust: redis-server, node and npm (Debian
-# packages; the Node interop tests install their npm packages themselves), and the
-# rustfmt/clippy components. Does nothing for what is already there.
+# Installs what the test suite needs beyond Rust: redis-server, node and npm, chromium and
+# chromium-driver (Debian packages; the Node interop tests and the demo's browser test
+# install their npm packages themselves), and the rustfmt/clippy components. Does nothing
+# for what is already there.
 set -euo pipefail
 
 as_root() {
@@ -17,6 +18,9 @@ fi
 missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The demo's browser test drives Debian's chromium (playwright-core downloads no browser).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} (Debian packages)"
     as_root apt-get update -qq

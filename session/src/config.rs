@@ -109,7 +109,8 @@ impl SessionMiddlewareBuilder {
 
     /// Shares sessions with a Node app: the cookie, signature, id shape, Redis key and JSON
     /// document of the given package (see [`Compat`] and `docs/compat.md`), with any store.
-    /// Options set after this call override the preset's.
+    /// Options set after this call override the preset's. Default: no preset, this
+    /// library's own cookie, id and hash layout.
     ///
     /// ```
     /// # use actix_typed_session::{store::MemoryStore, Compat, Keys, SessionMiddleware};
@@ -144,7 +145,9 @@ impl SessionMiddlewareBuilder {
         self
     }
 
-    /// A cookie that expires at a fixed moment (Koa's `expires`).
+    /// A cookie that expires at a fixed moment (Koa's `expires`). Unless [`Self::ttl`] is
+    /// set, the session lives 24 hours in the store. Default: none, a browser-session
+    /// cookie.
     pub fn expires(mut self, at: OffsetDateTime) -> Self {
         self.lifetime = Lifetime::Expires(at);
         self
@@ -258,7 +261,8 @@ impl SessionMiddlewareBuilder {
         self
     }
 
-    /// Where the session id travels: cookies (the default), a header, or both.
+    /// Where the session id travels: cookies, a header, or both. Default:
+    /// [`IdTransport::Cookie`].
     ///
     /// With a header, a response that creates, renews or re-signs a session carries the
     /// new value in that header (the client sends it back as it is); a response that ends

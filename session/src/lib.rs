@@ -1,42 +1,149 @@
 //! Typed, Redis-backed sessions for actix-web.
 //!
 //! Derive [`SessionData`] on a plain struct, wrap the `App` in [`SessionMiddleware`] once,
-//! and take [`Session<T>`] in the handlers that need it. Getters borrow, setters mark only
-//! their field dirty, and after the handler the middleware writes just the changed fields,
-//! in one guarded round trip. Handlers that never ask for the session never touch the store.
+//! and take [`Session<T>`] in the handlers that need it. A whole app:
 //!
-//! ```
-//! use actix_typed_session::{store::MemoryStore, Keys, Session, SessionData, SessionMiddleware};
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use actix_typed_session::store::{MemoryStore, RedisStore};
+//! use actix_typed_session::{Keys, Session, SessionData, SessionError, SessionMiddleware};
 //! use actix_web::{web, App, HttpServer};
 //!
+//! /// What a visitor's session holds: each field is one field of the stored session.
 //! #[derive(SessionData)]
 //! struct Visit {
 //!     views: u64,
+//!     /// The per-user index: a user's sessions can be listed and ended together.
+//!     #[session(index)]
 //!     user: Option<String>,
 //! }
 //!
 //! async fn index(mut session: Session<Visit>) -> String {
-//!     let views = *session.views() + 1;
-//!     session.set_views(views);
-//!     format!("{views} views")
+//!     session.update_views(|views| *views += 1); // marks only `views` for writing
+//!     format!("{} views", session.views())
 //! }
 //!
-//! # fn main() {}
-//! # #[allow(dead_code)]
-//! async fn serve() -> std::io::Result<()> {
-//!     // For production, `store::RedisStore::connect("redis://127.0.0.1:6379").await`.
-//!     let store = MemoryStore::new();
-//!     let keys = Keys::new(["a long, random secret from your configuration"]);
+//! async fn login(mut session: Session<Visit>, name: web::Path<String>) -> String {
+//!     session.set_user(Some(name.into_inner()));
+//!     session.renew(); // a new id on every privilege change; the data moves with it
+//!     "welcome".to_owned()
+//! }
+//!
+//! async fn sign_out_everywhere_else(session: Session<Visit>) -> Result<String, SessionError> {
+//!     let ended = session.end_other_sessions().await?;
+//!     Ok(format!("signed out {ended} other sessions"))
+//! }
+//!
+//! async fn logout(session: Session<Visit>) -> &'static str {
+//!     session.purge(); // deletes the record and clears the cookie
+//!     "bye"
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // The first key signs; every key verifies, so keys can be rotated.
+//!     let keys = Keys::new(["a long random secret from your configuration"]);
+//!     let builder = match std::env::var("REDIS_URL") {
+//!         Ok(url) => {
+//!             let store = RedisStore::connect(&url).await.map_err(std::io::Error::other)?;
+//!             SessionMiddleware::builder(store, keys)
+//!         }
+//!         Err(_) => SessionMiddleware::builder(MemoryStore::new(), keys),
+//!     };
+//!     let sessions = builder.max_age(Duration::from_secs(7 * 24 * 3600)).build();
 //!     HttpServer::new(move || {
 //!         App::new()
-//!             .wrap(SessionMiddleware::new(store.clone(), keys.clone()))
+//!             .wrap(sessions.clone())
 //!             .route("/", web::get().to(index))
+//!             .route("/login/{name}", web::post().to(login))
+//!             .route("/sign-out-others", web::post().to(sign_out_everywhere_else))
+//!             .route("/logout", web::post().to(logout))
+//!             .route("/health", web::get().to(|| async { "ok" })) // never touches the store
 //!     })
 //!     .bind(("127.0.0.1", 8080))?
 //!     .run()
 //!     .await
 //! }
 //! ```
+//!
+//! # What happens in a request
+//!
+//! 1. The middleware reads the session id from the cookie and checks its signature. A
+//!    missing, forged or malformed cookie is "no session": never an error, never a store
+//!    call.
+//! 2. The first `Session<T>` a handler takes loads the session: one store round trip,
+//!    shared by every `Session<_>` of the request. A handler that takes none costs nothing.
+//! 3. Getters (`views()`) borrow a field; setters (`set_views`), `update_views` and
+//!    [`Session::modify`] mark the fields they change.
+//! 4. After the handler, the changed fields (and only those) are written in one guarded
+//!    round trip, which never recreates a session that was ended meanwhile. The cookie is
+//!    sent only when its value or lifetime changes. A failed write turns the response into an empty 503, so no
+//!    client is told a change was saved when it was not.
+//!
+//! # In handlers
+//!
+//! - Per field `x`: `x()`, `set_x(value)`, `update_x(|x| ...)`; see [`SessionData`] for
+//!   the derive's attributes (`rename`, `default`, `skip`, `prefix`, `index`, `crate`).
+//! - The whole struct: [`Session::read`] and [`Session::modify`].
+//! - The session itself: [`Session::renew`] (after a login), [`Session::purge`] (a
+//!   logout), [`Session::is_new`].
+//! - A user's sessions, with an `#[session(index)]` field: [`Session::sessions`],
+//!   [`Session::end_other_sessions`], [`Session::end_all_sessions`].
+//! - Several structs over one session (`#[session(prefix = "cart.")]`): take
+//!   `Session<Account>` and `Session<Cart>` in one handler; they share one load and one
+//!   write.
+//! - Tests: [`test::TestSession`] builds `Session<T>` arguments for a handler called
+//!   directly, without a store or an app.
+//!
+//! # Options
+//!
+//! [`SessionMiddleware::new`] takes every default; [`SessionMiddleware::builder`] sets
+//! the rest. Each method's page says more.
+//!
+//! | builder method | default |
+//! |---|---|
+//! | [`cookie_name`](SessionMiddlewareBuilder::cookie_name) | `session` (and `session.sig` for the signature) |
+//! | [`max_age`](SessionMiddlewareBuilder::max_age), [`expires`](SessionMiddlewareBuilder::expires), [`browser_session`](SessionMiddlewareBuilder::browser_session) | a browser-session cookie |
+//! | [`cookie_path`](SessionMiddlewareBuilder::cookie_path) | `/` |
+//! | [`cookie_domain`](SessionMiddlewareBuilder::cookie_domain) | none: the exact host |
+//! | [`cookie_http_only`](SessionMiddlewareBuilder::cookie_http_only) | `true` |
+//! | [`cookie_secure`](SessionMiddlewareBuilder::cookie_secure) | the request's scheme: `Secure` on https |
+//! | [`cookie_same_site`](SessionMiddlewareBuilder::cookie_same_site) | [`SameSite::Lax`] |
+//! | [`signing_algorithm`](SessionMiddlewareBuilder::signing_algorithm) | [`Algorithm::Sha256`]; [`Keys::none`] turns signing off |
+//! | [`ttl`](SessionMiddlewareBuilder::ttl) | the cookie's max-age, else 24 hours |
+//! | [`ttl_policy`](SessionMiddlewareBuilder::ttl_policy) | [`TtlPolicy::OnEveryAccess`] |
+//! | [`absolute_timeout`](SessionMiddlewareBuilder::absolute_timeout) | none |
+//! | [`save_uninitialized`](SessionMiddlewareBuilder::save_uninitialized) | `false` |
+//! | [`fail_open`](SessionMiddlewareBuilder::fail_open) | `false`: an empty 503 when the store is down |
+//! | [`max_session_size`](SessionMiddlewareBuilder::max_session_size) | no limit |
+//! | [`commit_on_server_error`](SessionMiddlewareBuilder::commit_on_server_error) | `false` |
+//! | [`id_transport`](SessionMiddlewareBuilder::id_transport) | [`IdTransport::Cookie`] |
+//! | [`id_header`](SessionMiddlewareBuilder::id_header) | `x-session-id` |
+//! | [`key_prefix`](SessionMiddlewareBuilder::key_prefix) | `session:` |
+//! | [`compat`](SessionMiddlewareBuilder::compat) | none: this library's own formats |
+//!
+//! # Stores
+//!
+//! - [`store::MemoryStore`]: in the process, same semantics and TTLs; for development
+//!   and tests.
+//! - [`store::RedisStore`] (feature `redis`, on by default): one server, through
+//!   [`RedisStore::connect`](store::RedisStore::connect) with a `redis://`, `rediss://`
+//!   (feature `tls`) or `redis+unix://` URL, or [`RedisStore::builder`](store::RedisStore::builder)
+//!   (host `127.0.0.1`, port 6379, connect timeout 2 s, response timeout 1 s, 1 reconnect
+//!   retry by default).
+//! - `store::RedisClusterStore` (feature `cluster`) and `store::RedisSentinelStore`
+//!   (feature `sentinel`).
+//!
+//! Feature `derive` (on by default) re-exports `#[derive(SessionData)]`.
+//!
+//! # Guides
+//!
+//! In the repository: `docs/coming-from-actix-session.md` (the same app with
+//! actix-session and with this crate, side by side), `docs/sharing-sessions-with-node.md`
+//! (one login shared with a Koa or Express app), `docs/compat.md` (the wire formats), and
+//! `examples/demo` (`cargo run --example demo`: login, counter, cart and "your sessions"
+//! as HTML pages).
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -92,6 +199,7 @@ pub use transport::IdTransport;
 /// | field | `default` | `Default::default()` when the store has no usable value (also what happens without the attribute) |
 /// | field | `default = "path"` | `path()`, a `fn() -> FieldType`, instead; the type needs no `Default` |
 /// | field | `skip` | never loaded or stored: it starts at its default in every request, and its setters mark nothing; combine with `default = "path"` for a type that is neither `Default` nor serializable |
+/// | field | `index` | the per-user index: the store keeps, per value of this field, the ids of the live sessions holding it, for [`Session::sessions`], [`Session::end_other_sessions`] and [`Session::end_all_sessions`]; one field per struct, an `Option<_>` (`None` indexes nothing) |
 /// | struct | `prefix = "ns."` | put before every storage name of the struct, renamed or not, so several structs can share one session |
 /// | struct | `crate = "path"` | reach the runtime through `path` instead of `::actix_typed_session`, for a crate that re-exports it |
 ///
@@ -168,6 +276,16 @@ pub use actix_typed_session_derive::SessionData;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// Compiles the guides' Rust snippets (this crate's side; other crates' are `ignore`).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/coming-from-actix-session.md")]
+struct ComingFromActixSessionDoctests;
+
+/// Compiles the Node sharing guide's Rust snippets.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/sharing-sessions-with-node.md")]
+struct SharingWithNodeDoctests;
 
 /// What the code generated by `#[derive(SessionData)]` uses. Not a public API.
 #[doc(hidden)]

@@ -1,5 +1,6 @@
-//! The `counter` example as a separate process: the built binary, started with a clean
-//! environment on a free port, killed on drop, its output shown when a test failed.
+//! The `counter` example (or another example, such as `demo`) as a separate process: the
+//! built binary, started with a clean environment on a free port, killed on drop, its
+//! output shown when a test failed.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -11,35 +12,28 @@ use crate::free_port;
 /// How long the example may take to answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `target/<profile>/examples/counter`, which `cargo test --workspace` builds. When a test
+/// `target/<profile>/examples/<name>`, which `cargo test --workspace` builds. When a test
 /// run did not build it (`cargo test -p actix-typed-session-tests`), build it into a
 /// separate target directory, as trybuild does, so this never waits on cargo's own lock.
-fn counter_binary() -> PathBuf {
+fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>");
-    let built = profile_dir.join("examples").join("counter");
+    let built = profile_dir.join("examples").join(name);
     if built.exists() {
         return built;
     }
     let own_target = profile_dir.join("counter-example-build");
     let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-p",
-            "examples",
-            "--example",
-            "counter",
-            "--target-dir",
-        ])
+        .args(["build", "-p", "examples", "--example", name, "--target-dir"])
         .arg(&own_target)
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .status()
         .expect("run cargo build");
-    assert!(status.success(), "building the counter example failed");
-    own_target.join("debug").join("examples").join("counter")
+    assert!(status.success(), "building the {name} example failed");
+    own_target.join("debug").join("examples").join(name)
 }
 
 /// One running example process; killed on drop, its output printed if the test failed.
@@ -54,11 +48,16 @@ impl Counter {
     /// `WORKERS=1`, `SESSION_KEYS` (two test keys) and `RUST_LOG`, and waits until it
     /// accepts connections.
     pub fn start(env: &[(&str, String)]) -> Self {
+        Self::start_example("counter", env)
+    }
+
+    /// Starts the example called `name` the same way.
+    pub fn start_example(name: &str, env: &[(&str, String)]) -> Self {
         let port = free_port();
         let log =
-            std::env::temp_dir().join(format!("counter-example-{}-{port}.log", std::process::id()));
+            std::env::temp_dir().join(format!("{name}-example-{}-{port}.log", std::process::id()));
         let out = File::create(&log).expect("log file");
-        let mut command = Command::new(counter_binary());
+        let mut command = Command::new(example_binary(name));
         command
             .env_clear()
             .env("BIND", format!("127.0.0.1:{port}"))
@@ -83,7 +82,7 @@ impl Counter {
     /// Runs the example with `env`, expecting it to refuse to start; returns what it
     /// printed to stderr.
     pub fn start_failing(env: &[(&str, String)]) -> String {
-        let output = Command::new(counter_binary())
+        let output = Command::new(example_binary("counter"))
             .env_clear()
             .env("BIND", format!("127.0.0.1:{}", free_port()))
             .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
@@ -120,7 +119,7 @@ impl Drop for Counter {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            eprintln!("--- counter example output ---\n{}", self.output());
+            eprintln!("--- example output ---\n{}", self.output());
         }
         let _ = std::fs::remove_file(&self.log);
     }

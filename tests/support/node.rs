@@ -1,4 +1,4 @@
-//! The Koa and Express apps in `tests/node/`, run with the machine's node against a test's
+//! The Koa and Express apps in `tests/node/` (and the demo's browser script), run with the machine's node against a test's
 //! own `redis-server`. The npm packages they need are installed once per lock file into a
 //! scratch folder (`npm ci`), which every later run reuses.
 
@@ -92,7 +92,6 @@ impl NodeApp {
         redis: &RedisServer,
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
-        let modules = node_modules();
         // The port is free when picked; if another process takes it first, node exits
         // with EADDRINUSE and we pick another.
         let mut output = String::new();
@@ -103,11 +102,7 @@ impl NodeApp {
                 std::process::id()
             ));
             let out = File::create(&log).expect("create the app's log");
-            let child = Command::new("node")
-                .arg(Path::new(NODE_DIR).join(package.script()))
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("NODE_PATH", modules)
+            let child = node_command(package.script())
                 .env("PORT", port.to_string())
                 .env("REDIS_URL", redis.url())
                 .env("SESSION_KEYS", DEFAULT_KEYS)
@@ -189,6 +184,19 @@ impl Drop for NodeApp {
         }
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// `node tests/node/<script>` with a clean environment (`PATH` only) and the locked npm
+/// packages on `NODE_PATH`, installing them first if needed.
+pub fn node_command(script: &str) -> Command {
+    let modules = node_modules();
+    let mut command = Command::new("node");
+    command
+        .arg(Path::new(NODE_DIR).join(script))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NODE_PATH", modules);
+    command
 }
 
 /// `tests/node/`: the apps, `package.json` and `package-lock.json`.

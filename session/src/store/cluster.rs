@@ -136,13 +136,13 @@ impl fmt::Debug for RedisClusterStoreBuilder {
 }
 
 impl RedisClusterStoreBuilder {
-    /// The ACL user name, for every node.
+    /// The ACL user name, for every node. Default: none.
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self
     }
 
-    /// The password, for every node.
+    /// The password, for every node. Default: none.
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.password = Some(password.into());
         self

@@ -404,7 +404,8 @@ impl fmt::Debug for RedisStoreBuilder {
 
 impl RedisStoreBuilder {
     /// Connects to this URL (see [`RedisStore::connect`]) instead of host and port. The
-    /// database and credentials set on the builder override those in the URL.
+    /// database and credentials set on the builder override those in the URL. Default:
+    /// none, host and port.
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self
@@ -429,24 +430,27 @@ impl RedisStoreBuilder {
     }
 
     /// Connects over IPv4 only (koa's `family: 4`). The host is resolved once, on connect.
+    /// Default: whichever family the host resolves to.
     pub fn ipv4(mut self) -> Self {
         self.family = Family::V4;
         self
     }
 
     /// Connects over IPv6 only (koa's `family: 6`). The host is resolved once, on connect.
+    /// Default: whichever family the host resolves to.
     pub fn ipv6(mut self) -> Self {
         self.family = Family::V6;
         self
     }
 
-    /// The ACL user name (Redis 6 and later).
+    /// The ACL user name (Redis 6 and later). Default: none, or the one in the URL.
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self
     }
 
-    /// The password (`requirepass`, or the ACL user's).
+    /// The password (`requirepass`, or the ACL user's). Default: none, or the one in the
+    /// URL.
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.password = Some(password.into());
         self

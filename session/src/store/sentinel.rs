@@ -207,19 +207,19 @@ impl RedisSentinelStoreBuilder {
         self
     }
 
-    /// The ACL user name on the master and its replicas.
+    /// The ACL user name on the master and its replicas. Default: none.
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self
     }
 
-    /// The password of the master and its replicas.
+    /// The password of the master and its replicas. Default: none.
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.password = Some(password.into());
         self
     }
 
-    /// The password of the sentinels, when they have one of their own.
+    /// The password of the sentinels, when they have one of their own. Default: none.
     pub fn sentinel_password(mut self, password: impl Into<String>) -> Self {
         self.sentinel_password = Some(password.into());
         self
