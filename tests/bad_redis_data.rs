@@ -122,11 +122,7 @@ where
 
 async fn check_all(layout: Layout, plants: &[Plant]) {
     let server = RedisServer::start();
-    let mut conn = server
-        .client()
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection");
+    let mut conn = server.connection().await;
     let app = app(&server, layout).await;
     for plant in plants {
         check(&app, &mut conn, layout, plant).await;

@@ -170,14 +170,6 @@ where
     last
 }
 
-async fn raw(server: &RedisServer) -> MultiplexedConnection {
-    server
-        .client()
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection")
-}
-
 async fn flush(conn: &mut MultiplexedConnection) {
     let _: () = redis::cmd("FLUSHDB").query_async(conn).await.unwrap();
 }
@@ -231,7 +223,7 @@ async fn concurrent_writes_to_different_fields_of_one_session_all_land() {
 async fn a_logout_racing_writes_is_never_undone() {
     const WRITERS: usize = 3;
     let server = RedisServer::start();
-    let mut conn = raw(&server).await;
+    let mut conn = server.connection().await;
     for layout in Layout::ALL {
         let app = app(&server, layout, None).await;
         let (mut resurrections, mut before, mut refused, mut fresh) = (0, 0, 0, 0);
@@ -289,7 +281,7 @@ async fn a_logout_racing_writes_is_never_undone() {
 #[actix_web::test]
 async fn concurrent_renewals_leave_exactly_one_session_with_the_data() {
     let server = RedisServer::start();
-    let mut conn = raw(&server).await;
+    let mut conn = server.connection().await;
     let trials = trials() / 2;
     for layout in Layout::ALL {
         let app = app(&server, layout, None).await;
@@ -332,7 +324,7 @@ async fn concurrent_renewals_leave_exactly_one_session_with_the_data() {
 async fn a_write_racing_expiry_never_leaves_a_partial_record() {
     const TTL: Duration = Duration::from_millis(40);
     let server = RedisServer::start();
-    let mut conn = raw(&server).await;
+    let mut conn = server.connection().await;
     let app = app(&server, Layout::Hash, Some(TTL)).await;
     let (mut written, mut ended) = (0, 0);
     for trial in 0..trials() / 2 {

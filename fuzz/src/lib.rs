@@ -14,16 +14,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use actix_http::Request;
 use actix_typed_session::store::{
     fuzz, ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
 };
 use actix_typed_session::{
     Compat, IdTransport, Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError,
 };
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{HeaderValue, COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
-use actix_web::{web, App};
+use actix_web::{web, App, Error};
 use async_trait::async_trait;
 
 /// A store that answers every load with one record and accepts every write, counting calls.
@@ -109,14 +112,25 @@ async fn peek(session: Session<Visit>) -> String {
 /// `_expire` envelope) and Express' (`s:` inline signature, a `cookie` envelope).
 const FORMATS: [Option<Compat>; 3] = [None, Some(Compat::KoaSession), Some(Compat::ExpressSession)];
 
-fn middleware(store: FixedStore, format: Option<Compat>) -> SessionMiddleware {
+/// The app of both targets, on `store`, in `format`.
+async fn app(
+    store: FixedStore,
+    format: Option<Compat>,
+) -> impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = Error> {
     let builder = SessionMiddleware::builder(store, Keys::new(["fuzz key", "older fuzz key"]))
         .id_transport(IdTransport::Both);
-    match format {
+    let sessions = match format {
         Some(compat) => builder.compat(compat),
         None => builder,
     }
-    .build()
+    .build();
+    test::init_service(
+        App::new()
+            .wrap(sessions)
+            .route("/", web::get().to(visit))
+            .route("/peek", web::get().to(peek)),
+    )
+    .await
 }
 
 fn runtime() -> actix_rt::Runtime {
@@ -131,12 +145,7 @@ pub fn id_extraction(data: &[u8]) {
     runtime().block_on(async {
         for format in FORMATS {
             let store = FixedStore::default();
-            let app = test::init_service(
-                App::new()
-                    .wrap(middleware(store.clone(), format))
-                    .route("/peek", web::get().to(peek)),
-            )
-            .await;
+            let app = app(store.clone(), format).await;
             let req = TestRequest::get()
                 .uri("/peek")
                 .insert_header((COOKIE, value.clone()))
@@ -177,12 +186,7 @@ pub fn stored_session(data: &[u8]) {
     runtime().block_on(async {
         for format in FORMATS {
             let store = FixedStore::default();
-            let app = test::init_service(
-                App::new()
-                    .wrap(middleware(store.clone(), format))
-                    .route("/", web::get().to(visit)),
-            )
-            .await;
+            let app = app(store.clone(), format).await;
             // A first visit makes a valid, signed id; the store then "holds" `data` under it.
             let res = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
             assert_eq!(res.status(), StatusCode::OK);

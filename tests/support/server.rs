@@ -169,6 +169,14 @@ impl RedisServer {
         redis::Client::open(self.url()).expect("a valid URL")
     }
 
+    /// A connection of its own to the server, for checks behind the store's back.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        self.client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a connection to the test server")
+    }
+
     /// The password given with `--requirepass`, if any.
     pub fn password(&self) -> Option<&str> {
         let at = self.extra_args.iter().position(|a| a == "--requirepass")?;
