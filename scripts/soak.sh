@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A bounded soak run: the counter example (release build) on its own redis-server, under
-# wrk for SOAK_SECONDS, with the app's resident memory (from /proc) and Redis'
-# connected_clients sampled every SAMPLE_SECONDS. Prints the samples, then the start and
+# wrk for SOAK_SECONDS, with the app's resident memory (from /proc) and its connections to
+# Redis (connected_clients, less the sampler's own) sampled every SAMPLE_SECONDS. Prints the samples, then the start and
 # end figures. Everything runs on loopback and a unix socket, and stops by itself.
 #
 #   scripts/soak.sh                      # 3 minutes
@@ -83,7 +83,12 @@ end
 EOF
 
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$app_pid/status"; }
-clients() { redis-cli -s "$socket" info clients | tr -d '\r' | sed -n 's/^connected_clients://p'; }
+# Less one: redis-cli's own connection.
+clients() {
+    local all
+    all=$(redis-cli -s "$socket" info clients | tr -d '\r' | sed -n 's/^connected_clients://p')
+    echo $((all - 1))
+}
 
 echo "soak: ${SOAK_SECONDS}s, $CONNECTIONS connections, $SESSIONS sessions, $WORKERS workers"
 start_rss=$(rss_kib)
@@ -94,11 +99,13 @@ printf '%8s %10s %8s\n' seconds rss_kib clients
 printf '%8s %10s %8s\n' 0 "$start_rss" "$start_clients"
 elapsed=0
 max_rss=$start_rss
+warm_rss=""
 while kill -0 "$wrk_pid" 2>/dev/null; do
     sleep "$SAMPLE_SECONDS"
     elapsed=$((elapsed + SAMPLE_SECONDS))
     kill -0 "$app_pid" 2>/dev/null || { echo "the app died"; cat "$work/app.log"; exit 1; }
     rss=$(rss_kib)
+    [ -z "$warm_rss" ] && warm_rss=$rss
     [ "$rss" -gt "$max_rss" ] && max_rss=$rss
     printf '%8s %10s %8s\n' "$elapsed" "$rss" "$(clients)"
 done
@@ -107,6 +114,6 @@ end_rss=$(rss_kib)
 end_clients=$(clients)
 cat "$work/wrk.txt"
 errors=$(grep -c -i "panic\|error" "$work/app.log" || true)
-echo "app RSS: start ${start_rss} KiB, end ${end_rss} KiB, max ${max_rss} KiB"
-echo "Redis connected_clients: start ${start_clients}, end ${end_clients}"
+echo "app RSS: start ${start_rss} KiB, after the first sample ${warm_rss:-?} KiB, end ${end_rss} KiB, max ${max_rss} KiB"
+echo "the app's connections to Redis: start ${start_clients}, end ${end_clients}"
 echo "error or panic lines in the app's log: $errors"
