@@ -9,4 +9,6 @@ scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features
+# The fuzz targets of fuzz/, a bounded libFuzzer run of each (installs cargo-fuzz).
+scripts/fuzz.sh
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features

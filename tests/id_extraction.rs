@@ -1,15 +1,16 @@
 //! Property tests of the one place where untrusted input meets the library: reading the
-//! session id from the `Cookie` header. Whatever a client sends, the request gets an
-//! answer that is not a 5xx, and nothing that does not verify reaches the store.
+//! session id from the `Cookie` header and from the id header. Whatever a client sends
+//! (forged, truncated, oversized, non-UTF-8 or duplicated), the request gets an answer
+//! that is not a 5xx, and nothing that does not verify reaches the store.
 //!
 //! `PROPTEST_CASES` sets the cases per property (default below).
 
-use actix_typed_session::{Keys, SessionMiddleware};
+use actix_typed_session::{IdTransport, Keys, SessionMiddleware};
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::counting_store::CountingStore;
 use actix_typed_session_tests::http::{body, Jar};
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::header::{HeaderValue, COOKIE};
+use actix_web::http::header::{HeaderName, HeaderValue, COOKIE};
 use actix_web::test::{self, TestRequest};
 use actix_web::{App, Error};
 use proptest::prelude::*;
@@ -29,6 +30,9 @@ fn runner() -> TestRunner {
     })
 }
 
+/// The id header of the apps under test, which take the id from a cookie or from it.
+const ID_HEADER: HeaderName = HeaderName::from_static("x-session-id");
+
 /// A runtime, an app on a counting store, and a real session to forge around.
 struct Harness<S> {
     rt: actix_rt::Runtime,
@@ -36,6 +40,8 @@ struct Harness<S> {
     store: CountingStore,
     id: String,
     sig: String,
+    /// The session as the id header carries it: `<id>.<signature>`.
+    header: String,
 }
 
 fn harness() -> Harness<
@@ -49,10 +55,11 @@ fn harness() -> Harness<
     let store = CountingStore::default();
     let app = rt.block_on(test::init_service(
         App::new()
-            .wrap(SessionMiddleware::new(
-                store.clone(),
-                Keys::new(["property test key"]),
-            ))
+            .wrap(
+                SessionMiddleware::builder(store.clone(), Keys::new(["property test key"]))
+                    .id_transport(IdTransport::Both)
+                    .build(),
+            )
             .configure(counter_app::routes),
     ));
     let mut jar = Jar::default();
@@ -61,6 +68,8 @@ fn harness() -> Harness<
         jar.request("GET", "/").to_request(),
     ));
     jar.absorb(&res);
+    let header = res.headers().get(&ID_HEADER).expect("issued").to_str();
+    let header = header.expect("ASCII").to_owned();
     let id = jar.get("session").expect("issued").value().to_owned();
     let sig = jar.get("session.sig").expect("signed").value().to_owned();
     Harness {
@@ -69,6 +78,7 @@ fn harness() -> Harness<
         store,
         id,
         sig,
+        header,
     }
 }
 
@@ -80,12 +90,18 @@ where
     /// Status, body and the number of store calls of `GET /peek` with `cookie` as the
     /// raw `Cookie` header; `None` when those bytes cannot be a header at all.
     fn peek(&self, cookie: &[u8]) -> Option<(u16, String, usize)> {
-        let value = HeaderValue::from_bytes(cookie).ok()?;
+        self.peek_with(&[(COOKIE, cookie)])
+    }
+
+    /// The same with `headers` (a name may repeat); `None` when one value cannot be a
+    /// header.
+    fn peek_with(&self, headers: &[(HeaderName, &[u8])]) -> Option<(u16, String, usize)> {
+        let mut req = TestRequest::get().uri("/peek");
+        for (name, value) in headers {
+            req = req.append_header((name.clone(), HeaderValue::from_bytes(value).ok()?));
+        }
+        let req = req.to_request();
         let before = self.store.total_calls();
-        let req = TestRequest::get()
-            .uri("/peek")
-            .insert_header((COOKIE, value))
-            .to_request();
         let res = self.rt.block_on(test::call_service(&self.app, req));
         let status = res.status().as_u16();
         let text = self.rt.block_on(body(res));
@@ -128,11 +144,14 @@ fn arbitrary_header_bytes_never_fail_the_request_nor_reach_the_store() {
     let tried = std::cell::Cell::new(0);
     runner()
         .run(&header_bytes(), |bytes| {
-            if let Some((status, text, calls)) = h.peek(&bytes) {
-                tried.set(tried.get() + 1);
-                prop_assert_eq!(status, 200);
-                prop_assert_eq!(text, "0 views");
-                prop_assert_eq!(calls, 0);
+            // The same bytes as the cookie header, then as the id header.
+            for name in [COOKIE, ID_HEADER] {
+                if let Some((status, text, calls)) = h.peek_with(&[(name, &bytes)]) {
+                    tried.set(tried.get() + 1);
+                    prop_assert_eq!(status, 200);
+                    prop_assert_eq!(text, "0 views");
+                    prop_assert_eq!(calls, 0);
+                }
             }
             Ok(())
         })
@@ -195,4 +214,89 @@ fn junk_around_a_real_session_never_hides_it() {
             Ok(())
         })
         .unwrap();
+}
+
+#[test]
+fn truncated_oversized_and_duplicated_ids_are_no_session_and_no_store_call() {
+    let h = harness();
+    let (id, sig, header) = (h.id.as_str(), h.sig.as_str(), h.header.as_str());
+    let cookie = |id: &str, sig: &str| format!("session={id}; session.sig={sig}");
+    let mut cookies = Vec::new();
+    let mut headers = Vec::new();
+    for cut in 0..id.len() {
+        cookies.push(cookie(&id[..cut], sig));
+        headers.push(format!("{}.{sig}", &id[..cut]));
+    }
+    for cut in 0..sig.len() {
+        cookies.push(cookie(id, &sig[..cut]));
+    }
+    for cut in 0..header.len() {
+        headers.push(header[..cut].to_owned());
+    }
+    for extra in [1, 300, 5000] {
+        let padding = "A".repeat(extra);
+        cookies.push(cookie(&format!("{id}{padding}"), sig));
+        cookies.push(cookie(id, &format!("{sig}{padding}")));
+        headers.push(format!("{header}{padding}"));
+        headers.push(format!("{padding}{header}"));
+    }
+    // Of two cookies of one name the first counts, as browsers send the most specific
+    // first: a forged one in front hides the real one.
+    cookies.push(format!("session=forged; {}", cookie(id, sig)));
+    cookies.push(format!(
+        "session.sig={}; {}",
+        "A".repeat(43),
+        cookie(id, sig)
+    ));
+    cookies.push(format!(
+        "{}; session.sig=forged",
+        cookie(id, &format!("{sig}="))
+    ));
+    for value in &cookies {
+        let (status, text, calls) = h.peek(value.as_bytes()).expect("a header");
+        assert_eq!(
+            (status, text.as_str(), calls),
+            (200, "0 views", 0),
+            "{value}"
+        );
+    }
+    for value in &headers {
+        let (status, text, calls) = h
+            .peek_with(&[(ID_HEADER, value.as_bytes())])
+            .expect("a header");
+        assert_eq!(
+            (status, text.as_str(), calls),
+            (200, "0 views", 0),
+            "{value}"
+        );
+    }
+    // Two id headers: the first counts, so a forged one in front hides the real one.
+    let forged = format!("{id}.{}", "A".repeat(43));
+    let twice = [
+        (ID_HEADER, forged.as_bytes()),
+        (ID_HEADER, header.as_bytes()),
+    ];
+    assert_eq!(h.peek_with(&twice), Some((200, "0 views".into(), 0)));
+    // The real id, split over two Cookie headers or after junk, is still found.
+    let split = [
+        (COOKIE, format!("session={id}").into_bytes()),
+        (
+            COOKIE,
+            [
+                &b"other=\xff; "[..],
+                format!("session.sig={sig}").as_bytes(),
+            ]
+            .concat(),
+        ),
+    ];
+    let split: Vec<_> = split
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_slice()))
+        .collect();
+    assert_eq!(h.peek_with(&split), Some((200, "1 views".into(), 1)));
+    let real = [
+        (ID_HEADER, header.as_bytes()),
+        (ID_HEADER, forged.as_bytes()),
+    ];
+    assert_eq!(h.peek_with(&real), Some((200, "1 views".into(), 1)));
 }

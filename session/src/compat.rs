@@ -305,8 +305,13 @@ fn stored_number(record: &Record, name: &str) -> Option<f64> {
 }
 
 fn positive_millis(ms: f64) -> Option<Duration> {
-    (ms.is_finite() && ms > 0.0)
-        .then(|| Duration::from_secs_f64(ms / 1000.0).min(MAX_STORED_LIFETIME))
+    // A stored lifetime past what a Duration holds (`1e300`) is as good as forever; the
+    // panicking `from_secs_f64` would take the worker down with it (found by fuzzing).
+    (ms.is_finite() && ms > 0.0).then(|| {
+        Duration::try_from_secs_f64(ms / 1000.0).map_or(MAX_STORED_LIFETIME, |lifetime| {
+            lifetime.min(MAX_STORED_LIFETIME)
+        })
+    })
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -350,5 +355,15 @@ mod tests {
         assert_eq!(redis3.key_prefix("app:".into()), "app:");
         assert_eq!(redis3.key_prefix(String::new()), "");
         assert_eq!(Compat::ExpressSession.key_prefix("app".into()), "app");
+    }
+
+    #[test]
+    fn stored_lifetimes_of_any_size_are_read_without_a_panic() {
+        assert_eq!(positive_millis(1500.0), Some(Duration::from_millis(1500)));
+        assert_eq!(positive_millis(1e300), Some(MAX_STORED_LIFETIME));
+        assert_eq!(positive_millis(f64::MAX), Some(MAX_STORED_LIFETIME));
+        for nothing in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(positive_millis(nothing), None, "{nothing}");
+        }
     }
 }

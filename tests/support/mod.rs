@@ -12,6 +12,7 @@ pub mod counter_process;
 pub mod counting_store;
 pub mod failover;
 pub mod http;
+pub mod layout;
 mod monitor;
 pub mod node;
 pub mod sentinel;

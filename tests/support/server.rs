@@ -1,5 +1,5 @@
-//! `redis-server` processes started for one test: a free loopback port, no persistence,
-//! killed on drop, with their log printed when the test failed.
+//! `redis-server` processes started for one test: a free loopback port, no persistence
+//! unless asked for, killed on drop, with their log printed when the test failed.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
@@ -32,6 +32,13 @@ impl RedisServer {
     /// `["--requirepass", "secret"]`.
     pub fn start_with(extra_args: &[&str]) -> Self {
         Self::start_inner(extra_args, false)
+    }
+
+    /// Starts a server that logs every write to its append-only file and syncs it to disk
+    /// before answering (`appendfsync always`), so whatever it acknowledged survives a
+    /// shutdown or a crash and is there again after [`RedisServer::start_again`].
+    pub fn start_persistent() -> Self {
+        Self::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
     }
 
     /// Starts a server that also listens for TLS on [`RedisServer::tls_port`], with a
@@ -76,9 +83,17 @@ impl RedisServer {
     }
 
     /// Kills the server and starts a fresh one on the same port, with the same settings.
-    /// Nothing survives (no persistence), including the script cache, like a real restart.
+    /// Nothing survives unless it persists ([`RedisServer::start_persistent`]); the script
+    /// cache never does, as in a real restart.
     pub fn restart(&mut self) {
         self.stop();
+        self.start_again();
+    }
+
+    /// Starts the server again, after [`RedisServer::stop`] or [`RedisServer::terminate`],
+    /// on the same port and data directory, and waits until it has loaded its data.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
         let deadline = Instant::now() + START_TIMEOUT;
         while !self.spawn() {
             assert!(
@@ -112,6 +127,15 @@ impl RedisServer {
         assert!(status.success(), "kill {signal} failed");
     }
 
+    /// Shuts the server down as an operator would (SIGTERM: it stops taking commands,
+    /// flushes its append-only file and exits), and waits until it has exited.
+    pub fn terminate(&mut self) {
+        self.signal("-TERM");
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+    }
+
     /// Kills the server, as a crash would. [`RedisServer::restart`] brings it back.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -143,6 +167,14 @@ impl RedisServer {
     /// A client for [`RedisServer::url`], for checks behind the store's back.
     pub fn client(&self) -> redis::Client {
         redis::Client::open(self.url()).expect("a valid URL")
+    }
+
+    /// A connection of its own to the server, for checks behind the store's back.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        self.client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a connection to the test server")
     }
 
     /// The password given with `--requirepass`, if any.

@@ -20,6 +20,9 @@ use crate::id::{fingerprint, SessionId};
 #[cfg(feature = "cluster")]
 mod cluster;
 mod document;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;

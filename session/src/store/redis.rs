@@ -188,7 +188,7 @@ impl Scripts {
             .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default())
             .arg(below.map(|ms| ms.to_string()).unwrap_or_default());
         let reply: Value = invocation.invoke_async(conn).await?;
-        decode_record(reply)
+        decode_record(reply, key)
     }
 
     /// Applies a change set in one round trip, with its index moves: inside the write's own
@@ -275,13 +275,15 @@ impl Scripts {
     }
 }
 
-/// Turns the load script's reply into a record: nil, or `[[name, value, ...], pttl, refreshed]`.
-fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
+/// Turns the load script's reply into a record: nil, the type of a key that is not a
+/// hash, or `[[name, value, ...], pttl, refreshed]`.
+pub(super) fn decode_record(reply: Value, key: &SessionKey) -> Result<Option<Record>, StoreError> {
     // Says nothing of the reply itself: it may hold session data.
     let unexpected = || StoreError::Protocol("unexpected reply from the load script".into());
     let parts = match reply {
         Value::Nil => return Ok(None),
         Value::Array(parts) => parts,
+        Value::BulkString(kind) => return Ok(foreign(key, &kind)),
         _ => return Err(unexpected()),
     };
     let Ok([Value::Array(flat), Value::Int(pttl), Value::Int(refreshed)]) =
@@ -317,6 +319,18 @@ fn decode_record(reply: Value) -> Result<Option<Record>, StoreError> {
         refreshed: refreshed == 1,
         snapshot: None,
     }))
+}
+
+/// A session key that holds another program's data (a list, a string where a hash
+/// belongs): no session. The request goes on with a fresh one, saved under a new id, and
+/// the key is left as it is.
+pub(super) fn foreign(key: &SessionKey, kind: &[u8]) -> Option<Record> {
+    tracing::warn!(
+        session = ?key,
+        kind = %String::from_utf8_lossy(kind),
+        "the session key holds data of another type; treated as no session"
+    );
+    None
 }
 
 /// What a script reports as the time left: -1 means the key has no expiry.

@@ -12,7 +12,7 @@ use redis::Value;
 use sha1::{Digest, Sha1};
 
 use super::document::Document;
-use super::redis::{millis, ttl_from_pttl, Scripts};
+use super::redis::{foreign, millis, ttl_from_pttl, Scripts};
 use super::{
     whole_seconds, ChangeSet, CommitOutcome, JsonWrite, LoadOptions, Record, SessionKey, Snapshot,
     WriteMode,
@@ -23,13 +23,14 @@ pub(super) const LOAD_SCRIPT: &str = include_str!("lua/json_load.lua");
 pub(super) const COMMIT_SCRIPT: &str = include_str!("lua/json_commit.lua");
 
 /// How many times an update merges again after finding the document changed under it.
-/// Each retry means another writer succeeded, so this only runs out under a storm of
-/// writes to one session.
-const MERGE_ATTEMPTS: usize = 8;
+/// Each retry means another writer succeeded, so up to this many requests writing to one
+/// session at once all land; only a storm of more runs out (an empty 503).
+const MERGE_ATTEMPTS: usize = 16;
 
 impl Scripts {
     /// Loads a JSON session in one round trip (see `lua/json_load.lua`). A key that does
-    /// not hold a JSON object is no session this library can read: `None`.
+    /// not hold a JSON object (another type, broken JSON) is no session this library can
+    /// read: `None`, with a warning.
     pub(super) async fn load_json<C: ConnectionLike + Send>(
         &self,
         conn: &mut C,
@@ -48,6 +49,7 @@ impl Scripts {
         let parts = match reply {
             Value::Nil => return Ok(None),
             Value::Array(parts) => parts,
+            Value::BulkString(kind) => return Ok(foreign(key, &kind)),
             _ => return Err(unexpected()),
         };
         let Ok([Value::BulkString(raw), Value::Int(pttl), Value::Int(refreshed)]) =

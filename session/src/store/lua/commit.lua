@@ -18,13 +18,15 @@
 --
 -- Returns 0 when written, 1 when an update found no session, 2 when a create found the
 -- key taken. Nothing is written in the last two cases: a late write never brings back a
--- session that was ended, and a create never overwrites one.
+-- session that was ended, and a create never overwrites one. A key that holds something
+-- other than a hash is another program's data, not a session: taken, for a create, and
+-- no session, for an update.
 local key = KEYS[1]
-local exists = redis.call('EXISTS', key) == 1
+local kind = redis.call('TYPE', key).ok
 local create = ARGV[1] == 'create'
-if create and exists then
+if create and kind ~= 'none' then
   return 2
-elseif not create and not exists then
+elseif not create and kind ~= 'hash' then
   return 1
 end
 

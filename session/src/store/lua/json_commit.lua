@@ -13,15 +13,16 @@
 --
 -- Returns 0 when written, 1 when an update found no session, 2 when a create found the
 -- key taken, and { 3, current } when an update found another document: merge into
--- `current` and try again. Nothing is written in the last three cases.
+-- `current` and try again. Nothing is written in the last three cases. A key that holds
+-- something other than a string is another program's data: no session, for an update.
 local key = KEYS[1]
 if ARGV[1] == 'create' then
   if redis.call('EXISTS', key) == 1 then
     return 2
   end
 else
-  local current = redis.call('GET', key)
-  if not current then
+  local current = redis.pcall('GET', key)
+  if not current or current.err then
     return 1
   end
   if redis.sha1hex(current) ~= ARGV[5] then

@@ -10,9 +10,14 @@
 -- lifetime instead, as express-session's touch and connect-redis do: a session the Node
 -- side gave a short life keeps it when Rust reads it.
 --
--- Returns nil when there is no session, else { document, pttl, refreshed }.
+-- Returns nil when there is no session, the key's type (a string) when it holds
+-- something other than a string (another program's data, never a session of ours), else
+-- { document, pttl, refreshed }.
 local key = KEYS[1]
-local document = redis.call('GET', key)
+local document = redis.pcall('GET', key)
+if type(document) == 'table' and document.err then
+  return redis.call('TYPE', key).ok
+end
 if not document then
   return false
 end

@@ -5,10 +5,15 @@
 -- ARGV[2]  with ARGV[1]: refresh only when less than this many milliseconds are left,
 --          or "" to refresh whatever is left
 --
--- Returns nil when there is no session, else { {name, value, ...}, pttl, refreshed }
--- where refreshed is 1 when the time-to-live was set, else 0.
+-- Returns nil when there is no session, the key's type (a string) when it holds
+-- something other than a hash (another program's data, never a session of ours), else
+-- { {name, value, ...}, pttl, refreshed } where refreshed is 1 when the time-to-live was
+-- set, else 0.
 local key = KEYS[1]
-local fields = redis.call('HGETALL', key)
+local fields = redis.pcall('HGETALL', key)
+if fields.err then
+  return redis.call('TYPE', key).ok
+end
 if #fields == 0 then
   return false
 end

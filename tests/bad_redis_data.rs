@@ -1,0 +1,199 @@
+//! Corrupt or foreign data under a session key, in both layouts: another type (a string
+//! or a list where a hash belongs, a hash where a JSON string belongs), broken JSON, JSON
+//! that is no object, values that no longer decode, huge values. Never a panic or a 5xx:
+//! data that is no session gives a fresh session, saved under a new id, and leaves the
+//! key alone; a field that does not decode takes its default and the session keeps its
+//! id; and the next write is never refused.
+
+use std::fmt::Debug;
+
+use actix_http::Request;
+use actix_typed_session::store::RedisStore;
+use actix_typed_session::{Keys, SessionMiddleware};
+use actix_typed_session_tests::counter_app;
+use actix_typed_session_tests::http::{body, Jar};
+use actix_typed_session_tests::layout::Layout;
+use actix_typed_session_tests::RedisServer;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{test, App, Error};
+use redis::aio::MultiplexedConnection;
+
+/// Big enough to be absurd for a session, small enough for a quick test: 16 MiB.
+const HUGE: usize = 16 << 20;
+
+/// What the app must make of a planted key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    /// No session: a fresh one, whose first write goes under a new id.
+    Fresh,
+    /// The same session, `views` at its default: the first write keeps the id.
+    Defaulted,
+}
+
+async fn app(
+    server: &RedisServer,
+    layout: Layout,
+) -> impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>
+{
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let builder = SessionMiddleware::builder(store, Keys::new(["bad data test key"]));
+    test::init_service(
+        App::new()
+            .wrap(layout.configure(builder).build())
+            .configure(counter_app::routes),
+    )
+    .await
+}
+
+/// `GET path`: asserts a 200 and returns the body.
+async fn get<S, B>(app: &S, jar: &mut Jar, path: &str, case: &str) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody<Error: Debug>,
+{
+    let res = test::call_service(app, jar.request("GET", path).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK, "{case}: GET {path}");
+    jar.absorb(&res);
+    body(res).await
+}
+
+/// What `key` holds, in a form to compare before and after.
+async fn dump(conn: &mut MultiplexedConnection, key: &str) -> Option<Vec<u8>> {
+    redis::cmd("DUMP").arg(key).query_async(conn).await.unwrap()
+}
+
+/// Foreign or corrupt data, and what the app must make of it.
+struct Plant {
+    case: &'static str,
+    /// The command that writes it, and its arguments after the key.
+    command: &'static str,
+    args: Vec<Vec<u8>>,
+    outcome: Outcome,
+}
+
+fn plant(case: &'static str, command: &'static str, args: &[&[u8]], outcome: Outcome) -> Plant {
+    Plant {
+        case,
+        command,
+        args: args.iter().map(|arg| arg.to_vec()).collect(),
+        outcome,
+    }
+}
+
+/// Starts a session, replaces what its key holds with `plant`, and checks what the app
+/// makes of it.
+async fn check<S, B>(app: &S, conn: &mut MultiplexedConnection, layout: Layout, plant: &Plant)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody<Error: Debug>,
+{
+    let case = format!("{layout:?}, {}", plant.case);
+    let mut jar = Jar::default();
+    assert_eq!(get(app, &mut jar, "/", &case).await, "1 views");
+    let key = layout.key_of(&jar);
+    let _: () = redis::cmd("DEL").arg(&key).query_async(conn).await.unwrap();
+    let mut command = redis::cmd(plant.command);
+    command.arg(&key);
+    for arg in &plant.args {
+        command.arg(arg.as_slice());
+    }
+    let _: () = command.query_async(conn).await.unwrap();
+    let planted = dump(conn, &key).await;
+
+    assert_eq!(
+        get(app, &mut jar, "/peek", &case).await,
+        "0 views",
+        "{case}"
+    );
+    assert_eq!(get(app, &mut jar, "/", &case).await, "1 views", "{case}");
+    let written = layout.key_of(&jar);
+    match plant.outcome {
+        Outcome::Fresh => {
+            assert_ne!(written, key, "{case}: a fresh session gets a new id");
+            assert_eq!(dump(conn, &key).await, planted, "{case}: left alone");
+        }
+        Outcome::Defaulted => assert_eq!(written, key, "{case}: the session keeps its id"),
+    }
+    assert_eq!(layout.stored_views(conn, &written).await, Some(1), "{case}");
+    assert_eq!(get(app, &mut jar, "/", &case).await, "2 views", "{case}");
+}
+
+async fn check_all(layout: Layout, plants: &[Plant]) {
+    let server = RedisServer::start();
+    let mut conn = server.connection().await;
+    let app = app(&server, layout).await;
+    for plant in plants {
+        check(&app, &mut conn, layout, plant).await;
+    }
+}
+
+#[actix_web::test]
+async fn foreign_or_corrupt_hash_sessions_give_a_fresh_session_or_a_default_never_an_error() {
+    use Outcome::{Defaulted, Fresh};
+    let huge = "x".repeat(HUGE);
+    check_all(
+        Layout::Hash,
+        &[
+            plant("a string", "SET", &[b"not a session"], Fresh),
+            plant("a list", "RPUSH", &[b"a", b"b"], Fresh),
+            plant("a set", "SADD", &[b"a"], Fresh),
+            plant(
+                "fields that do not decode, bad metadata, a non-UTF-8 name",
+                "HSET",
+                &[
+                    b"views",
+                    b"not a number",
+                    b"user",
+                    b"\"\xff\xfe\"",
+                    b"__created",
+                    b"yesterday",
+                    b"\xc3\x28",
+                    b"foreign",
+                ],
+                Defaulted,
+            ),
+            plant(
+                "a huge value",
+                "HSET",
+                &[b"views", huge.as_bytes()],
+                Defaulted,
+            ),
+        ],
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn foreign_or_corrupt_json_sessions_give_a_fresh_session_or_a_default_never_an_error() {
+    use Outcome::{Defaulted, Fresh};
+    let deep = format!(
+        "{{\"views\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let huge = format!("{{\"views\":\"{}\"}}", "x".repeat(HUGE));
+    let wrong_types = br#"{"views":"five","user":42,"other":{"keep":true}}"#;
+    check_all(
+        Layout::Json,
+        &[
+            plant("a hash", "HSET", &[b"views", b"5"], Fresh),
+            plant("a list", "RPUSH", &[b"{}"], Fresh),
+            plant("broken JSON", "SET", &[br#"{"views": 5"#], Fresh),
+            plant("a JSON array", "SET", &[b"[1,2]"], Fresh),
+            plant("JSON null", "SET", &[b"null"], Fresh),
+            plant("not UTF-8", "SET", &[b"{\"views\":\"\xff\"}"], Fresh),
+            // An object whose value is too deep to decode: the field's default.
+            plant(
+                "a value nested 100 000 deep",
+                "SET",
+                &[deep.as_bytes()],
+                Defaulted,
+            ),
+            plant("values of the wrong type", "SET", &[wrong_types], Defaulted),
+            plant("a huge value", "SET", &[huge.as_bytes()], Defaulted),
+        ],
+    )
+    .await;
+}
