@@ -4,7 +4,7 @@
 //! everything in release mode and installs wrk when it is missing.
 //!
 //! Environment: `COUNTER_BIN` (the release build of the counter example, required),
-//! `BENCH_ROUNDS` (default 3), `BENCH_SECONDS` per run (default 5), `BENCH_CONNECTIONS`
+//! `BENCH_ROUNDS` (default 6), `BENCH_SECONDS` per run (default 3), `BENCH_CONNECTIONS`
 //! (default 16), `BENCH_OUT` (where the report goes, default this crate's folder).
 
 mod chart;
@@ -112,8 +112,8 @@ impl Settings {
             }
         };
         Ok(Self {
-            rounds: number("BENCH_ROUNDS", 3)?,
-            seconds: number("BENCH_SECONDS", 5)?,
+            rounds: number("BENCH_ROUNDS", 6)?,
+            seconds: number("BENCH_SECONDS", 3)?,
             connections: number("BENCH_CONNECTIONS", 16)?,
             counter: env::var_os("COUNTER_BIN")
                 .map(PathBuf::from)
