@@ -598,4 +598,14 @@ fn each_thread_that_uses_the_store_gets_one_connection_of_its_own() {
         [2, 2, 2],
         "the worker connects once, on its first command"
     );
+
+    // A thread whose runtime ended (its connection's task with it) and that starts
+    // another, as `actix_rt::System` does in tests, still gets answers.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            runtime().block_on(load(&store, &key));
+            let again = runtime().block_on(store.load(&key, LoadOptions::default()));
+            assert!(again.is_ok(), "a second runtime on the thread: {again:?}");
+        });
+    });
 }
