@@ -157,6 +157,68 @@ async fn each_route_stays_within_its_round_trip_budget() {
     }
 }
 
+/// The cases of the load benchmark (`bench/`, `scripts/bench.sh`): what each request may
+/// send to Redis, as commands and as bytes on the wire. The byte budgets are the sizes
+/// measured when they were set, rounded up a little: a change that sends more must raise
+/// them here, on purpose.
+#[actix_web::test]
+async fn each_bench_case_stays_within_its_command_and_byte_budget() {
+    struct Case {
+        what: &'static str,
+        path: &'static str,
+        commands: &'static [&'static str],
+        max_bytes: usize,
+    }
+    let cases = [
+        Case {
+            what: "new visitor: creates the session",
+            path: "/",
+            commands: &["EVALSHA"],
+            max_bytes: NEW_VISITOR_BYTES,
+        },
+        Case {
+            what: "untouched: a route that never extracts the session, cookie sent",
+            path: "/health",
+            commands: &[],
+            max_bytes: 0,
+        },
+        Case {
+            what: "read-only: load and TTL refresh in one script",
+            path: "/peek",
+            commands: &["EVALSHA"],
+            max_bytes: READ_BYTES,
+        },
+        Case {
+            what: "modify one field: load, then one guarded write",
+            path: "/",
+            commands: &["EVALSHA", "EVALSHA"],
+            max_bytes: MODIFY_BYTES,
+        },
+    ];
+    let server = RedisServer::start();
+    let mut probe = probe(&server, counter_app::routes).await;
+    for case in cases {
+        let (_, sent) = probe.send("GET", case.path).await;
+        assert_eq!(names(&sent), case.commands, "{}", case.what);
+        let bytes = wire_size(&sent);
+        assert!(
+            bytes <= case.max_bytes,
+            "{}: {bytes} bytes sent to Redis, budget {}: {sent:?}",
+            case.what,
+            case.max_bytes
+        );
+    }
+}
+
+/// Bytes a request may send to Redis, per bench case (see above). Measured when set:
+/// 242, 138 and 380 (the write's numbers vary by a digit or two).
+const NEW_VISITOR_BYTES: usize = 256;
+const READ_BYTES: usize = 144;
+const MODIFY_BYTES: usize = 400;
+/// The 10 KB case: a load and a write of the small field, nowhere near the big one
+/// (382 when set).
+const BIG_SESSION_MODIFY_BYTES: usize = 400;
+
 #[actix_web::test]
 async fn a_modify_sends_only_the_changed_field_however_large_the_others_are() {
     #[derive(SessionData)]
@@ -184,9 +246,15 @@ async fn a_modify_sends_only_the_changed_field_however_large_the_others_are() {
     assert!(wire_size(&fill) > 10_000);
     let (text, bump) = probe.send("GET", "/bump").await;
     assert_eq!(text, "1");
+    assert_eq!(names(&bump), ["EVALSHA", "EVALSHA"], "load and write");
     let write = wire_size(&bump[1..]);
     assert!(
         write < 500,
         "the write carries the counter, not the 10 KB field: {write} bytes"
+    );
+    let bytes = wire_size(&bump);
+    assert!(
+        bytes <= BIG_SESSION_MODIFY_BYTES,
+        "the 10 KB case: {bytes} bytes sent to Redis, budget {BIG_SESSION_MODIFY_BYTES}: {bump:?}"
     );
 }

@@ -1,6 +1,8 @@
-//! The counter example under concurrent load, with two workers, holds one connection to
-//! Redis, and still one after Redis restarts: reconnecting replaces the connection
-//! instead of adding to it. `scripts/soak.sh` watches the same figure for minutes.
+//! The counter example under concurrent load, with two workers, holds a fixed number of
+//! connections to Redis: the one made at connect, plus one for each worker that sends a
+//! command (see `store/redis_local.rs`). It holds no more after Redis restarts:
+//! reconnecting replaces a connection instead of adding one. `scripts/soak.sh` watches the
+//! same figure for minutes.
 
 use std::time::Duration;
 
@@ -10,6 +12,8 @@ use redis::aio::MultiplexedConnection;
 
 /// Clients at once, each on its own session.
 const CLIENTS: usize = 8;
+/// The app's worker threads.
+const WORKERS: usize = 2;
 /// Requests each client sends in one burst.
 const REQUESTS: usize = 50;
 /// Bursts before and after the restart.
@@ -42,8 +46,9 @@ async fn burst(clients: &[reqwest::Client], url: &str) -> usize {
     set.join_all().await.into_iter().sum()
 }
 
-/// Sends [`BURSTS`] bursts, and counts the app's connections to `server` after each.
-async fn assert_one_connection_under_load(
+/// Sends [`BURSTS`] bursts, and checks after each that the app holds at most one
+/// connection per worker plus the one made at connect.
+async fn assert_bounded_connections_under_load(
     server: &RedisServer,
     clients: &[reqwest::Client],
     url: &str,
@@ -51,18 +56,21 @@ async fn assert_one_connection_under_load(
     let mut conn = server.connection().await;
     for _ in 0..BURSTS {
         assert_eq!(burst(clients, url).await, clients.len() * REQUESTS);
-        assert_eq!(
-            other_clients(&mut conn).await,
-            1,
-            "the app's one connection"
+        let held = other_clients(&mut conn).await;
+        assert!(
+            (1..=WORKERS + 1).contains(&held),
+            "the app holds {held} connections; at most one per worker and one from connect"
         );
     }
 }
 
 #[actix_web::test]
-async fn the_app_holds_one_connection_to_redis_under_load_and_after_a_restart() {
+async fn the_app_holds_one_connection_per_worker_under_load_and_after_a_restart() {
     let mut server = RedisServer::start();
-    let counter = Counter::start(&[("REDIS_URL", server.url()), ("WORKERS", "2".to_owned())]);
+    let counter = Counter::start(&[
+        ("REDIS_URL", server.url()),
+        ("WORKERS", WORKERS.to_string()),
+    ]);
     let clients: Vec<reqwest::Client> = (0..CLIENTS)
         .map(|_| {
             reqwest::Client::builder()
@@ -72,7 +80,7 @@ async fn the_app_holds_one_connection_to_redis_under_load_and_after_a_restart() 
         })
         .collect();
     let url = counter.url("/");
-    assert_one_connection_under_load(&server, &clients, &url).await;
+    assert_bounded_connections_under_load(&server, &clients, &url).await;
 
     server.restart();
     // The first requests after the restart may fail while the app reconnects.
@@ -82,5 +90,5 @@ async fn the_app_holds_one_connection_to_redis_under_load_and_after_a_restart() 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_one_connection_under_load(&server, &clients, &url).await;
+    assert_bounded_connections_under_load(&server, &clients, &url).await;
 }

@@ -534,3 +534,78 @@ async fn a_url_that_is_not_redis_is_refused() {
         assert!(result.is_err(), "accepted {url}");
     }
 }
+
+/// Clients connected to `server`, less the one that asks.
+fn connected_clients(server: &RedisServer) -> usize {
+    let mut conn = server
+        .client()
+        .get_connection()
+        .expect("a plain connection");
+    let info: String = redis::cmd("INFO")
+        .arg("clients")
+        .query(&mut conn)
+        .expect("INFO clients");
+    let connected: usize = info
+        .lines()
+        .find_map(|line| line.strip_prefix("connected_clients:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("connected_clients");
+    connected - 1
+}
+
+/// A worker thread's commands go through a connection of that thread, made on its first
+/// command and kept, never through the connecting thread's (a round trip across threads).
+#[test]
+fn each_thread_that_uses_the_store_gets_one_connection_of_its_own() {
+    let server = RedisServer::start();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    };
+    // Kept alive: the connection made by `connect` lives on it.
+    let home = runtime();
+    let store = home
+        .block_on(RedisStore::connect(&server.url()))
+        .expect("connect");
+    let key = fresh_key();
+    assert_eq!(
+        connected_clients(&server),
+        1,
+        "connect makes one connection"
+    );
+    home.block_on(load(&store, &key));
+    assert_eq!(connected_clients(&server), 1, "its own thread uses it");
+
+    // A scoped thread, as an actix worker is to the thread that connected the store.
+    let counts = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = runtime();
+                (0..3)
+                    .map(|_| {
+                        runtime.block_on(load(&store, &key));
+                        connected_clients(&server)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .join()
+            .expect("the worker thread")
+    });
+    assert_eq!(
+        counts,
+        [2, 2, 2],
+        "the worker connects once, on its first command"
+    );
+
+    // A thread whose runtime ended (its connection's task with it) and that starts
+    // another, as `actix_rt::System` does in tests, still gets answers.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            runtime().block_on(load(&store, &key));
+            let again = runtime().block_on(store.load(&key, LoadOptions::default()));
+            assert!(again.is_ok(), "a second runtime on the thread: {again:?}");
+        });
+    });
+}

@@ -2,6 +2,7 @@
 //! implements it; nothing else should.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -45,12 +46,12 @@ pub trait SessionData: Sized + 'static {
 #[doc(hidden)]
 pub struct StoredFields<'a> {
     fields: &'a HashMap<String, Vec<u8>>,
-    session: &'a str,
+    session: &'a dyn fmt::Display,
 }
 
 impl<'a> StoredFields<'a> {
     /// `session` is the fingerprint of the session id, for warnings.
-    pub(crate) fn new(fields: &'a HashMap<String, Vec<u8>>, session: &'a str) -> Self {
+    pub(crate) fn new(fields: &'a HashMap<String, Vec<u8>>, session: &'a dyn fmt::Display) -> Self {
         Self { fields, session }
     }
 
@@ -62,7 +63,7 @@ impl<'a> StoredFields<'a> {
             Ok(value) => Some(value),
             Err(error) => {
                 tracing::warn!(
-                    session = self.session,
+                    session = %self.session,
                     field = name,
                     %error,
                     "stored session field does not decode into its Rust type; using its default"

@@ -114,12 +114,15 @@ async fn finish<B>(
     if response.status().is_server_error() && !state.config.commit_on_server_error {
         return response.map_into_left_body();
     }
-    let secure = config.cookie.secure_for(response.request());
     // A session that says how long its cookie lives (a Node app's) keeps that lifetime.
     let record = loaded.record.as_ref().filter(|_| !state.is_purged());
     let lifetime = config.lifetime_for(record);
     match commit(state, loaded).await {
+        Ok(Handout::Nothing) => response.map_into_left_body(),
         Ok(handout) => {
+            // Only now: reading the scheme parses the forwarding headers, and most
+            // responses set no cookie.
+            let secure = config.cookie.secure_for(response.request());
             if config.hand_out(&handout, lifetime, secure, response.response_mut()) {
                 keep_out_of_shared_caches(response.headers_mut());
             }
@@ -127,15 +130,16 @@ async fn finish<B>(
         }
         Err(error @ SessionError::Store(_)) if config.fail_open => {
             tracing::warn!(
-                session = %loaded.fingerprint, %error,
+                session = %loaded.fingerprint(), %error,
                 "session store unavailable: the response goes out, its session changes unsaved"
             );
             response.map_into_left_body()
         }
         Err(error) => {
-            tracing::error!(session = %loaded.fingerprint, %error, "saving the session failed");
+            tracing::error!(session = %loaded.fingerprint(), %error, "saving the session failed");
             let mut failed = error.error_response();
             if matches!(error, SessionError::Ended) {
+                let secure = config.cookie.secure_for(response.request());
                 config.hand_out(&Handout::Remove, lifetime, secure, &mut failed);
             }
             let (request, _) = response.into_parts();

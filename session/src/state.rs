@@ -4,6 +4,7 @@
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,17 +26,34 @@ pub(crate) struct Loaded {
     pub(crate) inbound: Option<Inbound>,
     /// The stored session behind it; `None` for a new visitor or an ended session.
     pub(crate) record: Option<Record>,
-    /// For logs: the fingerprint of the id, never the id.
-    pub(crate) fingerprint: String,
     /// The store failed and fail-open let the request go on without it: nothing is
     /// committed and no cookie is sent.
     pub(crate) degraded: bool,
 }
 
 impl Loaded {
+    /// For logs: the fingerprint of the id, never the id. Worked out only when a line is
+    /// logged, which most requests never do.
+    pub(crate) fn fingerprint(&self) -> LogId<'_> {
+        LogId(self.inbound.as_ref().map(|inbound| &inbound.id))
+    }
+
     /// The id and record of a session that exists in the store.
     pub(crate) fn existing(&self) -> Option<(&SessionId, &Record)> {
         Some((&self.inbound.as_ref()?.id, self.record.as_ref()?))
+    }
+}
+
+/// A session in log lines: the fingerprint of its id (see [`SessionId::fingerprint`]), or
+/// `new` for a request that came without one.
+pub(crate) struct LogId<'a>(Option<&'a SessionId>);
+
+impl fmt::Display for LogId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => f.write_str(&id.fingerprint()),
+            None => f.write_str("new"),
+        }
     }
 }
 
@@ -74,7 +92,6 @@ impl SessionState {
         let _ = state.loaded.set(Loaded {
             inbound: None,
             record: Some(record),
-            fingerprint: String::from("test"),
             degraded: false,
         });
         state.parts.borrow_mut().push((TypeId::of::<T>(), typed));
@@ -94,16 +111,14 @@ impl SessionState {
                     return Ok(Loaded {
                         inbound,
                         record: None,
-                        fingerprint: String::from("new"),
                         degraded: false,
                     });
                 };
-                let fingerprint = found.id.fingerprint();
-                match self.fetch(&found.id, &fingerprint).await {
+                let fingerprint = LogId(Some(&found.id));
+                match self.fetch(&found.id).await {
                     Ok(record) => Ok(Loaded {
                         inbound,
                         record,
-                        fingerprint,
                         degraded: false,
                     }),
                     Err(error) if self.config.fail_open => {
@@ -114,7 +129,6 @@ impl SessionState {
                         Ok(Loaded {
                             inbound,
                             record: None,
-                            fingerprint,
                             degraded: true,
                         })
                     }
@@ -129,8 +143,9 @@ impl SessionState {
 
     /// The live record of `id`, refreshing its time-to-live as the policy says. A session
     /// past the absolute timeout is deleted and reported absent.
-    async fn fetch(&self, id: &SessionId, fingerprint: &str) -> Result<Option<Record>, StoreError> {
+    async fn fetch(&self, id: &SessionId) -> Result<Option<Record>, StoreError> {
         let config = &self.config;
+        let fingerprint = LogId(Some(id));
         let (refresh_ttl, refresh_below) = match config.ttl_policy {
             TtlPolicy::OnEveryAccess => (Some(config.ttl), None),
             TtlPolicy::OnChange => (None, None),
@@ -188,7 +203,7 @@ impl SessionState {
             (Some(record), false) => &record.fields,
             _ => &empty,
         };
-        let typed = Rc::new(Typed::<T>::decode(stored, &loaded.fingerprint));
+        let typed = Rc::new(Typed::<T>::decode(stored, &loaded.fingerprint()));
         parts.push((TypeId::of::<T>(), typed.clone()));
         typed
     }

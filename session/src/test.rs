@@ -67,6 +67,10 @@ impl<T: SessionData> TestSession<T> {
         Self { state, typed }
     }
 
+    pub(crate) fn state(&self) -> &SessionState {
+        &self.state
+    }
+
     /// A `Session<T>` over this state, to pass to a handler.
     pub fn session(&self) -> Session<T> {
         Session::new(self.state.clone(), self.typed.clone())

@@ -5,6 +5,7 @@
 use std::any::Any;
 use std::cell::{Cell, Ref, RefCell};
 use std::collections::HashMap;
+use std::fmt;
 use std::rc::Rc;
 
 use crate::data::{SessionData, StoredFields};
@@ -22,7 +23,7 @@ pub struct Typed<T> {
 }
 
 impl<T: SessionData> Typed<T> {
-    pub(crate) fn decode(fields: &HashMap<String, Vec<u8>>, session: &str) -> Self {
+    pub(crate) fn decode(fields: &HashMap<String, Vec<u8>>, session: &dyn fmt::Display) -> Self {
         Self {
             value: RefCell::new(T::decode(&StoredFields::new(fields, session))),
             dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
@@ -118,7 +119,7 @@ impl<T: SessionData> Part for Typed<T> {
     }
 
     fn reset(&self) {
-        *self.value.borrow_mut() = T::decode(&StoredFields::new(&HashMap::new(), "purged"));
+        *self.value.borrow_mut() = T::decode(&StoredFields::new(&HashMap::new(), &"purged"));
         self.dirty.iter().for_each(|mark| mark.set(false));
     }
 

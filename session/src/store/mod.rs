@@ -30,6 +30,8 @@ mod redis;
 mod redis_index;
 #[cfg(feature = "redis")]
 mod redis_json;
+#[cfg(feature = "redis")]
+mod redis_local;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
+use super::redis_local::Connections;
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
     WriteMode,
@@ -35,15 +36,16 @@ const INDEX_JOIN_SCRIPT: &str = concat!(
 /// Longest time-to-live sent to Redis (about 100 years): longer ones overflow its clock.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 60 * 60 * 1000;
 
-/// Sessions in Redis, reached through one multiplexed connection that reconnects by
-/// itself. Clones share that connection.
+/// Sessions in Redis, reached through multiplexed connections that reconnect by
+/// themselves: one per thread that uses the store, so a worker's commands never wait for
+/// another thread. Clones share those connections.
 ///
 /// Layout: the session key names a hash with one field per session field, holding the
 /// encoded value as given, plus the reserved field `__created`. Fields this library does
 /// not know are returned by loads and left untouched by commits.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conns: Connections,
     scripts: Arc<Scripts>,
 }
 
@@ -87,7 +89,7 @@ impl RedisStore {
     /// `EVALSHA`. After a server restart `EVALSHA` reports `NOSCRIPT`, and `Script` then
     /// loads the script and retries, once.
     async fn load_scripts(&self) -> Result<(), StoreError> {
-        self.scripts.preload(&mut self.conn.clone()).await
+        self.scripts.preload(&mut self.conns.home()).await
     }
 }
 
@@ -105,7 +107,7 @@ impl SessionStore for RedisStore {
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
         self.scripts
-            .load(&mut self.conn.clone(), key, options)
+            .load(&mut self.conns.get().await?, key, options)
             .await
     }
 
@@ -115,18 +117,20 @@ impl SessionStore for RedisStore {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
         self.scripts
-            .commit(&mut self.conn.clone(), key, changes)
+            .commit(&mut self.conns.get().await?, key, changes)
             .await
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
         self.scripts
-            .delete(&mut self.conn.clone(), key, leave)
+            .delete(&mut self.conns.get().await?, key, leave)
             .await
     }
 
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
-        self.scripts.index_list(&self.conn, index).await
+        self.scripts
+            .index_list(&self.conns.get().await?, index)
+            .await
     }
 
     async fn index_end(
@@ -134,7 +138,9 @@ impl SessionStore for RedisStore {
         index: &IndexKey,
         keep: Option<&SessionId>,
     ) -> Result<usize, StoreError> {
-        self.scripts.index_end(&self.conn, index, keep).await
+        self.scripts
+            .index_end(&self.conns.get().await?, index, keep)
+            .await
     }
 }
 
@@ -520,8 +526,9 @@ impl RedisStoreBuilder {
             .set_response_timeout(Some(self.response_timeout))
             .set_number_of_retries(self.reconnect_retries)
             .set_max_delay(self.connect_timeout);
+        let home = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
         let store = RedisStore {
-            conn: ConnectionManager::new_with_config(client, config).await?,
+            conns: Connections::new(home, client, config),
             scripts: Arc::new(Scripts::new(Topology::OneNode)),
         };
         store.load_scripts().await?;

@@ -17,13 +17,17 @@ end
 if #fields == 0 then
   return false
 end
-local refreshed = 0
-if ARGV[1] ~= '' then
+if ARGV[1] == '' then
+  return { fields, redis.call('PTTL', key), 0 }
+end
+-- Refreshing on every access (no threshold) needs no PTTL at all: the time left is the
+-- time just set. That is the default policy, so the common load runs two commands.
+if ARGV[2] ~= '' then
   local left = redis.call('PTTL', key)
   -- A key without an expiry (-1) has all the time in the world: never "below".
-  if ARGV[2] == '' or (left >= 0 and left < tonumber(ARGV[2])) then
-    redis.call('PEXPIRE', key, ARGV[1])
-    refreshed = 1
+  if left < 0 or left >= tonumber(ARGV[2]) then
+    return { fields, left, 0 }
   end
 end
-return { fields, redis.call('PTTL', key), refreshed }
+redis.call('PEXPIRE', key, ARGV[1])
+return { fields, tonumber(ARGV[1]), 1 }

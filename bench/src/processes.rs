@@ -1,0 +1,96 @@
+//! The processes under test: one redis-server and the apps, each on a free port, each
+//! killed when dropped.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// Linux's `USER_HZ`, the unit of `/proc/<pid>/stat` times, on every common platform.
+const CLOCK_TICKS_PER_SECOND: u64 = 100;
+
+/// How long a process may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A child process listening on `port`, killed on drop.
+pub struct Server {
+    pub port: u16,
+    child: Child,
+}
+
+impl Server {
+    /// A `redis-server` with no persistence, on a free port.
+    pub fn redis() -> Result<Self, String> {
+        let port = free_port()?;
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("start redis-server: {e}"))?;
+        Self::listening(port, child)
+    }
+
+    /// The app at `binary`, bound to a free port, with `env` and a Redis at `redis`.
+    pub fn app(binary: &Path, redis: u16, env: &[(&str, &str)]) -> Result<Self, String> {
+        let port = free_port()?;
+        let child = Command::new(binary)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("REDIS_URL", format!("redis://127.0.0.1:{redis}"))
+            .env("WORKERS", "1")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("start {}: {e}", binary.display()))?;
+        Self::listening(port, child)
+    }
+
+    /// CPU time the process has used so far, system and user, in microseconds (Linux).
+    pub fn cpu_us(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
+        // Fields 14 and 15 (utime, stime), in clock ticks, after the parenthesised name.
+        let ticks: u64 = stat
+            .ok()
+            .and_then(|stat| {
+                let (_, rest) = stat.rsplit_once(')')?;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            })
+            .unwrap_or(0);
+        ticks * 1_000_000 / CLOCK_TICKS_PER_SECOND
+    }
+
+    fn listening(port: u16, mut child: Child) -> Result<Self, String> {
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("a process for port {port} exited: {status}"));
+            }
+            if started.elapsed() > START_TIMEOUT {
+                let _ = child.kill();
+                return Err(format!(
+                    "nothing listens on port {port} after {START_TIMEOUT:?}"
+                ));
+            }
+            sleep(Duration::from_millis(50));
+        }
+        Ok(Self { port, child })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("free port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|e| format!("free port: {e}"))
+}

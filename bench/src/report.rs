@@ -1,0 +1,222 @@
+//! The Markdown report.
+
+use std::fmt::Write;
+
+use crate::machine::Machine;
+use crate::{Case, Measured, Settings, CONTENDERS};
+
+/// `a / b` as a ratio, `-` when `b` is zero.
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}x", a / b)
+    } else {
+        "-".to_owned()
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+/// Per-request calls of each command, most frequent first: `evalsha 2, hgetall 1`.
+fn commands(measured: &Measured) -> String {
+    let mut calls: Vec<(&String, &u64)> = measured.redis.calls.iter().collect();
+    calls.sort_by(|a, b| b.1.cmp(a.1));
+    let listed: Vec<String> = calls
+        .iter()
+        // Stragglers of another app's run, if any: not this app's.
+        .filter(|(_, n)| measured.per_request(**n) >= 0.01)
+        .map(|(name, n)| format!("{} {:.2}", name.to_uppercase(), measured.per_request(**n)))
+        .collect();
+    if listed.is_empty() {
+        "none".to_owned()
+    } else {
+        listed.join(", ")
+    }
+}
+
+pub fn markdown(
+    settings: &Settings,
+    machine: &Machine,
+    results: &[(&Case, [Measured; 3])],
+) -> String {
+    let mut out = String::new();
+    let [ours, theirs, bare] = CONTENDERS;
+    let _ = writeln!(out, "# Load benchmark: {ours} against {theirs}\n");
+    let _ = writeln!(
+        out,
+        "Latest run: {}, {} cores, {}, redis-server {}. One-minute load average {} before \
+         and {} after the run: the machine is shared, other work was running.\n",
+        machine.date, machine.cores, machine.cpu, machine.redis, machine.load.0, machine.load.1
+    );
+    let _ = writeln!(
+        out,
+        "Made by `scripts/bench.sh`: each app is a release build with one worker, all on one \
+         redis-server; wrk (1 thread, {} connections) drives each app for {} s per round, \
+         {} rounds, the three apps interleaved within each round after a 1 s warm-up. \
+         Figures are the median round; Redis figures come from Redis' own `INFO` counters \
+         over every round, sampling's own cost left out. Ours is the counter example \
+         (`examples/counter.rs`), except in the 10 KB case, which its fixed routes cannot \
+         serve (`bench/src/bin/typed_session_app.rs`). actix-session 0.11 uses \
+         `RedisSessionStore`, signed cookies and `TtlExtensionPolicy::OnEveryRequest`.\n",
+        settings.connections, settings.seconds, settings.rounds
+    );
+    let _ = writeln!(out, "![requests per second per case](chart.svg)\n");
+
+    let _ = writeln!(out, "## Cases\n");
+    for (case, _) in results {
+        let _ = writeln!(out, "- **{}**: {}", case.name, case.what);
+    }
+
+    let _ = writeln!(out, "\n## Throughput and latency\n");
+    let _ = writeln!(
+        out,
+        "| case | {ours} req/s | {theirs} req/s | {bare} req/s | ours / {theirs} | ours / bare | p50 ours / theirs / bare (ms) | p99 ours / theirs / bare (ms) |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (case, [o, t, b]) in results {
+        let rate = |m: &Measured| m.median(|run| run.rate());
+        let ms =
+            |m: &Measured, p: fn(&crate::wrk::Run) -> f64| format!("{:.2}", m.median(p) / 1000.0);
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {:.0} | {} | {} | {} / {} / {} | {} / {} / {} |",
+            case.name,
+            rate(o),
+            rate(t),
+            rate(b),
+            ratio(rate(o), rate(t)),
+            ratio(rate(o), rate(b)),
+            ms(o, |r| r.p50_us),
+            ms(t, |r| r.p50_us),
+            ms(b, |r| r.p50_us),
+            ms(o, |r| r.p99_us),
+            ms(t, |r| r.p99_us),
+            ms(b, |r| r.p99_us),
+        );
+    }
+
+    let _ = writeln!(out, "\n## CPU time per request\n");
+    let _ = writeln!(
+        out,
+        "The app process's CPU time (from `/proc`) and redis-server's (`INFO cpu`) per \
+         request, in microseconds: steadier than requests per second on a shared machine, \
+         where other work takes cores away at random.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| case | app: ours / {theirs} / bare | redis-server: ours / {theirs} / bare | app + Redis: ours / {theirs} |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    for (case, [o, t, b]) in results {
+        let app = |m: &Measured| m.per_request(m.app_cpu_us);
+        let redis = |m: &Measured| m.per_request(m.redis.cpu_us);
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {} |",
+            case.name,
+            app(o),
+            app(t),
+            app(b),
+            redis(o),
+            redis(t),
+            redis(b),
+            ratio(app(o) + redis(o), app(t) + redis(t)),
+        );
+    }
+
+    let _ = writeln!(out, "\n## Redis traffic per request\n");
+    let _ = writeln!(
+        out,
+        "Round trips are the commands that came over the network; commands include those \
+         our Lua scripts run inside Redis (one round trip each script). Ours sends only \
+         `EVALSHA` in these cases and actix-session no script, which is how the two are told \
+         apart; `tests/budget.rs` asserts the same counts through `MONITOR`.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| case | round trips ours / theirs | commands ours / theirs | bytes sent to Redis ours / theirs | ours / theirs | bytes from Redis ours / theirs | ours: commands | {theirs}: commands |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|---|");
+    for (case, [o, t, _]) in results {
+        let sent = |m: &Measured| m.per_request(m.redis.bytes_in);
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} / {:.0} | {} | {:.0} / {:.0} | {} | {} |",
+            case.name,
+            o.per_request(o.round_trips()),
+            t.per_request(t.round_trips()),
+            o.per_request(o.redis.commands),
+            t.per_request(t.redis.commands),
+            sent(o),
+            sent(t),
+            ratio(sent(o), sent(t)),
+            o.per_request(o.redis.bytes_out),
+            t.per_request(t.redis.bytes_out),
+            commands(o),
+            commands(t),
+        );
+    }
+
+    let _ = writeln!(out, "\n## Targets (issue 7; shown, not asserted)\n");
+    let _ = writeln!(out, "| case | target | measured | |");
+    let _ = writeln!(out, "|---|---|---:|---|");
+    for (case, [o, t, b]) in results {
+        let rate = |m: &Measured| m.median(|run| run.rate());
+        if let Some(least) = case.over_theirs {
+            let got = rate(o) / rate(t).max(f64::MIN_POSITIVE);
+            let _ = writeln!(
+                out,
+                "| {} | >= {least}x {theirs} | {got:.2}x | {} |",
+                case.name,
+                met(got >= least)
+            );
+        }
+        if let Some(least) = case.over_bare {
+            let got = rate(o) / rate(b).max(f64::MIN_POSITIVE);
+            let _ = writeln!(
+                out,
+                "| {} | >= {least}x {bare} | {got:.2}x | {} |",
+                case.name,
+                met(got >= least)
+            );
+        }
+        if let Some(most) = case.bytes_fraction {
+            let sent = |m: &Measured| m.per_request(m.redis.bytes_in);
+            let got = sent(o) / sent(t).max(f64::MIN_POSITIVE);
+            let _ = writeln!(
+                out,
+                "| {} | bytes sent to Redis <= 1/{:.0} of {theirs}'s | 1/{:.0} | {} |",
+                case.name,
+                1.0 / most,
+                1.0 / got.max(f64::MIN_POSITIVE),
+                met(got <= most)
+            );
+        }
+    }
+
+    let failed: Vec<String> = results
+        .iter()
+        .flat_map(|(case, measured)| {
+            measured
+                .iter()
+                .zip(CONTENDERS)
+                .filter(|(m, _)| m.errors() > 0)
+                .map(move |(m, name)| format!("{} on {name}: {}", case.name, m.errors()))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nFailed requests (errors or non-2xx answers): {}.",
+        if failed.is_empty() {
+            "none".to_owned()
+        } else {
+            failed.join("; ")
+        }
+    );
+    out
+}

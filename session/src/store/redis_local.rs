@@ -1,0 +1,119 @@
+//! One Redis connection per thread that uses the store.
+//!
+//! A store is usually connected on the main thread, before `HttpServer` starts its
+//! workers. Its connection's I/O task then lives on the main thread, and every command a
+//! worker sends crosses threads twice (there and back), each a wake-up through the kernel.
+//! Each worker instead connects on its first command, so a command stays on the thread
+//! that sends it; the connection made by `connect` serves its own thread.
+//!
+//! A connection belongs to the runtime its I/O task was spawned on and dies with it, so a
+//! thread that ends one runtime and starts another (as tests do) connects again.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Client;
+use tokio::runtime::{self, Handle};
+
+use crate::error::StoreError;
+
+thread_local! {
+    /// This thread's connections, by the store they belong to.
+    static CONNECTIONS: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Tells stores apart in the thread-local lists.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+struct Local {
+    store: u64,
+    runtime: runtime::Id,
+    /// Gone once the last clone of the store is dropped: the entry is then pruned.
+    owner: Weak<Shared>,
+    conn: ConnectionManager,
+}
+
+/// The connections of one store (and its clones).
+#[derive(Clone)]
+pub(super) struct Connections {
+    home: ConnectionManager,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: u64,
+    /// The runtime `home` was made on; `None` if that was none (never, from `connect`).
+    home_runtime: Option<runtime::Id>,
+    client: Client,
+    config: ConnectionManagerConfig,
+}
+
+impl Connections {
+    /// `home` is the connection just made on this runtime, with `client` and `config`.
+    pub(super) fn new(
+        home: ConnectionManager,
+        client: Client,
+        config: ConnectionManagerConfig,
+    ) -> Self {
+        Self {
+            home,
+            shared: Arc::new(Shared {
+                store: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                home_runtime: current_runtime(),
+                client,
+                config,
+            }),
+        }
+    }
+
+    /// The connection made by `connect`.
+    pub(super) fn home(&self) -> ConnectionManager {
+        self.home.clone()
+    }
+
+    /// The connection of the runtime the caller runs on, made on its first use (with the
+    /// store's timeouts and retries, so a Redis that is down fails the request as any
+    /// command would).
+    pub(super) async fn get(&self) -> Result<ConnectionManager, StoreError> {
+        let shared = &self.shared;
+        let runtime = match current_runtime() {
+            Some(runtime) if Some(runtime) != shared.home_runtime => runtime,
+            _ => return Ok(self.home.clone()),
+        };
+        if let Some(conn) = self.find(runtime) {
+            return Ok(conn);
+        }
+        let conn = ConnectionManager::new_with_config(shared.client.clone(), shared.config.clone())
+            .await?;
+        // Another request of this thread may have connected meanwhile: keep the first.
+        Ok(self.find(runtime).unwrap_or_else(|| {
+            CONNECTIONS.with_borrow_mut(|locals| {
+                // A thread runs one runtime at a time: connections of another are dead.
+                locals.retain(|local| local.runtime == runtime && local.owner.strong_count() > 0);
+                locals.push(Local {
+                    store: shared.store,
+                    runtime,
+                    owner: Arc::downgrade(shared),
+                    conn: conn.clone(),
+                });
+            });
+            conn
+        }))
+    }
+
+    fn find(&self, runtime: runtime::Id) -> Option<ConnectionManager> {
+        CONNECTIONS.with_borrow(|locals| {
+            locals
+                .iter()
+                .find(|local| local.store == self.shared.store && local.runtime == runtime)
+                .map(|local| local.conn.clone())
+        })
+    }
+}
+
+/// The runtime the caller runs on, if any.
+fn current_runtime() -> Option<runtime::Id> {
+    Handle::try_current().ok().map(|handle| handle.id())
+}
