@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{GeneralPurpose, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
@@ -130,6 +130,9 @@ const MAX_TAG_LEN: usize = 64;
 #[derive(Clone)]
 pub(crate) struct Keygrip {
     keys: Vec<Prepared>,
+    /// How signatures are spelled: base64url for keygrip, standard base64 for
+    /// cookie-signature; no padding either way.
+    encoding: &'static GeneralPurpose,
 }
 
 /// Which key of the ring verified a signature.
@@ -144,31 +147,41 @@ pub(crate) enum Verified {
 impl Keygrip {
     /// `None` for an empty ring: nothing to sign with.
     pub(crate) fn new(keys: &Keys, algorithm: Algorithm) -> Option<Self> {
+        Self::with_encoding(keys, algorithm, &URL_SAFE_NO_PAD)
+    }
+
+    fn with_encoding(
+        keys: &Keys,
+        algorithm: Algorithm,
+        encoding: &'static GeneralPurpose,
+    ) -> Option<Self> {
         let keys: Vec<_> = keys
             .secrets
             .iter()
             .filter_map(|secret| Prepared::new(algorithm, secret))
             .collect();
-        (!keys.is_empty()).then_some(Self { keys })
+        (!keys.is_empty()).then_some(Self { keys, encoding })
     }
 
-    /// base64url without padding of HMAC(first key, data).
+    /// HMAC(first key, data) in the ring's encoding (base64url without padding for
+    /// keygrip).
     pub(crate) fn sign(&self, data: &[u8]) -> String {
         self.keys
             .first()
-            .map(|key| URL_SAFE_NO_PAD.encode(key.sign(data)))
+            .map(|key| self.encoding.encode(key.sign(data)))
             .unwrap_or_default()
     }
 
     /// The index of the first key whose signature matches, as keygrip's `index`.
     ///
     /// Only the canonical encoding verifies: the strict decoder rejects padding, the
-    /// standard alphabet and non-zero trailing bits, so one MAC has exactly one spelling.
+    /// other base64 alphabet and non-zero trailing bits, so one MAC has exactly one
+    /// spelling.
     pub(crate) fn index(&self, data: &[u8], signature: &str) -> Option<usize> {
         // On the stack: every request with a cookie comes through here. A signature
         // longer than any MAC's does not fit and is refused.
         let mut tag = [0u8; MAX_TAG_LEN];
-        let len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).ok()?;
+        let len = self.encoding.decode_slice(signature, &mut tag).ok()?;
         let tag = tag.get(..len)?;
         self.keys.iter().position(|key| key.verify(data, tag))
     }
@@ -183,31 +196,20 @@ impl Keygrip {
 }
 
 /// express-session's signer (the npm package cookie-signature): the signature travels
-/// inside the cookie value, `s:<value>.<base64 of HMAC-SHA256(secret, value)>`.
+/// inside the cookie value, `s:<value>.<base64 of HMAC-SHA256(secret, value)>`. The same
+/// key ring as keygrip's, over the value alone and spelled in standard base64.
 #[derive(Clone)]
-pub(crate) struct InlineSigner {
-    keys: Vec<Prepared>,
-}
+pub(crate) struct InlineSigner(Keygrip);
 
 impl InlineSigner {
     /// `None` for an empty ring: nothing to sign with.
     pub(crate) fn new(keys: &Keys) -> Option<Self> {
-        let keys: Vec<_> = keys
-            .secrets
-            .iter()
-            .filter_map(|secret| Prepared::new(Algorithm::Sha256, secret))
-            .collect();
-        (!keys.is_empty()).then_some(Self { keys })
+        Keygrip::with_encoding(keys, Algorithm::Sha256, &STANDARD_NO_PAD).map(Self)
     }
 
     /// `s:<value>.<signature>` with the first key, before any percent-encoding.
     pub(crate) fn sign(&self, value: &str) -> String {
-        let signature = self
-            .keys
-            .first()
-            .map(|key| STANDARD_NO_PAD.encode(key.sign(value.as_bytes())))
-            .unwrap_or_default();
-        format!("s:{value}.{signature}")
+        format!("s:{value}.{}", self.0.sign(value.as_bytes()))
     }
 
     /// The value inside `signed` (percent-decoded already) and which key verified it.
@@ -215,19 +217,8 @@ impl InlineSigner {
     /// the canonical spelling of the signature verifies.
     pub(crate) fn unsign<'a>(&self, signed: &'a str) -> Option<(&'a str, Verified)> {
         let (value, signature) = signed.strip_prefix("s:")?.rsplit_once('.')?;
-        let tag = STANDARD_NO_PAD.decode(signature).ok()?;
-        let index = self
-            .keys
-            .iter()
-            .position(|key| key.verify(value.as_bytes(), &tag))?;
-        Some((
-            value,
-            if index == 0 {
-                Verified::Current
-            } else {
-                Verified::Rotated
-            },
-        ))
+        let verified = self.0.verify(value.as_bytes(), signature)?;
+        Some((value, verified))
     }
 }
 
