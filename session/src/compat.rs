@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::config::{Config, TtlPolicy};
 use crate::cookie::Lifetime;
 use crate::id::IdFormat;
-use crate::store::{ChangeSet, IndexMoves, JsonWrite, Layout, Record, WriteMode};
+use crate::store::{ChangeSet, IndexMoves, JsonWrite, Layout, Record, WriteMode, MAX_TTL};
 
 /// A Node session package to share sessions with; pass it to
 /// [`SessionMiddlewareBuilder::compat`](crate::SessionMiddlewareBuilder::compat).
@@ -77,8 +77,6 @@ pub(crate) struct Preset {
 const KOA_DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// koa-session keeps the store's copy this much longer than the cookie.
 const KOA_STORE_MARGIN: Duration = Duration::from_secs(10);
-/// Longest lifetime read from a stored document (about 100 years).
-const MAX_STORED_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 impl Compat {
     pub(crate) fn preset(self) -> Preset {
@@ -224,8 +222,7 @@ impl Config {
             }
             Envelope::Koa => koa_max_age(Some(record)).map(Lifetime::MaxAge),
             Envelope::Express => {
-                let cookie: Map<String, Value> =
-                    serde_json::from_slice(record.fields.get("cookie")?).ok()?;
+                let cookie = stored_cookie(record)?;
                 match cookie.get("originalMaxAge")? {
                     Value::Null => Some(Lifetime::BrowserSession),
                     value => value
@@ -242,10 +239,9 @@ impl Config {
     /// `originalMaxAge` (what express's `touch()` does), or a new one from the cookie
     /// settings, with the keys in express's order.
     fn express_cookie(&self, stored: Option<&Record>, now: SystemTime) -> Map<String, Value> {
-        let stored: Option<Map<String, Value>> = stored
-            .and_then(|record| record.fields.get("cookie"))
-            .and_then(|raw| serde_json::from_slice(raw).ok());
-        let mut cookie = stored.unwrap_or_else(|| self.new_express_cookie(now));
+        let mut cookie = stored
+            .and_then(stored_cookie)
+            .unwrap_or_else(|| self.new_express_cookie(now));
         let max_age = cookie
             .get("originalMaxAge")
             .and_then(Value::as_f64)
@@ -300,6 +296,11 @@ fn koa_max_age(record: Option<&Record>) -> Option<Duration> {
     stored_number(record?, "_maxAge").and_then(positive_millis)
 }
 
+/// express-session's stored `cookie` object, when it is one.
+fn stored_cookie(record: &Record) -> Option<Map<String, Value>> {
+    serde_json::from_slice(record.fields.get("cookie")?).ok()
+}
+
 fn stored_number(record: &Record, name: &str) -> Option<f64> {
     serde_json::from_slice::<f64>(record.fields.get(name)?).ok()
 }
@@ -308,9 +309,7 @@ fn positive_millis(ms: f64) -> Option<Duration> {
     // A stored lifetime past what a Duration holds (`1e300`) is as good as forever; the
     // panicking `from_secs_f64` would take the worker down with it (found by fuzzing).
     (ms.is_finite() && ms > 0.0).then(|| {
-        Duration::try_from_secs_f64(ms / 1000.0).map_or(MAX_STORED_LIFETIME, |lifetime| {
-            lifetime.min(MAX_STORED_LIFETIME)
-        })
+        Duration::try_from_secs_f64(ms / 1000.0).map_or(MAX_TTL, |lifetime| lifetime.min(MAX_TTL))
     })
 }
 
@@ -360,8 +359,8 @@ mod tests {
     #[test]
     fn stored_lifetimes_of_any_size_are_read_without_a_panic() {
         assert_eq!(positive_millis(1500.0), Some(Duration::from_millis(1500)));
-        assert_eq!(positive_millis(1e300), Some(MAX_STORED_LIFETIME));
-        assert_eq!(positive_millis(f64::MAX), Some(MAX_STORED_LIFETIME));
+        assert_eq!(positive_millis(1e300), Some(MAX_TTL));
+        assert_eq!(positive_millis(f64::MAX), Some(MAX_TTL));
         for nothing in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert_eq!(positive_millis(nothing), None, "{nothing}");
         }

@@ -205,12 +205,14 @@ impl Layout {
     }
 }
 
+/// Longest time-to-live sent to Redis (about 100 years): longer ones overflow its clock.
+pub(crate) const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// `ttl` in seconds, rounded up, at least 1 (Redis refuses an expiry of 0) and at most
-/// about 100 years (longer ones overflow Redis' clock).
+/// [`MAX_TTL`].
 pub(crate) fn whole_seconds(ttl: Duration) -> u64 {
-    const MAX_SECS: u64 = 100 * 365 * 24 * 60 * 60;
     let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
-    secs.clamp(1, MAX_SECS)
+    secs.clamp(1, MAX_TTL.as_secs())
 }
 
 /// What a load may do besides reading.

@@ -14,7 +14,7 @@ use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 use super::redis_local::Connections;
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
-    WriteMode,
+    WriteMode, MAX_TTL,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -32,9 +32,6 @@ const INDEX_JOIN_SCRIPT: &str = concat!(
     include_str!("lua/index.lua"),
     include_str!("lua/index_join.lua")
 );
-
-/// Longest time-to-live sent to Redis (about 100 years): longer ones overflow its clock.
-const MAX_TTL_MS: u64 = 100 * 365 * 24 * 60 * 60 * 1000;
 
 /// Sessions in Redis, reached through multiplexed connections that reconnect by
 /// themselves: one per thread that uses the store, so a worker's commands never wait for
@@ -281,28 +278,21 @@ impl Scripts {
     }
 }
 
-/// Turns the load script's reply into a record: nil, the type of a key that is not a
-/// hash, or `[[name, value, ...], pttl, refreshed]`.
+/// Turns the load script's reply into a record: see [`found_session`], with the stored
+/// session as the hash's `[name, value, ...]`.
 pub(super) fn decode_record(reply: Value, key: &SessionKey) -> Result<Option<Record>, StoreError> {
-    // Says nothing of the reply itself: it may hold session data.
-    let unexpected = || StoreError::Protocol("unexpected reply from the load script".into());
-    let parts = match reply {
-        Value::Nil => return Ok(None),
-        Value::Array(parts) => parts,
-        Value::BulkString(kind) => return Ok(foreign(key, &kind)),
-        _ => return Err(unexpected()),
+    let Some(found) = found_session(reply, key)? else {
+        return Ok(None);
     };
-    let Ok([Value::Array(flat), Value::Int(pttl), Value::Int(refreshed)]) =
-        <[Value; 3]>::try_from(parts)
-    else {
-        return Err(unexpected());
+    let Value::Array(flat) = found.stored else {
+        return Err(unexpected_load_reply());
     };
     let mut fields = HashMap::with_capacity(flat.len() / 2);
     let mut created_at = None;
     let mut flat = flat.into_iter();
     while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
         let (Value::BulkString(name), Value::BulkString(value)) = (name, value) else {
-            return Err(unexpected());
+            return Err(unexpected_load_reply());
         };
         // A field whose name is not UTF-8 was written by someone else and cannot be
         // one of ours: skip it here, and commits leave it untouched in Redis.
@@ -320,35 +310,64 @@ pub(super) fn decode_record(reply: Value, key: &SessionKey) -> Result<Option<Rec
         // A hash written by another program may lack the creation time: unknown, which is
         // not a reason to refuse a session that is otherwise fine.
         created_at,
-        // -2 (the key is gone) only follows a refresh to zero.
-        ttl: ttl_from_pttl(pttl),
-        refreshed: refreshed == 1,
+        ttl: found.ttl,
+        refreshed: found.refreshed,
         snapshot: None,
     }))
 }
 
-/// A session key that holds another program's data (a list, a string where a hash
-/// belongs): no session. The request goes on with a fresh one, saved under a new id, and
-/// the key is left as it is.
-pub(super) fn foreign(key: &SessionKey, kind: &[u8]) -> Option<Record> {
-    tracing::warn!(
-        session = ?key,
-        kind = %String::from_utf8_lossy(kind),
-        "the session key holds data of another type; treated as no session"
-    );
-    None
+/// What both layouts' load scripts answer when the key holds a session of theirs.
+pub(super) struct Found {
+    /// The session as stored: the hash's `[name, value, ...]`, or the JSON text.
+    pub(super) stored: Value,
+    /// The time left; `None` when the key has no expiry.
+    pub(super) ttl: Option<Duration>,
+    /// Whether the load pushed the time-to-live back.
+    pub(super) refreshed: bool,
 }
 
-/// What a script reports as the time left: -1 means the key has no expiry.
-pub(super) fn ttl_from_pttl(pttl: i64) -> Option<Duration> {
-    match pttl {
-        -1 => None,
-        ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-    }
+/// Splits a load script's reply: nil (no key), the type of a key that holds another
+/// program's data, or `[stored, pttl, refreshed]`.
+///
+/// A key of another type (a list, a string where a hash belongs) is no session: the
+/// request goes on with a fresh one, saved under a new id, and the key is left as it is.
+pub(super) fn found_session(reply: Value, key: &SessionKey) -> Result<Option<Found>, StoreError> {
+    let parts = match reply {
+        Value::Nil => return Ok(None),
+        Value::Array(parts) => parts,
+        Value::BulkString(kind) => {
+            tracing::warn!(
+                session = ?key,
+                kind = %String::from_utf8_lossy(&kind),
+                "the session key holds data of another type; treated as no session"
+            );
+            return Ok(None);
+        }
+        _ => return Err(unexpected_load_reply()),
+    };
+    let Ok([stored, Value::Int(pttl), Value::Int(refreshed)]) = <[Value; 3]>::try_from(parts)
+    else {
+        return Err(unexpected_load_reply());
+    };
+    Ok(Some(Found {
+        stored,
+        // -1: the key has no expiry. -2 (the key is gone) only follows a refresh to zero.
+        ttl: match pttl {
+            -1 => None,
+            ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+        },
+        refreshed: refreshed == 1,
+    }))
+}
+
+/// Says nothing of the reply itself: it may hold session data.
+pub(super) fn unexpected_load_reply() -> StoreError {
+    StoreError::Protocol("unexpected reply from the load script".into())
 }
 
 pub(super) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).map_or(MAX_TTL_MS, |ms| ms.min(MAX_TTL_MS))
+    // At most MAX_TTL, which fits in u64 milliseconds many times over.
+    u64::try_from(duration.min(MAX_TTL).as_millis()).unwrap_or(u64::MAX)
 }
 
 fn epoch_millis(time: SystemTime) -> u64 {

@@ -12,7 +12,7 @@ use redis::Value;
 use sha1::{Digest, Sha1};
 
 use super::document::Document;
-use super::redis::{foreign, millis, ttl_from_pttl, Scripts};
+use super::redis::{found_session, millis, unexpected_load_reply, Scripts};
 use super::{
     whole_seconds, ChangeSet, CommitOutcome, JsonWrite, LoadOptions, Record, SessionKey, Snapshot,
     WriteMode,
@@ -45,17 +45,11 @@ impl Scripts {
             .arg(refresh.map(|s| s.to_string()).unwrap_or_default())
             .arg(below.map(|ms| ms.to_string()).unwrap_or_default());
         let reply: Value = invocation.invoke_async(conn).await?;
-        let unexpected = || StoreError::Protocol("unexpected reply from the load script".into());
-        let parts = match reply {
-            Value::Nil => return Ok(None),
-            Value::Array(parts) => parts,
-            Value::BulkString(kind) => return Ok(foreign(key, &kind)),
-            _ => return Err(unexpected()),
+        let Some(found) = found_session(reply, key)? else {
+            return Ok(None);
         };
-        let Ok([Value::BulkString(raw), Value::Int(pttl), Value::Int(refreshed)]) =
-            <[Value; 3]>::try_from(parts)
-        else {
-            return Err(unexpected());
+        let Value::BulkString(raw) = found.stored else {
+            return Err(unexpected_load_reply());
         };
         let Some(document) = Document::parse(&raw) else {
             tracing::warn!(session = ?key, "stored session is not a JSON object; treated as absent");
@@ -64,8 +58,8 @@ impl Scripts {
         Ok(Some(Record {
             fields: document.fields(),
             created_at: None,
-            ttl: ttl_from_pttl(pttl),
-            refreshed: refreshed == 1,
+            ttl: found.ttl,
+            refreshed: found.refreshed,
             snapshot: Some(Snapshot::new(raw)),
         }))
     }
