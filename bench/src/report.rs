@@ -167,20 +167,12 @@ pub fn markdown(
     let _ = writeln!(out, "|---|---|---:|---|");
     for (case, [o, t, b]) in results {
         let rate = |m: &Measured| m.median(|run| run.rate());
-        if let Some(least) = case.over_theirs {
-            let got = rate(o) / rate(t).max(f64::MIN_POSITIVE);
+        for (least, other, name) in [(case.over_theirs, t, theirs), (case.over_bare, b, bare)] {
+            let Some(least) = least else { continue };
+            let got = rate(o) / rate(other).max(f64::MIN_POSITIVE);
             let _ = writeln!(
                 out,
-                "| {} | >= {least}x {theirs} | {got:.2}x | {} |",
-                case.name,
-                met(got >= least)
-            );
-        }
-        if let Some(least) = case.over_bare {
-            let got = rate(o) / rate(b).max(f64::MIN_POSITIVE);
-            let _ = writeln!(
-                out,
-                "| {} | >= {least}x {bare} | {got:.2}x | {} |",
+                "| {} | >= {least}x {name} | {got:.2}x | {} |",
                 case.name,
                 met(got >= least)
             );

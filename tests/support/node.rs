@@ -1,6 +1,7 @@
-//! The Koa and Express apps in `tests/node/` (and the demo's browser script), run with the machine's node against a test's
-//! own `redis-server`. The npm packages they need are installed once per lock file into a
-//! scratch folder (`npm ci`), which every later run reuses.
+//! The Koa and Express apps in `tests/node/` (and the demo's browser script), run with the
+//! machine's node against a test's own `redis-server`. The npm packages they need are
+//! installed once per lock file into a scratch folder (`npm ci`), which every later run
+//! reuses.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
