@@ -2,7 +2,7 @@
 //! or a list where a hash belongs, a hash where a JSON string belongs), broken JSON, JSON
 //! that is no object, values that no longer decode, huge values. Never a panic or a 5xx:
 //! data that is no session gives a fresh session, saved under a new id, and leaves the
-//! key alone; a field that does not decode takes its default and the session keeps its
+//! key alone, its time-to-live included; a field that does not decode takes its default and the session keeps its
 //! id; and the next write is never refused.
 
 use std::fmt::Debug;
@@ -64,6 +64,11 @@ async fn dump(conn: &mut MultiplexedConnection, key: &str) -> Option<Vec<u8>> {
     redis::cmd("DUMP").arg(key).query_async(conn).await.unwrap()
 }
 
+/// The time-to-live of `key` in milliseconds; -1 when it has none.
+async fn pttl(conn: &mut MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
+}
+
 /// Foreign or corrupt data, and what the app must make of it.
 struct Plant {
     case: &'static str,
@@ -101,6 +106,7 @@ where
     }
     let _: () = command.query_async(conn).await.unwrap();
     let planted = dump(conn, &key).await;
+    let planted_ttl = pttl(conn, &key).await;
 
     assert_eq!(
         get(app, &mut jar, "/peek", &case).await,
@@ -113,6 +119,16 @@ where
         Outcome::Fresh => {
             assert_ne!(written, key, "{case}: a fresh session gets a new id");
             assert_eq!(dump(conn, &key).await, planted, "{case}: left alone");
+            let ttl = pttl(conn, &key).await;
+            if planted_ttl == -1 {
+                assert_eq!(ttl, -1, "{case}: still without an expiry");
+            } else {
+                // Only the time the test took has passed: reads never pushed it back.
+                assert!(
+                    ttl <= planted_ttl && ttl > planted_ttl - 10_000,
+                    "{case}: time-to-live {ttl} ms, planted with {planted_ttl} ms"
+                );
+            }
         }
         Outcome::Defaulted => assert_eq!(written, key, "{case}: the session keeps its id"),
     }
@@ -137,6 +153,12 @@ async fn foreign_or_corrupt_hash_sessions_give_a_fresh_session_or_a_default_neve
         Layout::Hash,
         &[
             plant("a string", "SET", &[b"not a session"], Fresh),
+            plant(
+                "a string that expires",
+                "SET",
+                &[b"not a session", b"PX", b"600000"],
+                Fresh,
+            ),
             plant("a list", "RPUSH", &[b"a", b"b"], Fresh),
             plant("a set", "SADD", &[b"a"], Fresh),
             plant(
@@ -179,6 +201,12 @@ async fn foreign_or_corrupt_json_sessions_give_a_fresh_session_or_a_default_neve
         Layout::Json,
         &[
             plant("a hash", "HSET", &[b"views", b"5"], Fresh),
+            plant(
+                "a string that expires, broken JSON",
+                "SET",
+                &[br#"{"views": 5"#, b"PX", b"600000"],
+                Fresh,
+            ),
             plant("a list", "RPUSH", &[b"{}"], Fresh),
             plant("broken JSON", "SET", &[br#"{"views": 5"#], Fresh),
             plant("a JSON array", "SET", &[b"[1,2]"], Fresh),

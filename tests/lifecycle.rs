@@ -551,9 +551,11 @@ async fn an_expired_session_costs_one_delete_on_top_of_the_usual_round_trips() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
     assert_eq!(body(res).await, "1 views");
+    let traffic = log.take_traffic().await;
     assert_eq!(
-        names(&log.take().await),
-        ["EVALSHA", "DEL", "EVALSHA"],
+        names(&traffic.commands),
+        ["HGETALL", "PTTL", "PEXPIRE", "DEL", "EVALSHA"],
         "load, delete the expired session, create the new one"
     );
+    assert_eq!(traffic.round_trips, 3);
 }

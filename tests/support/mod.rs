@@ -18,5 +18,5 @@ pub mod node;
 pub mod sentinel;
 mod server;
 
-pub use monitor::{names, wire_size, CommandLog, LoggedCommand};
+pub use monitor::{names, wire_size, CommandLog, LoggedCommand, Traffic};
 pub use server::{free_port, RedisServer};

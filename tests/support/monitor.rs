@@ -1,10 +1,11 @@
 //! Counting round trips and bytes from Redis' own point of view: a `MONITOR` connection
-//! that records every top-level command clients send.
+//! that records every top-level command clients send, and Redis' count of the reads it
+//! made from clients' sockets.
 
 use std::fmt;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::RedisServer;
@@ -73,6 +74,18 @@ pub fn wire_size(commands: &[LoggedCommand]) -> usize {
     commands.iter().map(LoggedCommand::wire_size).sum()
 }
 
+/// What clients sent to the server between two takes of a [`CommandLog`].
+#[derive(Debug)]
+pub struct Traffic {
+    /// The top-level commands, in the order the server ran them.
+    pub commands: Vec<LoggedCommand>,
+    /// The round trips they took: the reads the server made from clients' sockets
+    /// (`total_reads_processed` of `INFO stats`), the recorder's own left out. Commands
+    /// sent together (a pipeline, a `MULTI` ... `EXEC`) arrive in one read, as long as
+    /// they take less than Redis' 16 KB read buffer; every round trip costs at least one.
+    pub round_trips: u64,
+}
+
 /// Records the top-level commands that clients send to one server.
 ///
 /// Commands run inside scripts (`lua` in the monitor output) are left out: they cost no
@@ -82,7 +95,13 @@ pub struct CommandLog {
     control: BufReader<TcpStream>,
     control_addr: String,
     marks: u64,
+    /// The server's `total_reads_processed` at the last take.
+    reads: Option<u64>,
 }
+
+/// The reads each take costs the server on the recorder's control connection: its
+/// `INFO stats` and the marker `ECHO`.
+const READS_PER_TAKE: u64 = 2;
 
 impl CommandLog {
     /// Starts recording. Commands sent before this returns are not recorded.
@@ -102,6 +121,7 @@ impl CommandLog {
             control,
             control_addr,
             marks: 0,
+            reads: None,
         };
         log.take().await;
         log
@@ -111,16 +131,27 @@ impl CommandLog {
     /// server ran them. Waits until the monitor has caught up with everything the server
     /// ran before this call.
     pub async fn take(&mut self) -> Vec<LoggedCommand> {
+        self.take_matching(false).await.commands
+    }
+
+    /// As [`take`](Self::take), with the round trips those commands took. Count them only
+    /// where nothing but the code under test talks to the server meanwhile.
+    pub async fn take_traffic(&mut self) -> Traffic {
         self.take_matching(false).await
     }
 
     /// As [`take`](Self::take), with the commands scripts ran included (their client is
     /// `lua`) in the order the server logged them: what was actually written, and how.
     pub async fn take_with_scripts(&mut self) -> Vec<LoggedCommand> {
-        self.take_matching(true).await
+        self.take_matching(true).await.commands
     }
 
-    async fn take_matching(&mut self, with_scripts: bool) -> Vec<LoggedCommand> {
+    async fn take_matching(&mut self, with_scripts: bool) -> Traffic {
+        let reads = self.reads_processed().await;
+        let round_trips = self
+            .reads
+            .replace(reads)
+            .map_or(0, |before| reads - before - READS_PER_TAKE);
         self.marks += 1;
         let marker = format!("command-log-marker-{}", self.marks);
         send(&mut self.control, &[b"ECHO", marker.as_bytes()]).await;
@@ -144,7 +175,30 @@ impl CommandLog {
         tokio::time::timeout(CATCH_UP_TIMEOUT, catch_up)
             .await
             .expect("the monitor did not catch up with its marker");
-        commands
+        Traffic {
+            commands,
+            round_trips,
+        }
+    }
+
+    /// The server's count of reads from clients' sockets, this request's included.
+    async fn reads_processed(&mut self) -> u64 {
+        send(&mut self.control, &[b"INFO", b"stats"]).await;
+        let header = read_line(&mut self.control).await;
+        let len: usize = header
+            .strip_prefix('$')
+            .and_then(|len| len.parse().ok())
+            .unwrap_or_else(|| panic!("INFO answered {header:?}"));
+        let mut body = vec![0; len + 2];
+        self.control
+            .read_exact(&mut body)
+            .await
+            .expect("read INFO from redis-server");
+        String::from_utf8_lossy(&body)
+            .lines()
+            .find_map(|line| line.strip_prefix("total_reads_processed:"))
+            .and_then(|count| count.trim().parse().ok())
+            .expect("INFO stats has total_reads_processed")
     }
 }
 

@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
+use redis::Value;
+
 use super::document::Document;
+use super::redis_hash_load::{read_pipelined, Loaded};
 use super::{Record, SessionKey};
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -22,13 +25,27 @@ pub fn json_round_trip(raw: &[u8]) -> Option<(Fields, Fields)> {
     Some((before, after.unwrap_or_default()))
 }
 
-/// Decodes `raw`, a RESP reply, as the hash layout's load script's reply; `None` when it
-/// is not RESP at all.
-pub fn load_reply(raw: &[u8]) -> Option<Result<Option<Record>, StoreError>> {
-    let value = redis::parse_redis_value(raw).ok()?;
-    let id = SessionId::generate_as(Default::default()).ok()?;
-    Some(super::redis::decode_record(
-        value,
-        &SessionKey::new("fuzz:", &id),
-    ))
+/// Decodes `raw`, RESP, as each reply a hash-layout load reads: the threshold script's
+/// reply, and the replies of the load pipeline with and without a refresh. Empty when
+/// `raw` is not RESP at all.
+pub fn load_replies(raw: &[u8]) -> Vec<Result<Option<Record>, StoreError>> {
+    let Ok(value) = redis::parse_redis_value(raw) else {
+        return Vec::new();
+    };
+    let Ok(id) = SessionId::generate_as(Default::default()) else {
+        return Vec::new();
+    };
+    let key = SessionKey::new("fuzz:", &id);
+    let mut decoded = vec![super::redis::decode_record(value.clone(), &key)];
+    if let Value::Array(replies) = value {
+        for refresh in [None, Some(60_000)] {
+            decoded.push(read_pipelined(replies.clone(), refresh).and_then(
+                |loaded| match loaded {
+                    Loaded::Session(found) => super::redis::record_of(found).map(Some),
+                    Loaded::Missing | Loaded::Foreign { .. } => Ok(None),
+                },
+            ));
+        }
+    }
+    decoded
 }

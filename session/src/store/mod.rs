@@ -27,6 +27,8 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+mod redis_hash_load;
+#[cfg(feature = "redis")]
 mod redis_index;
 #[cfg(feature = "redis")]
 mod redis_json;

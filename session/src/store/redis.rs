@@ -1,6 +1,7 @@
 //! The Redis store: one hash per session, one hash field per session field (or, in the
 //! JSON layout, one string per session: see `redis_json.rs`), and every load and commit in
-//! a single round trip through a Lua script.
+//! a single round trip: loads as a pipeline (`redis_hash_load.rs`), commits through a Lua
+//! script.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -49,7 +50,7 @@ pub struct RedisStore {
 /// The Lua scripts of both layouts and the commands around them, shared by the
 /// single-node, Sentinel and cluster stores.
 pub(super) struct Scripts {
-    load: Script,
+    pub(super) load: Script,
     commit: Script,
     pub(super) json_load: Script,
     pub(super) json_commit: Script,
@@ -172,28 +173,6 @@ impl Scripts {
         Ok(())
     }
 
-    /// Loads a session in one round trip (see `lua/load.lua`). Every command of the
-    /// script names the one session key, so on a cluster it runs on the key's node.
-    pub(super) async fn load<C: ConnectionLike + Send>(
-        &self,
-        conn: &mut C,
-        key: &SessionKey,
-        options: LoadOptions,
-    ) -> Result<Option<Record>, StoreError> {
-        if let Layout::Json(_) = options.layout {
-            return self.load_json(conn, key, options).await;
-        }
-        let refresh = options.refresh_ttl.map(millis);
-        let below = options.refresh_below.map(millis);
-        let mut invocation = self.load.prepare_invoke();
-        invocation
-            .key(key.as_str())
-            .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default())
-            .arg(below.map(|ms| ms.to_string()).unwrap_or_default());
-        let reply: Value = invocation.invoke_async(conn).await?;
-        decode_record(reply, key)
-    }
-
     /// Applies a change set in one round trip, with its index moves: inside the write's own
     /// script for the hash layout on one node; elsewhere (a cluster, where the index is in
     /// another slot, or the JSON layout, whose script knows no index) joins are sent before
@@ -281,9 +260,11 @@ impl Scripts {
 /// Turns the load script's reply into a record: see [`found_session`], with the stored
 /// session as the hash's `[name, value, ...]`.
 pub(super) fn decode_record(reply: Value, key: &SessionKey) -> Result<Option<Record>, StoreError> {
-    let Some(found) = found_session(reply, key)? else {
-        return Ok(None);
-    };
+    found_session(reply, key)?.map(record_of).transpose()
+}
+
+/// A found session hash as a record: `found.stored` is the hash's `[name, value, ...]`.
+pub(super) fn record_of(found: Found) -> Result<Record, StoreError> {
     let Value::Array(flat) = found.stored else {
         return Err(unexpected_load_reply());
     };
@@ -305,7 +286,7 @@ pub(super) fn decode_record(reply: Value, key: &SessionKey) -> Result<Option<Rec
             fields.insert(name, value);
         }
     }
-    Ok(Some(Record {
+    Ok(Record {
         fields,
         // A hash written by another program may lack the creation time: unknown, which is
         // not a reason to refuse a session that is otherwise fine.
@@ -313,10 +294,11 @@ pub(super) fn decode_record(reply: Value, key: &SessionKey) -> Result<Option<Rec
         ttl: found.ttl,
         refreshed: found.refreshed,
         snapshot: None,
-    }))
+    })
 }
 
-/// What both layouts' load scripts answer when the key holds a session of theirs.
+/// What a load finds when the key holds a session of its layout.
+#[derive(Debug)]
 pub(super) struct Found {
     /// The session as stored: the hash's `[name, value, ...]`, or the JSON text.
     pub(super) stored: Value,
@@ -351,13 +333,18 @@ pub(super) fn found_session(reply: Value, key: &SessionKey) -> Result<Option<Fou
     };
     Ok(Some(Found {
         stored,
-        // -1: the key has no expiry. -2 (the key is gone) only follows a refresh to zero.
-        ttl: match pttl {
-            -1 => None,
-            ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-        },
+        ttl: ttl_of(pttl),
         refreshed: refreshed == 1,
     }))
+}
+
+/// The time left, from a `PTTL` answer: -1, the key has no expiry; -2, the key is gone
+/// (it was deleted or expired just now), nothing left.
+pub(super) fn ttl_of(pttl: i64) -> Option<Duration> {
+    match pttl {
+        -1 => None,
+        ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+    }
 }
 
 /// Says nothing of the reply itself: it may hold session data.
