@@ -35,6 +35,16 @@ pub struct RedisClusterStore {
 impl RedisClusterStore {
     /// Connects through the given nodes (`redis://host:port` URLs; one reachable node is
     /// enough, the client learns the others from it), with the default timeouts.
+    ///
+    /// ```no_run
+    /// use actix_typed_session::store::RedisClusterStore;
+    /// use actix_typed_session::{Keys, SessionMiddleware};
+    ///
+    /// # async fn app() -> Result<(), actix_typed_session::StoreError> {
+    /// let store = RedisClusterStore::connect(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]).await?;
+    /// let sessions = SessionMiddleware::new(store, Keys::new(["a long random secret from your configuration"]));
+    /// # Ok(()) }
+    /// ```
     pub async fn connect<I, S>(nodes: I) -> Result<Self, StoreError>
     where
         I: IntoIterator<Item = S>,

@@ -47,6 +47,16 @@ impl RedisSentinelStore {
     /// Connects to the master called `master_name`, asking the sentinels at `sentinels`
     /// (`redis://host:port` URLs of sentinel processes, not of Redis servers), with the
     /// default timeouts.
+    ///
+    /// ```no_run
+    /// use actix_typed_session::store::RedisSentinelStore;
+    /// use actix_typed_session::{Keys, SessionMiddleware};
+    ///
+    /// # async fn app() -> Result<(), actix_typed_session::StoreError> {
+    /// let store = RedisSentinelStore::connect(["redis://10.0.0.1:26379"], "mymaster").await?;
+    /// let sessions = SessionMiddleware::new(store, Keys::new(["a long random secret from your configuration"]));
+    /// # Ok(()) }
+    /// ```
     pub async fn connect<I, S>(sentinels: I, master_name: &str) -> Result<Self, StoreError>
     where
         I: IntoIterator<Item = S>,
