@@ -74,20 +74,6 @@ impl Measured {
         total as f64 / self.requests().max(1) as f64
     }
 
-    /// Commands that came over the network. Ours sends only scripts in these cases (its
-    /// inner commands are counted by `INFO` too); actix-session sends no scripts.
-    pub fn round_trips(&self) -> u64 {
-        let scripts: u64 = ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall"]
-            .iter()
-            .filter_map(|name| self.redis.calls.get(*name))
-            .sum();
-        if self.per_request(scripts) >= 0.01 {
-            scripts
-        } else {
-            self.redis.commands
-        }
-    }
-
     pub fn errors(&self) -> u64 {
         self.runs.iter().map(|run| run.errors).sum()
     }

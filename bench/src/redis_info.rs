@@ -9,6 +9,9 @@ use std::net::TcpStream;
 pub struct Counters {
     /// Every command Redis ran, those run inside Lua scripts included.
     pub commands: u64,
+    /// Reads from clients' sockets: one per round trip of a lone request; commands that
+    /// arrive together (a pipeline, or concurrent requests' commands sent at once) take one.
+    pub reads: u64,
     /// Bytes clients sent to Redis.
     pub bytes_in: u64,
     /// Bytes Redis sent to clients.
@@ -30,6 +33,7 @@ impl Counters {
             .collect();
         Counters {
             commands: self.commands - earlier.commands,
+            reads: self.reads - earlier.reads,
             bytes_in: self.bytes_in - earlier.bytes_in,
             bytes_out: self.bytes_out - earlier.bytes_out,
             cpu_us: self.cpu_us.saturating_sub(earlier.cpu_us),
@@ -40,6 +44,7 @@ impl Counters {
     /// `self` less a sampling's own cost, `overhead`.
     pub fn less(mut self, overhead: &Counters) -> Counters {
         self.commands = self.commands.saturating_sub(overhead.commands);
+        self.reads = self.reads.saturating_sub(overhead.reads);
         self.bytes_in = self.bytes_in.saturating_sub(overhead.bytes_in);
         self.bytes_out = self.bytes_out.saturating_sub(overhead.bytes_out);
         self.calls.remove("info");
@@ -49,6 +54,7 @@ impl Counters {
     /// Adds `other` to `self`.
     pub fn add(&mut self, other: &Counters) {
         self.commands += other.commands;
+        self.reads += other.reads;
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
         self.cpu_us += other.cpu_us;
@@ -108,6 +114,7 @@ fn parse(info: &str) -> Counters {
         };
         match name {
             "total_commands_processed" => counters.commands = value.parse().unwrap_or(0),
+            "total_reads_processed" => counters.reads = value.parse().unwrap_or(0),
             "total_net_input_bytes" => counters.bytes_in = value.parse().unwrap_or(0),
             "total_net_output_bytes" => counters.bytes_out = value.parse().unwrap_or(0),
             "used_cpu_sys" | "used_cpu_user" => {
