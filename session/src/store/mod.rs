@@ -34,6 +34,8 @@ mod redis_index;
 mod redis_json;
 #[cfg(feature = "redis")]
 mod redis_local;
+#[cfg(feature = "redis")]
+mod redis_retry;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 

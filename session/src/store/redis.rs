@@ -13,6 +13,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
 use super::redis_local::Connections;
+use super::redis_retry::{retry_once_if_dropped, Repeat};
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
     WriteMode, MAX_TTL,
@@ -37,6 +38,12 @@ const INDEX_JOIN_SCRIPT: &str = concat!(
 /// Sessions in Redis, reached through multiplexed connections that reconnect by
 /// themselves: one per thread that uses the store, so a worker's commands never wait for
 /// another thread. Clones share those connections.
+///
+/// A connection learns that Redis went away only when a command fails on it. A load, an
+/// index listing or an update that fails so is made once more, once the connection has
+/// reconnected: the first request after a restart is served. A create or a delete, which
+/// could answer differently the second time, is not made again, nor is a call that timed
+/// out.
 ///
 /// Layout: the session key names a hash with one field per session field, holding the
 /// encoded value as given, plus the reserved field `__created`. Fields this library does
@@ -104,9 +111,13 @@ impl SessionStore for RedisStore {
         key: &SessionKey,
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
-        self.scripts
-            .load(&mut self.conns.get().await?, key, options)
-            .await
+        let scripts = &self.scripts;
+        retry_once_if_dropped(
+            Repeat::Harmless,
+            || self.conns.get(),
+            |mut conn| async move { scripts.load(&mut conn, key, options).await },
+        )
+        .await
     }
 
     async fn commit(
@@ -114,9 +125,13 @@ impl SessionStore for RedisStore {
         key: &SessionKey,
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
-        self.scripts
-            .commit(&mut self.conns.get().await?, key, changes)
-            .await
+        let scripts = &self.scripts;
+        retry_once_if_dropped(
+            Repeat::of_commit(changes),
+            || self.conns.get(),
+            |mut conn| async move { scripts.commit(&mut conn, key, changes).await },
+        )
+        .await
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
@@ -126,9 +141,13 @@ impl SessionStore for RedisStore {
     }
 
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
-        self.scripts
-            .index_list(&self.conns.get().await?, index)
-            .await
+        let scripts = &self.scripts;
+        retry_once_if_dropped(
+            Repeat::Harmless,
+            || self.conns.get(),
+            |conn| async move { scripts.index_list(&conn, index).await },
+        )
+        .await
     }
 
     async fn index_end(

@@ -5,11 +5,13 @@
 //! The redis crate asks the sentinels for the master once per connection and does not
 //! follow a failover by itself. So this store keeps one multiplexed connection to the
 //! master it was told of, and drops it on any error: the next call asks the sentinels
-//! again. A request that fails while the master is down or being replaced gets a 503; the
-//! first one after the sentinels have promoted a replica finds the new master. A failover
-//! the sentinels carry out while the old master is still up shows up the same way: they
-//! close its clients' connections when they turn it into a replica, and a write that
-//! reaches it anyway is refused (`READONLY`).
+//! again. A call that failed on a dropped connection (the master restarted, or was turned
+//! into a replica) asks them at once and is made once more, when repeating it cannot change
+//! its outcome (see `redis_retry.rs`). A request that fails while the master is down or
+//! being replaced gets a 503; the first one after the sentinels have promoted a replica
+//! finds the new master. A failover the sentinels carry out while the old master is still
+//! up shows up the same way: they close its clients' connections when they turn it into a
+//! replica, and a write that reaches it anyway is refused (`READONLY`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,12 +24,18 @@ use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use tokio::sync::Mutex;
 
 use super::redis::{Scripts, Topology};
+use super::redis_retry::{retry_once_if_dropped, Repeat};
 use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
 use crate::error::StoreError;
 use crate::id::SessionId;
 
 /// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
 /// the connection.
+///
+/// A load, an index listing or an update that fails because the master closed the
+/// connection (it restarted, or became a replica) asks the sentinels again and is made
+/// once more. A create or a delete, which could answer differently the second time, is
+/// not made again, nor is a call that timed out.
 #[derive(Clone)]
 pub struct RedisSentinelStore {
     shared: Arc<Shared>,
@@ -144,9 +152,13 @@ impl SessionStore for RedisSentinelStore {
         key: &SessionKey,
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
-        let mut conn = self.master().await?;
-        let result = self.shared.scripts.load(&mut conn, key, options).await;
-        self.settle(result)
+        let scripts = &self.shared.scripts;
+        retry_once_if_dropped(
+            Repeat::Harmless,
+            || self.master(),
+            |mut conn| async move { self.settle(scripts.load(&mut conn, key, options).await) },
+        )
+        .await
     }
 
     async fn commit(
@@ -154,9 +166,13 @@ impl SessionStore for RedisSentinelStore {
         key: &SessionKey,
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
-        let mut conn = self.master().await?;
-        let result = self.shared.scripts.commit(&mut conn, key, changes).await;
-        self.settle(result)
+        let scripts = &self.shared.scripts;
+        retry_once_if_dropped(
+            Repeat::of_commit(changes),
+            || self.master(),
+            |mut conn| async move { self.settle(scripts.commit(&mut conn, key, changes).await) },
+        )
+        .await
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
@@ -166,9 +182,13 @@ impl SessionStore for RedisSentinelStore {
     }
 
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
-        let conn = self.master().await?;
-        let result = self.shared.scripts.index_list(&conn, index).await;
-        self.settle(result)
+        let scripts = &self.shared.scripts;
+        retry_once_if_dropped(
+            Repeat::Harmless,
+            || self.master(),
+            |conn| async move { self.settle(scripts.index_list(&conn, index).await) },
+        )
+        .await
     }
 
     async fn index_end(

@@ -1,0 +1,181 @@
+//! A connection that Redis dropped costs no request when the call can safely be made
+//! again: after a restart or an outage, the first request is served, and a connection cut
+//! between a request's load and its commit (or its index listing) is reconnected and the
+//! call made once more. A create is never made twice, so a cut just before one is a 503.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use actix_http::Request;
+use actix_typed_session::store::RedisStore;
+use actix_typed_session::{Keys, Session, SessionData, SessionError, SessionMiddleware};
+use actix_typed_session_tests::counter_app;
+use actix_typed_session_tests::failover::send;
+use actix_typed_session_tests::http::Jar;
+use actix_typed_session_tests::RedisServer;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{test, web, App, Error};
+
+#[derive(SessionData)]
+struct Visit {
+    views: u64,
+    #[session(index)]
+    user: Option<String>,
+}
+
+/// Closes every ordinary client connection to the server but the one asking: the store's
+/// connection then fails on its next command, as after a restart or a failover.
+async fn cut_connections(server: &redis::Client) {
+    let mut conn = server
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a connection of the test's own");
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .query_async(&mut conn)
+        .await
+        .expect("CLIENT KILL");
+}
+
+/// `GET /cut`: views += 1, with the store's connection cut after the load.
+async fn count_after_cut(mut session: Session<Visit>, server: web::Data<redis::Client>) -> String {
+    let views = *session.views() + 1;
+    cut_connections(&server).await;
+    session.set_views(views);
+    format!("{views} views")
+}
+
+/// `POST /login`: logs `ada` in, keeping the id.
+async fn login(mut session: Session<Visit>) -> &'static str {
+    session.set_user(Some("ada".to_owned()));
+    "welcome"
+}
+
+/// `GET /sessions-after-cut`: how many sessions the user has, listed after the store's
+/// connection was cut.
+async fn list_after_cut(
+    session: Session<Visit>,
+    server: web::Data<redis::Client>,
+) -> Result<String, SessionError> {
+    cut_connections(&server).await;
+    Ok(format!("{} sessions", session.sessions().await?.len()))
+}
+
+/// The counter's routes on `server`, plus the ones above.
+async fn app(
+    server: &RedisServer,
+) -> impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>
+{
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let sessions = SessionMiddleware::new(store, Keys::new(["reconnect test key"]));
+    test::init_service(
+        App::new()
+            .app_data(web::Data::new(server.client()))
+            .wrap(sessions)
+            .configure(counter_app::routes)
+            .route("/cut", web::get().to(count_after_cut))
+            .route("/login-keeping-id", web::post().to(login))
+            .route("/sessions-after-cut", web::get().to(list_after_cut)),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn the_first_request_after_a_redis_restart_is_served_with_the_session_kept() {
+    let mut server = RedisServer::start_persistent();
+    let app = app(&server).await;
+    let mut jar = Jar::default();
+    assert_eq!(send(&app, &mut jar, "GET", "/").await.1, "1 views");
+
+    // Redis goes and comes back with its data; the store's connection is dead and does
+    // not know it yet.
+    server.restart();
+    assert_eq!(
+        send(&app, &mut jar, "GET", "/").await,
+        (StatusCode::OK, "2 views".to_owned()),
+        "the first request after the restart"
+    );
+    assert_eq!(send(&app, &mut jar, "GET", "/peek").await.1, "2 views");
+}
+
+/// While Redis is down the store's reconnection fails, and the connection it holds is that
+/// failure: the first request after Redis is back finds it, and is served all the same.
+#[actix_web::test]
+async fn the_first_request_after_an_outage_is_served_with_the_session_kept() {
+    let mut server = RedisServer::start_persistent();
+    let app = app(&server).await;
+    let mut jar = Jar::default();
+    assert_eq!(send(&app, &mut jar, "GET", "/").await.1, "1 views");
+
+    server.stop();
+    let (status, _) = send(&app, &mut jar, "GET", "/").await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "while Redis is down"
+    );
+    // Time for the reconnection that request set off to fail: refused at once, retried
+    // once after a backoff of a few hundred milliseconds at most.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.start_again();
+    assert_eq!(
+        send(&app, &mut jar, "GET", "/").await,
+        (StatusCode::OK, "2 views".to_owned()),
+        "the first request after Redis is back"
+    );
+}
+
+#[actix_web::test]
+async fn an_update_whose_connection_was_cut_after_the_load_is_saved_once() {
+    let server = RedisServer::start();
+    let app = app(&server).await;
+    let mut jar = Jar::default();
+    assert_eq!(send(&app, &mut jar, "GET", "/").await.1, "1 views");
+
+    assert_eq!(
+        send(&app, &mut jar, "GET", "/cut").await,
+        (StatusCode::OK, "2 views".to_owned())
+    );
+    assert_eq!(send(&app, &mut jar, "GET", "/peek").await.1, "2 views");
+}
+
+#[actix_web::test]
+async fn an_index_listing_whose_connection_was_cut_is_served() {
+    let server = RedisServer::start();
+    let app = app(&server).await;
+    let mut jar = Jar::default();
+    assert_eq!(
+        send(&app, &mut jar, "POST", "/login-keeping-id").await.1,
+        "welcome"
+    );
+
+    assert_eq!(
+        send(&app, &mut jar, "GET", "/sessions-after-cut").await,
+        (StatusCode::OK, "1 sessions".to_owned())
+    );
+}
+
+/// A create is not made twice: had the first try landed before the connection died, the
+/// second would find the session it wrote and take it for a collision.
+#[actix_web::test]
+async fn a_create_whose_connection_was_cut_is_not_made_again() {
+    let server = RedisServer::start();
+    let app = app(&server).await;
+    let mut jar = Jar::default();
+
+    let (status, text) = send(&app, &mut jar, "GET", "/cut").await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "")
+    );
+    assert!(
+        jar.0.is_empty(),
+        "no cookie for a session that was not saved"
+    );
+    // The store reconnected meanwhile: the next visit starts a session.
+    assert_eq!(send(&app, &mut jar, "GET", "/").await.1, "1 views");
+}
