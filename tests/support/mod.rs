@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod counter_app;
 pub mod counter_process;
 pub mod counting_store;
+pub mod cut_proxy;
 pub mod failover;
 pub mod http;
 pub mod layout;

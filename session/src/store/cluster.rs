@@ -15,6 +15,7 @@ use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 
 use super::redis::{Scripts, Topology};
+use super::redis_retry::Attempt;
 use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -94,8 +95,12 @@ impl SessionStore for RedisClusterStore {
         key: &SessionKey,
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
+        // The cluster client repeats a command itself after a dropped connection, out of
+        // sight here: a create it repeated after a first try that landed comes back as a
+        // collision, and the middleware stores the session again under a new id (the first
+        // copy expires unused).
         self.scripts
-            .commit(&mut self.conn.clone(), key, changes)
+            .commit(&mut self.conn.clone(), key, changes, Attempt::First)
             .await
     }
 

@@ -13,7 +13,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
 use super::redis_local::Connections;
-use super::redis_retry::{retry_once_if_dropped, Repeat};
+use super::redis_retry::{retry_once_if_dropped, Attempt};
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
     WriteMode, MAX_TTL,
@@ -40,10 +40,9 @@ const INDEX_JOIN_SCRIPT: &str = concat!(
 /// another thread. Clones share those connections.
 ///
 /// A connection learns that Redis went away only when a command fails on it. A load, an
-/// index listing or an update that fails so is made once more, once the connection has
-/// reconnected: the first request after a restart is served. A create or a delete, which
-/// could answer differently the second time, is not made again, nor is a call that timed
-/// out.
+/// index listing or a commit that fails so is made once more, once the connection has
+/// reconnected: the first request after a restart is served. A delete, which could answer
+/// differently the second time, is not made again, nor is a call that timed out.
 ///
 /// Layout: the session key names a hash with one field per session field, holding the
 /// encoded value as given, plus the reserved field `__created`. Fields this library does
@@ -113,9 +112,8 @@ impl SessionStore for RedisStore {
     ) -> Result<Option<Record>, StoreError> {
         let scripts = &self.scripts;
         retry_once_if_dropped(
-            Repeat::Harmless,
             || self.conns.get(),
-            |mut conn| async move { scripts.load(&mut conn, key, options).await },
+            |mut conn, _| async move { scripts.load(&mut conn, key, options).await },
         )
         .await
     }
@@ -127,9 +125,8 @@ impl SessionStore for RedisStore {
     ) -> Result<CommitOutcome, StoreError> {
         let scripts = &self.scripts;
         retry_once_if_dropped(
-            Repeat::of_commit(changes),
             || self.conns.get(),
-            |mut conn| async move { scripts.commit(&mut conn, key, changes).await },
+            |mut conn, attempt| async move { scripts.commit(&mut conn, key, changes, attempt).await },
         )
         .await
     }
@@ -143,9 +140,8 @@ impl SessionStore for RedisStore {
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
         let scripts = &self.scripts;
         retry_once_if_dropped(
-            Repeat::Harmless,
             || self.conns.get(),
-            |conn| async move { scripts.index_list(&conn, index).await },
+            |conn, _| async move { scripts.index_list(&conn, index).await },
         )
         .await
     }
@@ -195,22 +191,32 @@ impl Scripts {
     /// Applies a change set in one round trip, with its index moves: inside the write's own
     /// script for the hash layout on one node; elsewhere (a cluster, where the index is in
     /// another slot, or the JSON layout, whose script knows no index) joins are sent before
-    /// the write and leaves after it.
+    /// the write and leaves after it. `attempt` says whether an earlier try may have landed
+    /// (see `redis_retry.rs`).
     pub(super) async fn commit<C: ConnectionLike + Send>(
         &self,
         conn: &mut C,
         key: &SessionKey,
         changes: &ChangeSet,
+        attempt: Attempt,
     ) -> Result<CommitOutcome, StoreError> {
         let moves = &changes.index;
         let inline = self.topology == Topology::OneNode && changes.layout == Layout::Fields;
         if !inline {
             self.join_indexes(conn, key, moves).await?;
         }
-        let outcome = match changes.layout {
+        let mut outcome = match changes.layout {
             Layout::Json(write) => self.commit_json(conn, key, changes, write).await?,
             _ => self.commit_fields(conn, key, changes, inline).await?,
         };
+        if let (Attempt::Again, WriteMode::Create { .. }, CommitOutcome::Collision) =
+            (attempt, changes.mode, outcome)
+        {
+            // The first try landed before its connection died: the session found is the
+            // one it wrote, with its index joins. No one else can have made it: a fresh
+            // id is 128 random bits or more.
+            outcome = CommitOutcome::Written;
+        }
         if !inline {
             // A refused write undoes its joins, so an id that collided with a live session
             // never lists that session in the wrong index.

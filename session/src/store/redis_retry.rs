@@ -13,7 +13,19 @@
 //! error reply: Redis answered, and would answer the same.
 //!
 //! The first try may have been carried out before the connection died, so only a call
-//! whose repeat cannot change its outcome is tried again (see [`Repeat`]).
+//! whose repeat leaves the same data and gives the same answer is tried again:
+//! - loads (a time-to-live refresh sets the same time-to-live again);
+//! - index listings (the stale ids are gone already);
+//! - commits. An update sets the same fields to the same values, only in a session that
+//!   exists (in the JSON layout the repeat finds its own write and merges into it). A
+//!   create whose first try landed finds its own session and reports a collision, which
+//!   [`Scripts::commit`](super::redis::Scripts::commit) takes for the write it is when told
+//!   it runs [`Again`](Attempt::Again): ids are random enough that nobody else's session
+//!   can be there.
+//!
+//! Deletes are not tried again (a repeat would report that nothing was there, which a
+//! renewal takes for a session ended elsewhere), nor is ending a user's sessions (a repeat
+//! would count none).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,53 +34,35 @@ use std::sync::Arc;
 use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 
-use super::{ChangeSet, WriteMode};
 use crate::error::StoreError;
 
-/// Whether a store call may run twice.
+/// Which try of a call this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Repeat {
-    /// Run again, it leaves the same data and gives the same answer: loads (a TTL refresh
-    /// sets the same TTL again), index listings (the stale ids are gone already), and
-    /// update commits (the same fields set to the same values, guarded to a session that
-    /// exists; in the JSON layout the repeat finds its own write and merges into it).
-    Harmless,
-    /// Run again after a first try that landed, it would answer differently: a create
-    /// would find its own session and report a collision, a delete would report that
-    /// nothing was there (which a renewal takes for a session ended elsewhere), and ending
-    /// a user's sessions would count none.
-    Unsafe,
+pub(super) enum Attempt {
+    First,
+    /// The first try failed on a dropped connection, and Redis may have carried it out
+    /// before the connection died.
+    Again,
 }
 
-impl Repeat {
-    /// Updates repeat harmlessly, creates do not.
-    pub(super) fn of_commit(changes: &ChangeSet) -> Self {
-        match changes.mode {
-            WriteMode::Update => Repeat::Harmless,
-            WriteMode::Create { .. } => Repeat::Unsafe,
-        }
-    }
-}
-
-/// Runs `call` on a connection from `connect` and, if it failed on a dropped connection
-/// and may [repeat](Repeat::Harmless), once more on a connection from `connect`.
+/// Runs `call` on a connection from `connect` and, if it failed on a dropped connection,
+/// once more on a connection from `connect`.
 pub(super) async fn retry_once_if_dropped<C, T, Connect, Connected, Call, Called>(
-    repeat: Repeat,
     connect: Connect,
     call: Call,
 ) -> Result<T, StoreError>
 where
     Connect: Fn() -> Connected,
     Connected: Future<Output = Result<C, StoreError>>,
-    Call: Fn(Watched<C>) -> Called,
+    Call: Fn(Watched<C>, Attempt) -> Called,
     Called: Future<Output = Result<T, StoreError>>,
 {
     let conn = Watched::new(connect().await?);
     let dropped = conn.dropped.clone();
-    match call(conn).await {
-        Err(err) if repeat == Repeat::Harmless && dropped.load(Ordering::Relaxed) => {
+    match call(conn, Attempt::First).await {
+        Err(err) if dropped.load(Ordering::Relaxed) => {
             tracing::debug!(error = %err, "the connection to Redis was dropped; trying once more");
-            call(Watched::new(connect().await?)).await
+            call(Watched::new(connect().await?), Attempt::Again).await
         }
         result => result,
     }

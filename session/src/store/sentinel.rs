@@ -24,7 +24,7 @@ use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use tokio::sync::Mutex;
 
 use super::redis::{Scripts, Topology};
-use super::redis_retry::{retry_once_if_dropped, Repeat};
+use super::redis_retry::retry_once_if_dropped;
 use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -32,10 +32,10 @@ use crate::id::SessionId;
 /// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
 /// the connection.
 ///
-/// A load, an index listing or an update that fails because the master closed the
+/// A load, an index listing or a commit that fails because the master closed the
 /// connection (it restarted, or became a replica) asks the sentinels again and is made
-/// once more. A create or a delete, which could answer differently the second time, is
-/// not made again, nor is a call that timed out.
+/// once more. A delete, which could answer differently the second time, is not made
+/// again, nor is a call that timed out.
 #[derive(Clone)]
 pub struct RedisSentinelStore {
     shared: Arc<Shared>,
@@ -154,9 +154,8 @@ impl SessionStore for RedisSentinelStore {
     ) -> Result<Option<Record>, StoreError> {
         let scripts = &self.shared.scripts;
         retry_once_if_dropped(
-            Repeat::Harmless,
             || self.master(),
-            |mut conn| async move { self.settle(scripts.load(&mut conn, key, options).await) },
+            |mut conn, _| async move { self.settle(scripts.load(&mut conn, key, options).await) },
         )
         .await
     }
@@ -168,9 +167,10 @@ impl SessionStore for RedisSentinelStore {
     ) -> Result<CommitOutcome, StoreError> {
         let scripts = &self.shared.scripts;
         retry_once_if_dropped(
-            Repeat::of_commit(changes),
             || self.master(),
-            |mut conn| async move { self.settle(scripts.commit(&mut conn, key, changes).await) },
+            |mut conn, attempt| async move {
+                self.settle(scripts.commit(&mut conn, key, changes, attempt).await)
+            },
         )
         .await
     }
@@ -184,9 +184,8 @@ impl SessionStore for RedisSentinelStore {
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
         let scripts = &self.shared.scripts;
         retry_once_if_dropped(
-            Repeat::Harmless,
             || self.master(),
-            |conn| async move { self.settle(scripts.index_list(&conn, index).await) },
+            |conn, _| async move { self.settle(scripts.index_list(&conn, index).await) },
         )
         .await
     }
