@@ -272,12 +272,29 @@ fn write_certificate(dir: &Path) {
     std::fs::write(dir.join("key.pem"), key).expect("write key.pem");
 }
 
-/// A loopback port that nothing listens on right now.
+/// Where [`free_port`] looks: below Linux's ephemeral range (32768 and up), which the
+/// kernel hands to outgoing connections and to `bind(0)`, and 10 000 below the ports a
+/// cluster node takes for its bus (its own port plus 10 000).
+const PORTS: std::ops::Range<u16> = 10_000..20_000;
+
+/// A loopback port that nothing listens on right now, for a server a test is about to
+/// start. Never the same twice in one test process, and outside the ephemeral range, so
+/// neither another test's server nor an outgoing connection takes it before that server
+/// binds it (a port from `bind(0)` could be either).
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let span = usize::from(PORTS.end - PORTS.start);
+    // Test binaries run one after another: each starts elsewhere in the range, clear of
+    // servers the previous one may still be shutting down.
+    let start = std::process::id() as usize * 97;
+    for _ in 0..span {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = PORTS.start + u16::try_from(offset).expect("within the range");
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {PORTS:?}");
 }
 
 /// Whether a server answers on the unix socket `path`. Asking there, not on the TCP port,
