@@ -10,6 +10,10 @@ pub enum StoreError {
     /// The backend could not be reached, or did not answer within its timeout.
     #[error("session store unavailable: {0}")]
     Unavailable(String),
+    /// The connection to the backend was closed, reset or refused (the server restarted,
+    /// or is down): a call that was on it may or may not have been carried out.
+    #[error("connection to the session store lost: {0}")]
+    ConnectionLost(String),
     /// The backend answered with something this library does not understand.
     #[error("unexpected answer from the session store: {0}")]
     Protocol(String),
@@ -21,7 +25,11 @@ pub enum StoreError {
 #[cfg(feature = "redis")]
 impl From<redis::RedisError> for StoreError {
     fn from(err: redis::RedisError) -> Self {
-        if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() {
+        // A timeout is no lost connection: the server may be hung, and waiting again would
+        // double the time a request takes to fail.
+        if err.is_connection_dropped() && !err.is_timeout() {
+            StoreError::ConnectionLost(err.to_string())
+        } else if err.is_io_error() || err.is_timeout() {
             StoreError::Unavailable(err.to_string())
         } else {
             StoreError::Protocol(err.to_string())
@@ -80,5 +88,32 @@ impl ResponseError for SessionError {
 
     fn error_response(&self) -> HttpResponse {
         HttpResponse::new(self.status_code())
+    }
+}
+
+#[cfg(all(test, feature = "redis"))]
+mod tests {
+    use std::io;
+
+    use redis::RedisError;
+
+    use super::StoreError;
+
+    #[test]
+    fn a_dropped_connection_is_lost_and_a_timeout_or_a_reply_is_not() {
+        for kind in [
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::UnexpectedEof,
+        ] {
+            let error = StoreError::from(RedisError::from(io::Error::from(kind)));
+            assert!(matches!(error, StoreError::ConnectionLost(_)), "{kind:?}");
+        }
+        let timeout = StoreError::from(RedisError::from(io::Error::from(io::ErrorKind::TimedOut)));
+        assert!(matches!(timeout, StoreError::Unavailable(_)), "{timeout:?}");
+        let read_only = redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly);
+        let reply = StoreError::from(RedisError::from((read_only, "a reply")));
+        assert!(matches!(reply, StoreError::Protocol(_)), "{reply:?}");
     }
 }

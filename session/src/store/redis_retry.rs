@@ -28,11 +28,6 @@
 //! would count none).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use redis::aio::ConnectionLike;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 
 use crate::error::StoreError;
 
@@ -45,8 +40,8 @@ pub(super) enum Attempt {
     Again,
 }
 
-/// Runs `call` on a connection from `connect` and, if it failed on a dropped connection,
-/// once more on a connection from `connect`.
+/// Runs `call` on a connection from `connect` and, if it failed on a dropped connection
+/// ([`StoreError::ConnectionLost`]), once more on a connection from `connect`.
 pub(super) async fn retry_once_if_dropped<C, T, Connect, Connected, Call, Called>(
     connect: Connect,
     call: Call,
@@ -54,99 +49,14 @@ pub(super) async fn retry_once_if_dropped<C, T, Connect, Connected, Call, Called
 where
     Connect: Fn() -> Connected,
     Connected: Future<Output = Result<C, StoreError>>,
-    Call: Fn(Watched<C>, Attempt) -> Called,
+    Call: Fn(C, Attempt) -> Called,
     Called: Future<Output = Result<T, StoreError>>,
 {
-    let conn = Watched::new(connect().await?);
-    let dropped = conn.dropped.clone();
-    match call(conn, Attempt::First).await {
-        Err(err) if dropped.load(Ordering::Relaxed) => {
+    match call(connect().await?, Attempt::First).await {
+        Err(StoreError::ConnectionLost(err)) => {
             tracing::debug!(error = %err, "the connection to Redis was dropped; trying once more");
-            call(Watched::new(connect().await?), Attempt::Again).await
+            call(connect().await?, Attempt::Again).await
         }
         result => result,
-    }
-}
-
-/// A connection that notes whether one of its commands found it dropped. Clones share the
-/// note, so a call may send commands over several clones at once.
-#[derive(Clone)]
-pub(super) struct Watched<C> {
-    conn: C,
-    dropped: Arc<AtomicBool>,
-}
-
-impl<C> Watched<C> {
-    fn new(conn: C) -> Self {
-        Self {
-            conn,
-            dropped: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    fn note<T>(&self, result: &Result<T, RedisError>) {
-        if result.as_ref().is_err_and(was_dropped) {
-            self.dropped.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Closed, reset or refused. A timeout is none of these (`is_connection_dropped` reports
-/// an I/O error of another kind, such as `TimedOut`, as false), nor is an error reply.
-fn was_dropped(err: &RedisError) -> bool {
-    err.is_connection_dropped() && !err.is_timeout()
-}
-
-impl<C: ConnectionLike + Send> ConnectionLike for Watched<C> {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            let result = self.conn.req_packed_command(cmd).await;
-            self.note(&result);
-            result
-        })
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        Box::pin(async move {
-            let result = self.conn.req_packed_commands(pipeline, offset, count).await;
-            self.note(&result);
-            result
-        })
-    }
-
-    fn get_db(&self) -> i64 {
-        self.conn.get_db()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io;
-
-    use super::*;
-
-    #[test]
-    fn dropped_connections_count_and_timeouts_and_replies_do_not() {
-        for kind in [
-            io::ErrorKind::BrokenPipe,
-            io::ErrorKind::ConnectionReset,
-            io::ErrorKind::ConnectionRefused,
-            io::ErrorKind::UnexpectedEof,
-        ] {
-            assert!(
-                was_dropped(&RedisError::from(io::Error::from(kind))),
-                "{kind:?}"
-            );
-        }
-        assert!(!was_dropped(&RedisError::from(io::Error::from(
-            io::ErrorKind::TimedOut
-        ))));
-        let read_only = redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly);
-        assert!(!was_dropped(&RedisError::from((read_only, "a reply"))));
     }
 }
