@@ -2,8 +2,9 @@
 //! or a list where a hash belongs, a hash where a JSON string belongs), broken JSON, JSON
 //! that is no object, values that no longer decode, huge values. Never a panic or a 5xx:
 //! data that is no session gives a fresh session, saved under a new id, and leaves the
-//! key alone, its time-to-live included; a field that does not decode takes its default and the session keeps its
-//! id; and the next write is never refused.
+//! key alone (with the layouts' policies here, `OnEveryAccess` for the hash and `OnChange`
+//! for the JSON layout, its time-to-live too); a field that does not decode takes its
+//! default and the session keeps its id; and the next write is never refused.
 
 use std::fmt::Debug;
 

@@ -7,11 +7,13 @@ use actix_web::{HttpResponse, ResponseError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The backend could not be reached, or did not answer within its timeout.
+    /// The backend did not answer within its timeout, or failed at the I/O level in a way
+    /// other than [`ConnectionLost`](Self::ConnectionLost).
     #[error("session store unavailable: {0}")]
     Unavailable(String),
     /// The connection to the backend was closed, reset or refused (the server restarted,
-    /// or is down): a call that was on it may or may not have been carried out.
+    /// or is down; connecting to a server that is down gives this too): a call that was on
+    /// a connection that closed may or may not have been carried out.
     #[error("connection to the session store lost: {0}")]
     ConnectionLost(String),
     /// The backend answered with something this library does not understand.
@@ -25,9 +27,9 @@ pub enum StoreError {
 #[cfg(feature = "redis")]
 impl From<redis::RedisError> for StoreError {
     fn from(err: redis::RedisError) -> Self {
-        // A timeout is no lost connection: the server may be hung, and waiting again would
-        // double the time a request takes to fail.
-        if err.is_connection_dropped() && !err.is_timeout() {
+        // Never a timeout (redis-rs counts a timed-out I/O error as no drop): the server
+        // may be hung, and a store retries only a lost connection.
+        if err.is_connection_dropped() {
             StoreError::ConnectionLost(err.to_string())
         } else if err.is_io_error() || err.is_timeout() {
             StoreError::Unavailable(err.to_string())

@@ -148,10 +148,11 @@ impl CommandLog {
 
     async fn take_matching(&mut self, with_scripts: bool) -> Traffic {
         let reads = self.reads_processed().await;
-        let round_trips = self
-            .reads
-            .replace(reads)
-            .map_or(0, |before| reads - before - READS_PER_TAKE);
+        let round_trips = self.reads.replace(reads).map_or(0, |before| {
+            reads
+                .checked_sub(before + READS_PER_TAKE)
+                .expect("the server's read count went back: was it restarted?")
+        });
         self.marks += 1;
         let marker = format!("command-log-marker-{}", self.marks);
         send(&mut self.control, &[b"ECHO", marker.as_bytes()]).await;

@@ -86,7 +86,7 @@ impl SessionStore for RedisClusterStore {
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
         self.scripts
-            .load(&mut self.conn.clone(), key, options)
+            .load(&mut self.conn.clone(), key, options, Attempt::First)
             .await
     }
 

@@ -295,8 +295,9 @@ pub enum CommitOutcome {
 
 /// A session backend.
 ///
-/// Implementations must make each call atomic with respect to the others on the same key:
-/// a commit in [`WriteMode::Update`] never recreates a deleted session, a
+/// Implementations must make each commit and delete atomic with respect to the others on
+/// the same key (a load may read and refresh in steps, as long as it never writes a
+/// session's fields): a commit in [`WriteMode::Update`] never recreates a deleted session, a
 /// [`WriteMode::Create`] never overwrites an existing one, and an update changes only the
 /// fields it names, whatever other writers did since the load. Every store supports every
 /// [`Layout`]; reading a session in a layout other than the one it was written in is an

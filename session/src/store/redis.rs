@@ -40,9 +40,10 @@ const INDEX_JOIN_SCRIPT: &str = concat!(
 /// another thread. Clones share those connections.
 ///
 /// A connection learns that Redis went away only when a command fails on it. A load, an
-/// index listing or a commit that fails so is made once more, once the connection has
-/// reconnected: the first request after a restart is served. A delete, which could answer
-/// differently the second time, is not made again, nor is a call that timed out.
+/// index listing or a create that fails so is made once more, once the connection has
+/// reconnected: the first request after a restart is served. An update or a delete, whose
+/// repeat could undo another writer's change or answer differently, is not made again,
+/// nor is a call that timed out.
 ///
 /// Layout: the session key names a hash with one field per session field, holding the
 /// encoded value as given, plus the reserved field `__created`. Fields this library does
@@ -89,8 +90,8 @@ impl RedisStore {
         RedisStoreBuilder::default()
     }
 
-    /// Loads both scripts into the server's script cache, so the first request sends only
-    /// `EVALSHA`. After a server restart `EVALSHA` reports `NOSCRIPT`, and `Script` then
+    /// Loads the scripts (both layouts' and the index join) into the server's script cache,
+    /// so the first request sends only `EVALSHA`. After a server restart `EVALSHA` reports `NOSCRIPT`, and `Script` then
     /// loads the script and retries, once.
     async fn load_scripts(&self) -> Result<(), StoreError> {
         self.scripts.preload(&mut self.conns.home()).await
@@ -113,7 +114,7 @@ impl SessionStore for RedisStore {
         let scripts = &self.scripts;
         retry_once_if_dropped(
             || self.conns.get(),
-            |mut conn, _| async move { scripts.load(&mut conn, key, options).await },
+            |mut conn, attempt| async move { scripts.load(&mut conn, key, options, attempt).await },
         )
         .await
     }
@@ -124,6 +125,13 @@ impl SessionStore for RedisStore {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
         let scripts = &self.scripts;
+        if changes.mode == WriteMode::Update {
+            // Sent once: see `redis_retry.rs`.
+            let mut conn = self.conns.get().await?;
+            return scripts
+                .commit(&mut conn, key, changes, Attempt::First)
+                .await;
+        }
         retry_once_if_dropped(
             || self.conns.get(),
             |mut conn, attempt| async move { scripts.commit(&mut conn, key, changes, attempt).await },
@@ -520,8 +528,9 @@ impl RedisStoreBuilder {
     }
 
     /// How many times a failed connection attempt is retried before the request waiting
-    /// for it fails. Default: 1. A request waits at most about
-    /// `connect_timeout * (retries + 1)` for a connection, plus `response_timeout`.
+    /// for it fails. Default: 1. A call waits at most about
+    /// `connect_timeout * (retries + 1)` for a connection, plus `response_timeout`; twice
+    /// that when its first try finds the connection dropped and it is made again.
     pub fn reconnect_retries(mut self, retries: usize) -> Self {
         self.reconnect_retries = retries;
         self

@@ -1,4 +1,5 @@
-//! Loading a session hash, in one round trip.
+//! Loading a session hash, in one round trip (two when the key holds another program's
+//! data, to put its time-to-live back).
 //!
 //! The common load, with no refresh threshold, is a pipeline of plain commands: `HGETALL`,
 //! `PTTL` and, to refresh the time-to-live, `PEXPIRE`. A load is the one Redis call of most
@@ -12,16 +13,19 @@
 //! A pipeline is not atomic, and what may run between its commands is harmless: a session
 //! deleted after `HGETALL` is loaded as it was a moment before (its write, if any, is then
 //! refused as for any late write) and `PEXPIRE` finds no key; a session created after
-//! `HGETALL` found none gets the time-to-live its creator gave it.
+//! `HGETALL` found none gets its time-to-live pushed back, as a load of it would.
 //!
 //! `PEXPIRE` runs whatever the key holds. When `HGETALL` finds another program's data (a
-//! key of another type), the load puts that key's time-to-live back as `PTTL` saw it, so a
-//! foreign key keeps its life.
+//! key of another type), the load puts that key's time-to-live back as `PTTL` saw it, in a
+//! second round trip. That is best effort: should it fail (the connection drops just
+//! then), or should the other program change the expiry in between, the key is left with
+//! the session's time-to-live.
 
 use redis::aio::ConnectionLike;
 use redis::Value;
 
 use super::redis::{decode_record, millis, record_of, ttl_of, Found, Scripts, Topology};
+use super::redis_retry::Attempt;
 use super::{Layout, LoadOptions, Record, SessionKey};
 use crate::error::StoreError;
 
@@ -29,6 +33,28 @@ impl Scripts {
     /// Loads a session in one round trip, in the layout `options` names. Every command
     /// names the one session key, so on a cluster it runs on the key's node.
     pub(super) async fn load<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        key: &SessionKey,
+        options: LoadOptions,
+        attempt: Attempt,
+    ) -> Result<Option<Record>, StoreError> {
+        let mut record = self.load_once(conn, key, options).await?;
+        if let (Attempt::Again, Some(record), Some(_), Some(_)) = (
+            attempt,
+            record.as_mut(),
+            options.refresh_ttl,
+            options.refresh_below,
+        ) {
+            // The first try may have refreshed the time-to-live before its answer was
+            // lost, and this one then finds plenty left: count it as refreshed, so the
+            // cookie's expiry follows (sending it again is harmless).
+            record.refreshed = true;
+        }
+        Ok(record)
+    }
+
+    async fn load_once<C: ConnectionLike + Send>(
         &self,
         conn: &mut C,
         key: &SessionKey,
@@ -115,6 +141,11 @@ pub(super) fn read_pipelined(
     };
     let fields = match fields {
         Value::Array(fields) => fields,
+        // RESP3 answers `HGETALL` with a map.
+        Value::Map(pairs) => pairs
+            .into_iter()
+            .flat_map(|(name, value)| [name, value])
+            .collect(),
         Value::ServerError(error) if error.code() == "WRONGTYPE" => {
             return Ok(Loaded::Foreign { pttl });
         }
@@ -208,6 +239,19 @@ mod tests {
         };
         assert!(found.refreshed);
         assert_eq!(found.ttl, Some(Duration::from_secs(60)));
+        assert_eq!(found.stored, session(&["views", "3"]));
+    }
+
+    #[test]
+    fn a_resp3_map_reads_as_the_hash() {
+        let map = Value::Map(vec![(
+            Value::BulkString(b"views".to_vec()),
+            Value::BulkString(b"3".to_vec()),
+        )]);
+        let Loaded::Session(found) = read_pipelined(vec![map, Value::Int(5_000)], None).unwrap()
+        else {
+            panic!("a session");
+        };
         assert_eq!(found.stored, session(&["views", "3"]));
     }
 

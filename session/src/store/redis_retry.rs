@@ -9,23 +9,26 @@
 //! reconnect retries); the Sentinel store asks the sentinels for the master again.
 //!
 //! Only a dropped connection (closed, reset or refused) earns a second try. Never a
-//! timeout: a hung Redis must fail within the response timeout, not twice that. Never an
-//! error reply: Redis answered, and would answer the same.
+//! timeout: a hung Redis fails within the response timeout. Never an error reply: Redis
+//! answered, and would answer the same. A call that does get a second try may take up to
+//! twice its bound: the first try's wait, then a reconnection and the second try's.
 //!
 //! The first try may have been carried out before the connection died, so only a call
 //! whose repeat leaves the same data and gives the same answer is tried again:
-//! - loads (a time-to-live refresh sets the same time-to-live again);
+//! - loads. A refresh sets the same time-to-live again. With a refresh threshold the
+//!   second try may find the time-to-live its first try set, above the threshold: it
+//!   counts as refreshed all the same, so the cookie follows
+//!   ([`Scripts::load`](super::redis::Scripts::load));
 //! - index listings (the stale ids are gone already);
-//! - commits. An update sets the same fields to the same values, only in a session that
-//!   exists (in the JSON layout the repeat finds its own write and merges into it). A
-//!   create whose first try landed finds its own session and reports a collision, which
-//!   [`Scripts::commit`](super::redis::Scripts::commit) takes for the write it is when told
-//!   it runs [`Again`](Attempt::Again): ids are random enough that nobody else's session
-//!   can be there.
+//! - creates. A create whose first try landed finds its own session and reports a
+//!   collision, which [`Scripts::commit`](super::redis::Scripts::commit) takes for the
+//!   write it is when told it runs [`Again`](Attempt::Again): ids are random enough that
+//!   nobody else's session can be there.
 //!
-//! Deletes are not tried again (a repeat would report that nothing was there, which a
-//! renewal takes for a session ended elsewhere), nor is ending a user's sessions (a repeat
-//! would count none).
+//! Updates are not tried again: between a first try that landed and its repeat, another
+//! request may have written the same fields, and the repeat would undo that. Nor are
+//! deletes (a repeat would report that nothing was there, which a renewal takes for a
+//! session ended elsewhere), nor ending a user's sessions (a repeat would count none).
 
 use std::future::Future;
 

@@ -24,18 +24,20 @@ use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use tokio::sync::Mutex;
 
 use super::redis::{Scripts, Topology};
-use super::redis_retry::retry_once_if_dropped;
-use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
+use super::redis_retry::{retry_once_if_dropped, Attempt};
+use super::{
+    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
+};
 use crate::error::StoreError;
 use crate::id::SessionId;
 
 /// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
 /// the connection.
 ///
-/// A load, an index listing or a commit that fails because the master closed the
+/// A load, an index listing or a create that fails because the master closed the
 /// connection (it restarted, or became a replica) asks the sentinels again and is made
-/// once more. A delete, which could answer differently the second time, is not made
-/// again, nor is a call that timed out.
+/// once more. An update or a delete is not made again (see `RedisStore`), nor is a call
+/// that timed out.
 #[derive(Clone)]
 pub struct RedisSentinelStore {
     shared: Arc<Shared>,
@@ -155,7 +157,9 @@ impl SessionStore for RedisSentinelStore {
         let scripts = &self.shared.scripts;
         retry_once_if_dropped(
             || self.master(),
-            |mut conn, _| async move { self.settle(scripts.load(&mut conn, key, options).await) },
+            |mut conn, attempt| async move {
+                self.settle(scripts.load(&mut conn, key, options, attempt).await)
+            },
         )
         .await
     }
@@ -166,6 +170,14 @@ impl SessionStore for RedisSentinelStore {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
         let scripts = &self.shared.scripts;
+        if changes.mode == WriteMode::Update {
+            // Sent once: see `redis_retry.rs`.
+            let mut conn = self.master().await?;
+            let result = scripts
+                .commit(&mut conn, key, changes, Attempt::First)
+                .await;
+            return self.settle(result);
+        }
         retry_once_if_dropped(
             || self.master(),
             |mut conn, attempt| async move {
