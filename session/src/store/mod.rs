@@ -36,6 +36,8 @@ mod redis_json;
 mod redis_local;
 #[cfg(feature = "redis")]
 mod redis_retry;
+#[cfg(feature = "redis")]
+mod redis_script;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 

@@ -14,6 +14,7 @@ use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
 use super::redis_local::Connections;
 use super::redis_retry::{retry_once_if_dropped, Attempt};
+use super::redis_script::ScriptCall;
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
     WriteMode, MAX_TTL,
@@ -247,26 +248,23 @@ impl Scripts {
         inline: bool,
     ) -> Result<CommitOutcome, StoreError> {
         let moves = &changes.index;
-        let mut invocation = self.commit.prepare_invoke();
-        invocation.key(key.as_str());
+        let mut keys = vec![key.as_str()];
         if inline {
-            for index in moves.join.iter().chain(&moves.leave) {
-                invocation.key(index.as_str());
-            }
+            keys.extend(moves.join.iter().chain(&moves.leave).map(IndexKey::as_str));
         }
+        let mut call = ScriptCall::new(&self.commit, &keys);
         match changes.mode {
             WriteMode::Create { created_at } => {
-                invocation.arg("create").arg(millis(changes.ttl));
-                invocation.arg(epoch_millis(created_at));
+                call.arg("create").arg(millis(changes.ttl));
+                call.arg(epoch_millis(created_at));
             }
             WriteMode::Update => {
-                invocation.arg("update").arg(millis(changes.ttl));
-                invocation.arg(epoch_millis(SystemTime::now()));
+                call.arg("update").arg(millis(changes.ttl));
+                call.arg(epoch_millis(SystemTime::now()));
             }
         }
-        invocation.arg(changes.set.len());
-        invocation
-            .arg(if inline { moves.join.len() } else { 0 })
+        call.arg(changes.set.len());
+        call.arg(if inline { moves.join.len() } else { 0 })
             .arg(
                 moves
                     .ttl
@@ -275,10 +273,10 @@ impl Scripts {
             )
             .arg(key.id());
         for (name, value) in &changes.set {
-            invocation.arg(name).arg(value);
+            call.arg(name).arg(value);
         }
-        invocation.arg(&changes.remove);
-        let status: i64 = invocation.invoke_async(conn).await?;
+        call.arg(&changes.remove);
+        let status: i64 = call.invoke(conn).await?;
         match status {
             0 => Ok(CommitOutcome::Written),
             1 => Ok(CommitOutcome::Missing),

@@ -26,6 +26,7 @@ use redis::Value;
 
 use super::redis::{decode_record, millis, record_of, ttl_of, Found, Scripts, Topology};
 use super::redis_retry::Attempt;
+use super::redis_script::ScriptCall;
 use super::{Layout, LoadOptions, Record, SessionKey};
 use crate::error::StoreError;
 
@@ -68,12 +69,11 @@ impl Scripts {
         if self.topology == Topology::OneNode && below.is_none() {
             return load_pipelined(conn, key, refresh).await;
         }
-        let mut invocation = self.load.prepare_invoke();
-        invocation
-            .key(key.as_str())
+        let reply: Value = ScriptCall::new(&self.load, &[key.as_str()])
             .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default())
-            .arg(below.map(|ms| ms.to_string()).unwrap_or_default());
-        let reply: Value = invocation.invoke_async(conn).await?;
+            .arg(below.map(|ms| ms.to_string()).unwrap_or_default())
+            .invoke(conn)
+            .await?;
         decode_record(reply, key)
     }
 }

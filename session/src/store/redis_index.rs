@@ -10,6 +10,7 @@ use futures_util::future::try_join_all;
 use redis::aio::ConnectionLike;
 
 use super::redis::{millis, Scripts, Topology};
+use super::redis_script::ScriptCall;
 use super::{IndexKey, IndexMoves, SessionKey};
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -28,9 +29,11 @@ impl Scripts {
             .map(|ttl| millis(ttl).to_string())
             .unwrap_or_default();
         for index in &moves.join {
-            let mut invocation = self.index_join.prepare_invoke();
-            invocation.key(index.as_str()).arg(key.id()).arg(&ttl);
-            let _: i64 = invocation.invoke_async(conn).await?;
+            let _: i64 = ScriptCall::new(&self.index_join, &[index.as_str()])
+                .arg(key.id())
+                .arg(&ttl)
+                .invoke(conn)
+                .await?;
         }
         Ok(())
     }

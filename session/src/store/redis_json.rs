@@ -13,6 +13,7 @@ use sha1::{Digest, Sha1};
 
 use super::document::Document;
 use super::redis::{found_session, millis, unexpected_load_reply, Scripts};
+use super::redis_script::ScriptCall;
 use super::{
     whole_seconds, ChangeSet, CommitOutcome, JsonWrite, LoadOptions, Record, SessionKey, Snapshot,
     WriteMode,
@@ -39,12 +40,11 @@ impl Scripts {
     ) -> Result<Option<Record>, StoreError> {
         let refresh = options.refresh_ttl.map(whole_seconds);
         let below = options.refresh_below.map(millis);
-        let mut invocation = self.json_load.prepare_invoke();
-        invocation
-            .key(key.as_str())
+        let reply: Value = ScriptCall::new(&self.json_load, &[key.as_str()])
             .arg(refresh.map(|s| s.to_string()).unwrap_or_default())
-            .arg(below.map(|ms| ms.to_string()).unwrap_or_default());
-        let reply: Value = invocation.invoke_async(conn).await?;
+            .arg(below.map(|ms| ms.to_string()).unwrap_or_default())
+            .invoke(conn)
+            .await?;
         let Some(found) = found_session(reply, key)? else {
             return Ok(None);
         };
@@ -128,15 +128,14 @@ impl Scripts {
             JsonWrite::Setex => "SETEX",
             JsonWrite::SetEx => "SET",
         };
-        let mut invocation = self.json_commit.prepare_invoke();
-        invocation
-            .key(key.as_str())
+        let reply: Value = ScriptCall::new(&self.json_commit, &[key.as_str()])
             .arg(mode)
             .arg(document)
             .arg(whole_seconds(changes.ttl))
             .arg(command)
-            .arg(expected);
-        let reply: Value = invocation.invoke_async(conn).await?;
+            .arg(expected)
+            .invoke(conn)
+            .await?;
         match reply {
             Value::Int(0) => Ok(Reply::Written),
             Value::Int(1) => Ok(Reply::Missing),
