@@ -13,7 +13,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 
 use super::redis_local::Connections;
-use super::redis_retry::{retry_once_if_dropped, Attempt};
+use super::redis_retry::{retry_once_if_dropped, Attempt, Repeat};
 use super::redis_script::ScriptCall;
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
@@ -92,8 +92,8 @@ impl RedisStore {
     }
 
     /// Loads the scripts (both layouts' and the index join) into the server's script cache,
-    /// so the first request sends only `EVALSHA`. After a server restart `EVALSHA` reports `NOSCRIPT`, and `Script` then
-    /// loads the script and retries, once.
+    /// so the first request sends only `EVALSHA`. After a server restart `EVALSHA` reports
+    /// `NOSCRIPT`, and the call loads the script and is sent again, once (`ScriptCall`).
     async fn load_scripts(&self) -> Result<(), StoreError> {
         self.scripts.preload(&mut self.conns.home()).await
     }
@@ -114,6 +114,7 @@ impl SessionStore for RedisStore {
     ) -> Result<Option<Record>, StoreError> {
         let scripts = &self.scripts;
         retry_once_if_dropped(
+            Repeat::Safe,
             || self.conns.get(),
             |mut conn, attempt| async move { scripts.load(&mut conn, key, options, attempt).await },
         )
@@ -126,14 +127,8 @@ impl SessionStore for RedisStore {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
         let scripts = &self.scripts;
-        if changes.mode == WriteMode::Update {
-            // Sent once: see `redis_retry.rs`.
-            let mut conn = self.conns.get().await?;
-            return scripts
-                .commit(&mut conn, key, changes, Attempt::First)
-                .await;
-        }
         retry_once_if_dropped(
+            Repeat::of_commit(changes),
             || self.conns.get(),
             |mut conn, attempt| async move { scripts.commit(&mut conn, key, changes, attempt).await },
         )
@@ -149,6 +144,7 @@ impl SessionStore for RedisStore {
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
         let scripts = &self.scripts;
         retry_once_if_dropped(
+            Repeat::Safe,
             || self.conns.get(),
             |conn, _| async move { scripts.index_list(&conn, index).await },
         )
@@ -349,11 +345,7 @@ pub(super) fn found_session(reply: Value, key: &SessionKey) -> Result<Option<Fou
         Value::Nil => return Ok(None),
         Value::Array(parts) => parts,
         Value::BulkString(kind) => {
-            tracing::warn!(
-                session = ?key,
-                kind = %String::from_utf8_lossy(&kind),
-                "the session key holds data of another type; treated as no session"
-            );
+            warn_foreign_key(key, &String::from_utf8_lossy(&kind));
             return Ok(None);
         }
         _ => return Err(unexpected_load_reply()),
@@ -378,9 +370,18 @@ pub(super) fn ttl_of(pttl: i64) -> Option<Duration> {
     }
 }
 
+/// A key of another type under a session's name: `kind`, as `TYPE` names it.
+pub(super) fn warn_foreign_key(key: &SessionKey, kind: &str) {
+    tracing::warn!(
+        session = ?key,
+        %kind,
+        "the session key holds data of another type; treated as no session"
+    );
+}
+
 /// Says nothing of the reply itself: it may hold session data.
 pub(super) fn unexpected_load_reply() -> StoreError {
-    StoreError::Protocol("unexpected reply from the load script".into())
+    StoreError::Protocol("unexpected reply to a session load".into())
 }
 
 pub(super) fn millis(duration: Duration) -> u64 {

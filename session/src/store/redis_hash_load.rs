@@ -22,9 +22,14 @@
 //! the session's time-to-live.
 
 use redis::aio::ConnectionLike;
+use std::time::Duration;
+
 use redis::Value;
 
-use super::redis::{decode_record, millis, record_of, ttl_of, Found, Scripts, Topology};
+use super::redis::{
+    decode_record, millis, record_of, ttl_of, unexpected_load_reply, warn_foreign_key, Found,
+    Scripts, Topology,
+};
 use super::redis_retry::Attempt;
 use super::redis_script::ScriptCall;
 use super::{Layout, LoadOptions, Record, SessionKey};
@@ -126,18 +131,19 @@ pub(super) fn read_pipelined(
 ) -> Result<Loaded, StoreError> {
     let mut replies = replies.into_iter();
     let (Some(fields), Some(pttl)) = (replies.next(), replies.next()) else {
-        return Err(unexpected_reply());
+        return Err(unexpected_load_reply());
     };
-    let expired = match (refresh, replies.next()) {
-        (None, None) => None,
-        (Some(_), Some(Value::Int(set))) => Some(set == 1),
+    // `PEXPIRE` answers 1 when it set the time-to-live, 0 when the key was gone by then.
+    let refreshed = match (refresh, replies.next()) {
+        (None, None) => false,
+        (Some(_), Some(Value::Int(set))) => set == 1,
         (_, Some(Value::ServerError(error))) => return Err(server_error(error)),
-        _ => return Err(unexpected_reply()),
+        _ => return Err(unexpected_load_reply()),
     };
     let pttl = match pttl {
         Value::Int(pttl) => pttl,
         Value::ServerError(error) => return Err(server_error(error)),
-        _ => return Err(unexpected_reply()),
+        _ => return Err(unexpected_load_reply()),
     };
     let fields = match fields {
         Value::Array(fields) => fields,
@@ -150,16 +156,15 @@ pub(super) fn read_pipelined(
             return Ok(Loaded::Foreign { pttl });
         }
         Value::ServerError(error) => return Err(server_error(error)),
-        _ => return Err(unexpected_reply()),
+        _ => return Err(unexpected_load_reply()),
     };
     if fields.is_empty() {
         return Ok(Loaded::Missing);
     }
-    let refreshed = expired == Some(true);
     Ok(Loaded::Session(Found {
         stored: Value::Array(fields),
-        ttl: match (refresh, refreshed) {
-            (Some(ms), true) => ttl_of(i64::try_from(ms).unwrap_or(i64::MAX)),
+        ttl: match refresh {
+            Some(ms) if refreshed => Some(Duration::from_millis(ms)),
             _ => ttl_of(pttl),
         },
         refreshed,
@@ -190,11 +195,7 @@ async fn leave_foreign_key<C: ConnectionLike + Send>(
         _ => {}
     }
     match pipe.query_async::<(String,)>(conn).await {
-        Ok((kind,)) => tracing::warn!(
-            session = ?key,
-            %kind,
-            "the session key holds data of another type; treated as no session"
-        ),
+        Ok((kind,)) => warn_foreign_key(key, &kind),
         Err(error) => tracing::warn!(
             session = ?key,
             %error,
@@ -207,15 +208,8 @@ fn server_error(error: redis::ServerError) -> StoreError {
     redis::RedisError::from(error).into()
 }
 
-/// Says nothing of the replies themselves: they may hold session data.
-fn unexpected_reply() -> StoreError {
-    StoreError::Protocol("unexpected reply to a session load".into())
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn resp(raw: &str) -> Value {

@@ -32,7 +32,26 @@
 
 use std::future::Future;
 
+use super::{ChangeSet, WriteMode};
 use crate::error::StoreError;
+
+/// Whether a call may be made a second time (see the module's comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Repeat {
+    /// Loads, index listings and creates.
+    Safe,
+    /// Updates: sent once.
+    Never,
+}
+
+impl Repeat {
+    pub(super) fn of_commit(changes: &ChangeSet) -> Self {
+        match changes.mode {
+            WriteMode::Update => Repeat::Never,
+            WriteMode::Create { .. } => Repeat::Safe,
+        }
+    }
+}
 
 /// Which try of a call this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +63,10 @@ pub(super) enum Attempt {
 }
 
 /// Runs `call` on a connection from `connect` and, if it failed on a dropped connection
-/// ([`StoreError::ConnectionLost`]), once more on a connection from `connect`.
+/// ([`StoreError::ConnectionLost`]) and may [`Repeat`], once more on a connection from
+/// `connect`.
 pub(super) async fn retry_once_if_dropped<C, T, Connect, Connected, Call, Called>(
+    repeat: Repeat,
     connect: Connect,
     call: Call,
 ) -> Result<T, StoreError>
@@ -56,7 +77,7 @@ where
     Called: Future<Output = Result<T, StoreError>>,
 {
     match call(connect().await?, Attempt::First).await {
-        Err(StoreError::ConnectionLost(err)) => {
+        Err(StoreError::ConnectionLost(err)) if repeat == Repeat::Safe => {
             tracing::debug!(error = %err, "the connection to Redis was dropped; trying once more");
             call(connect().await?, Attempt::Again).await
         }

@@ -24,10 +24,8 @@ use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use tokio::sync::Mutex;
 
 use super::redis::{Scripts, Topology};
-use super::redis_retry::{retry_once_if_dropped, Attempt};
-use super::{
-    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
-};
+use super::redis_retry::{retry_once_if_dropped, Repeat};
+use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
 use crate::error::StoreError;
 use crate::id::SessionId;
 
@@ -156,6 +154,7 @@ impl SessionStore for RedisSentinelStore {
     ) -> Result<Option<Record>, StoreError> {
         let scripts = &self.shared.scripts;
         retry_once_if_dropped(
+            Repeat::Safe,
             || self.master(),
             |mut conn, attempt| async move {
                 self.settle(scripts.load(&mut conn, key, options, attempt).await)
@@ -170,15 +169,8 @@ impl SessionStore for RedisSentinelStore {
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
         let scripts = &self.shared.scripts;
-        if changes.mode == WriteMode::Update {
-            // Sent once: see `redis_retry.rs`.
-            let mut conn = self.master().await?;
-            let result = scripts
-                .commit(&mut conn, key, changes, Attempt::First)
-                .await;
-            return self.settle(result);
-        }
         retry_once_if_dropped(
+            Repeat::of_commit(changes),
             || self.master(),
             |mut conn, attempt| async move {
                 self.settle(scripts.commit(&mut conn, key, changes, attempt).await)
@@ -196,6 +188,7 @@ impl SessionStore for RedisSentinelStore {
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
         let scripts = &self.shared.scripts;
         retry_once_if_dropped(
+            Repeat::Safe,
             || self.master(),
             |conn, _| async move { self.settle(scripts.index_list(&conn, index).await) },
         )
