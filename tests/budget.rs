@@ -7,7 +7,7 @@ use actix_typed_session::store::RedisStore;
 use std::fmt::Debug;
 
 use actix_http::Request;
-use actix_typed_session::{Keys, Session, SessionData, SessionMiddleware};
+use actix_typed_session::{Keys, Session, SessionData, SessionMiddleware, TtlPolicy};
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, Jar};
 use actix_typed_session_tests::{names, wire_size, CommandLog, RedisServer, Traffic};
@@ -31,6 +31,18 @@ where
     /// Sends one request with the jar's cookies and returns its body and the Redis
     /// traffic it caused.
     async fn send(&mut self, method: &str, path: &str) -> (String, Traffic) {
+        let text = self.respond(method, path).await;
+        (text, self.log.take_traffic().await)
+    }
+
+    /// Sends one request and returns the names of the commands Redis ran for it, those
+    /// run inside scripts included.
+    async fn send_seeing_scripts(&mut self, method: &str, path: &str) -> Vec<String> {
+        self.respond(method, path).await;
+        names(&self.log.take_with_scripts().await)
+    }
+
+    async fn respond(&mut self, method: &str, path: &str) -> String {
         let res = test::call_service(&self.app, self.jar.request(method, path).to_request()).await;
         assert!(
             res.status().is_success(),
@@ -38,8 +50,7 @@ where
             res.status()
         );
         self.jar.absorb(&res);
-        let text = body(res).await;
-        (text, self.log.take_traffic().await)
+        body(res).await
     }
 }
 
@@ -50,9 +61,22 @@ async fn probe(
 ) -> Probe<
     impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
 > {
+    probe_with(server, routes, TtlPolicy::default()).await
+}
+
+/// As [`probe`], with sessions whose time-to-live follows `policy`.
+async fn probe_with(
+    server: &RedisServer,
+    routes: fn(&mut ServiceConfig),
+    policy: TtlPolicy,
+) -> Probe<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
+> {
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     let log = CommandLog::start(server).await;
-    let sessions = SessionMiddleware::new(store, Keys::new(["budget test key"]));
+    let sessions = SessionMiddleware::builder(store, Keys::new(["budget test key"]))
+        .ttl_policy(policy)
+        .build();
     let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
     Probe {
         app,
@@ -177,6 +201,31 @@ async fn each_route_stays_within_its_round_trip_budget() {
             traffic.commands.len(),
             wire_size(&traffic.commands)
         );
+    }
+}
+
+/// The guarded write runs in Redis only what the load left owing. Under the default
+/// policy the load has just set the time-to-live and the session has its creation time:
+/// the write checks that the session is there and sets the field. When the load refreshed
+/// nothing (`OnChange`), the write sets the time-to-live too.
+#[actix_web::test]
+async fn the_guarded_write_runs_only_what_the_load_left_owing() {
+    for (policy, write) in [
+        (TtlPolicy::OnEveryAccess, vec!["EVALSHA", "TYPE", "HSET"]),
+        (
+            TtlPolicy::OnChange,
+            vec!["EVALSHA", "TYPE", "HSET", "PEXPIRE"],
+        ),
+    ] {
+        let server = RedisServer::start();
+        let mut probe = probe_with(&server, counter_app::routes, policy).await;
+        probe.send("GET", "/").await;
+        let modify = probe.send_seeing_scripts("GET", "/").await;
+        let load = match policy {
+            TtlPolicy::OnChange => vec!["HGETALL", "PTTL"],
+            _ => LOAD.to_vec(),
+        };
+        assert_eq!(modify, [load, write].concat(), "{policy:?}");
     }
 }
 

@@ -350,6 +350,7 @@ async fn a_field_that_no_longer_decodes_takes_its_default_and_the_rest_survives(
         ],
         remove: vec![],
         ttl: Duration::from_secs(60),
+        ttl_current: false,
         index: IndexMoves::default(),
         layout: Layout::Fields,
         base: None,

@@ -52,5 +52,6 @@ pub fn commit_of<T: SessionData>(session: &TestSession<T>) -> Result<ChangeSet, 
     let state = session.state();
     let changes = state.changes()?;
     let record = state.loaded().and_then(|loaded| loaded.record.as_ref());
-    Ok(state.config.change_set(WriteMode::Update, changes, record))
+    let mode = record.map_or(WriteMode::Update { created_at: None }, WriteMode::update_of);
+    Ok(state.config.change_set(mode, changes, record))
 }

@@ -66,9 +66,10 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
     let refreshed = if changes.is_empty() {
         record.refreshed
     } else {
-        let mut update = state
-            .config
-            .change_set(WriteMode::Update, changes, Some(record));
+        let mut update =
+            state
+                .config
+                .change_set(WriteMode::update_of(record), changes, Some(record));
         update.index = placement.moves(state);
         match state.config.store.commit(&state.key(id), &update).await? {
             CommitOutcome::Written => true,

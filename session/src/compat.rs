@@ -193,11 +193,16 @@ impl Config {
                 ttl
             }
         };
+        // The load set the configured time-to-live; an update that keeps it owes no more.
+        let ttl_current = matches!(mode, WriteMode::Update { .. })
+            && stored.is_some_and(|record| record.refreshed)
+            && ttl == self.ttl;
         ChangeSet {
             mode,
             set,
             remove,
             ttl,
+            ttl_current,
             layout: self.layout,
             base: stored.and_then(|record| record.snapshot.clone()),
             index: IndexMoves::default(),

@@ -56,6 +56,7 @@ impl RecordingStore {
                 .collect(),
             remove: Vec::new(),
             ttl: Duration::from_secs(600),
+            ttl_current: false,
             index: IndexMoves::default(),
             layout: Layout::Fields,
             base: None,

@@ -61,6 +61,7 @@ async fn stored_session(store: &MemoryStore, fields: &[(&str, &[u8])]) -> Sessio
             .collect(),
         remove: Vec::new(),
         ttl: Duration::from_secs(600),
+        ttl_current: false,
         index: IndexMoves::default(),
         layout: Layout::Fields,
         base: None,

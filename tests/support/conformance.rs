@@ -79,6 +79,7 @@ impl Cx {
             set: owned(fields),
             remove: Vec::new(),
             ttl,
+            ttl_current: false,
             layout: self.layout,
             base: None,
             index: IndexMoves::default(),
@@ -89,10 +90,11 @@ impl Cx {
     /// merge into what it holds.
     pub fn update(&self, set: &[(&str, &[u8])], remove: &[&str], ttl: Duration) -> ChangeSet {
         ChangeSet {
-            mode: WriteMode::Update,
+            mode: WriteMode::Update { created_at: None },
             set: owned(set),
             remove: remove.iter().map(|name| name.to_string()).collect(),
             ttl,
+            ttl_current: false,
             layout: self.layout,
             base: None,
             index: IndexMoves::default(),

@@ -213,7 +213,7 @@ impl SessionStore for MemoryStore {
         let sessions = &mut data.sessions;
         let entry = match (changes.mode, live) {
             (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision),
-            (WriteMode::Update, false) => return Ok(CommitOutcome::Missing),
+            (WriteMode::Update { .. }, false) => return Ok(CommitOutcome::Missing),
             (WriteMode::Create { created_at }, false) => {
                 let (stored, created_at) = match (changes.layout, &changes.base) {
                     // A renewal starts from the session it renews, in its key order.
@@ -232,7 +232,7 @@ impl SessionStore for MemoryStore {
                     })
                     .into_mut()
             }
-            (WriteMode::Update, true) => match sessions.get_mut(key.as_str()) {
+            (WriteMode::Update { .. }, true) => match sessions.get_mut(key.as_str()) {
                 Some(entry) => entry,
                 None => return Ok(CommitOutcome::Missing),
             },

@@ -243,7 +243,21 @@ pub enum WriteMode {
     },
     /// Change an existing session; refused if it no longer exists, so a late write can
     /// never bring back a session that was ended.
-    Update,
+    Update {
+        /// The creation time to store if the session has none (a hash written by another
+        /// program); `None` when the loaded session had one.
+        created_at: Option<SystemTime>,
+    },
+}
+
+impl WriteMode {
+    /// An update of the session `record` was loaded from: a creation time goes along only
+    /// when the record has none, so from then on an absolute timeout can count from it.
+    pub(crate) fn update_of(record: &Record) -> Self {
+        WriteMode::Update {
+            created_at: record.created_at.is_none().then(SystemTime::now),
+        }
+    }
 }
 
 /// One atomic change to one session.
@@ -257,6 +271,9 @@ pub struct ChangeSet {
     pub remove: Vec<String>,
     /// The time-to-live the session has after the commit.
     pub ttl: Duration,
+    /// Whether the stored session already has `ttl`, because the load this update follows
+    /// just set it: a store may then leave the time-to-live alone.
+    pub ttl_current: bool,
     /// How the session is laid out in the store.
     pub layout: Layout,
     /// The record the changes were made against, as loaded ([`Record::snapshot`]), if any.

@@ -254,9 +254,13 @@ impl Scripts {
                 call.arg("create").arg(millis(changes.ttl));
                 call.arg(epoch_millis(created_at));
             }
-            WriteMode::Update => {
-                call.arg("update").arg(millis(changes.ttl));
-                call.arg(epoch_millis(SystemTime::now()));
+            WriteMode::Update { created_at } => {
+                // An empty argument leaves the time-to-live, or the creation time, as it is.
+                let ttl = (!changes.ttl_current).then(|| millis(changes.ttl).to_string());
+                let created_at = created_at.map(|at| epoch_millis(at).to_string());
+                call.arg("update")
+                    .arg(ttl.unwrap_or_default())
+                    .arg(created_at.unwrap_or_default());
             }
         }
         call.arg(changes.set.len());

@@ -122,7 +122,7 @@ impl Scripts {
     ) -> Result<Reply, StoreError> {
         let mode = match changes.mode {
             WriteMode::Create { .. } => "create",
-            WriteMode::Update => "update",
+            WriteMode::Update { .. } => "update",
         };
         let command = match write {
             JsonWrite::Setex => "SETEX",

@@ -47,7 +47,7 @@ pub(super) enum Repeat {
 impl Repeat {
     pub(super) fn of_commit(changes: &ChangeSet) -> Self {
         match changes.mode {
-            WriteMode::Update => Repeat::Never,
+            WriteMode::Update { .. } => Repeat::Never,
             WriteMode::Create { .. } => Repeat::Safe,
         }
     }

@@ -6,9 +6,11 @@
 -- KEYS[2 .. 1 + j]  the index sets the session joins
 -- KEYS[2 + j ..]    the index sets the session leaves
 -- ARGV[1]  "create" or "update"
--- ARGV[2]  the time-to-live after the commit, in milliseconds
+-- ARGV[2]  the time-to-live after the commit, in milliseconds; for an update, "" leaves
+--          it as it is (the load just set it)
 -- ARGV[3]  the creation time in milliseconds since the epoch; an update stores it only
---          when the hash has none (a hash written by another program)
+--          when the hash has none (a hash written by another program), and sends "" when
+--          the loaded session had one
 -- ARGV[4]  n, the number of fields to set
 -- ARGV[5]  j, the number of indexes joined
 -- ARGV[6]  the least time-to-live of a joined index in milliseconds, or "" for none
@@ -40,7 +42,7 @@ end
 if create then
   -- Also keeps the hash alive when the session has no fields.
   redis.call('HSET', key, '__created', ARGV[3])
-else
+elseif ARGV[3] ~= '' then
   -- From here on an absolute timeout can count from this first write of ours.
   redis.call('HSETNX', key, '__created', ARGV[3])
 end
@@ -55,7 +57,9 @@ end
 for i = last_set + 1, #ARGV, CHUNK do
   redis.call('HDEL', key, unpack(ARGV, i, math.min(i + CHUNK - 1, #ARGV)))
 end
-redis.call('PEXPIRE', key, ARGV[2])
+if ARGV[2] ~= '' then
+  redis.call('PEXPIRE', key, ARGV[2])
+end
 for i = 2 + joins, #KEYS do
   redis.call('SREM', KEYS[i], ARGV[7])
 end
