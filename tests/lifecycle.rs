@@ -324,6 +324,39 @@ async fn a_commit_over_the_size_limit_writes_nothing_and_gives_an_empty_500() {
 }
 
 #[actix_web::test]
+async fn a_session_already_over_the_size_limit_can_change_in_place_and_end_but_not_grow() {
+    let server = RedisServer::start();
+    let mut conn = raw(&server).await;
+    let app = app!(builder(&server).await.max_session_size(64));
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    jar.absorb(&res);
+    let key = key_of(&jar);
+    // Another program puts a field in that alone is over the limit.
+    let _: i64 = redis::cmd("HSET")
+        .arg(&key)
+        .arg("theirs")
+        .arg(format!("\"{}\"", "x".repeat(100)))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    // "1" to "2" keeps the size: served and stored, not a 500 on every write.
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await, "2 views");
+    assert_eq!(hget(&mut conn, &key, "views").await.as_deref(), Some("2"));
+    // Growing it is refused, and writes nothing.
+    let res = test::call_service(&app, jar.request("GET", "/big?n=10").to_request()).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(hget(&mut conn, &key, "user").await, None);
+    // Ending it works: the user can always log out.
+    let res = test::call_service(&app, jar.request("POST", "/logout").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(stored_sessions(&mut conn).await, 0);
+}
+
+#[actix_web::test]
 async fn two_concurrent_renewals_leave_one_live_id_with_the_data() {
     let server = RedisServer::start();
     let mut conn = raw(&server).await;

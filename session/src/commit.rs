@@ -168,7 +168,9 @@ impl Placement {
 }
 
 /// Refuses, before any store call, a commit that would leave the session over the size
-/// limit, so nothing is written in part.
+/// limit and larger than it was, so nothing is written in part. A session already over the
+/// limit (a limit lowered since, or a field another program wrote) can still shrink, end
+/// or change in place: only growth is refused.
 fn check_size(
     state: &SessionState,
     loaded: &Loaded,
@@ -177,20 +179,23 @@ fn check_size(
     let Some(limit) = state.config.max_session_size else {
         return Ok(());
     };
-    let entry_size = |name: &String, value: &Vec<u8>| name.len() + value.len();
+    let entry_size = |(name, value): (&String, &Vec<u8>)| name.len() + value.len();
+    let changed = |name: &String| changes.iter().any(|(changed, _)| changed == name);
     let mut size: usize = changes
         .iter()
-        .map(|(name, value)| entry_size(name, value))
+        .map(|(name, value)| entry_size((name, value)))
         .sum();
+    let mut before = 0;
     if let (Some((_, record)), false) = (loaded.existing(), state.is_purged()) {
+        before = record.fields.iter().map(entry_size).sum();
         size += record
             .fields
             .iter()
-            .filter(|(name, _)| !changes.iter().any(|(changed, _)| changed == *name))
-            .map(|(name, value)| entry_size(name, value))
+            .filter(|(name, _)| !changed(name))
+            .map(entry_size)
             .sum::<usize>();
     }
-    if size > limit {
+    if size > limit && size > before {
         return Err(SessionError::TooLarge { size, limit });
     }
     Ok(())
