@@ -30,9 +30,11 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
     }
     let changes = state.changes()?;
     check_size(state, loaded, &changes)?;
-    let placement = Placement::of(state, loaded, &changes);
+    // Worked out only where a write follows: a read (most requests) moves nothing.
+    let placement = || Placement::of(state, loaded, &changes);
 
     if state.is_purged() {
+        let placement = placement();
         if let Some((id, _)) = loaded.existing() {
             let key = state.key(id);
             state.config.store.delete(&key, &placement.before).await?;
@@ -54,11 +56,13 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
                 Handout::Nothing
             });
         }
-        let id = create(state, changes, SystemTime::now(), None, placement.after).await?;
+        let after = placement().after;
+        let id = create(state, changes, SystemTime::now(), None, after).await?;
         return Ok(Handout::Issue(id));
     };
 
     if state.wants_renewal() {
+        let placement = placement();
         let id = renew(state, id, record, changes, placement).await?;
         return Ok(Handout::Issue(id));
     }
@@ -66,11 +70,12 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
     let refreshed = if changes.is_empty() {
         record.refreshed
     } else {
+        let moves = placement().moves(state);
         let mut update =
             state
                 .config
                 .change_set(WriteMode::update_of(record), changes, Some(record));
-        update.index = placement.moves(state);
+        update.index = moves;
         match state.config.store.commit(&state.key(id), &update).await? {
             CommitOutcome::Written => true,
             _ => return Err(SessionError::Ended),

@@ -61,8 +61,11 @@ pub struct SessionKey {
 impl SessionKey {
     /// The key for `id` under `prefix`.
     pub fn new(prefix: &str, id: &SessionId) -> Self {
+        let mut key = String::with_capacity(prefix.len() + id.as_str().len());
+        key.push_str(prefix);
+        key.push_str(id.as_str());
         Self {
-            key: format!("{prefix}{}", id.as_str()),
+            key,
             prefix_len: prefix.len(),
         }
     }

@@ -24,7 +24,7 @@
 use redis::aio::ConnectionLike;
 use std::time::Duration;
 
-use redis::Value;
+use redis::{Cmd, Pipeline, Value};
 
 use super::redis::{
     decode_record, millis, record_of, ttl_of, unexpected_load_reply, warn_foreign_key, Found,
@@ -89,16 +89,23 @@ async fn load_pipelined<C: ConnectionLike + Send>(
     key: &SessionKey,
     refresh: Option<u64>,
 ) -> Result<Option<Record>, StoreError> {
-    let mut pipe = redis::pipe();
+    // Sized up front: built argument by argument, each command's buffers grow twice or
+    // three times, on every request that loads.
+    let on_key = |name: &str| {
+        let mut cmd = Cmd::with_capacity(3, name.len() + key.as_str().len() + 20);
+        cmd.arg(name).arg(key.as_str());
+        cmd
+    };
+    let mut pipe = Pipeline::with_capacity(3);
     // A key of another type answers `HGETALL` with an error: a reply to read, not a
     // failed load.
     pipe.ignore_errors()
-        .cmd("HGETALL")
-        .arg(key.as_str())
-        .cmd("PTTL")
-        .arg(key.as_str());
+        .add_command(on_key("HGETALL"))
+        .add_command(on_key("PTTL"));
     if let Some(ms) = refresh {
-        pipe.cmd("PEXPIRE").arg(key.as_str()).arg(ms);
+        let mut pexpire = on_key("PEXPIRE");
+        pexpire.arg(ms);
+        pipe.add_command(pexpire);
     }
     let replies: Vec<Value> = pipe.query_async(conn).await?;
     match read_pipelined(replies, refresh)? {

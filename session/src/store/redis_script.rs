@@ -16,7 +16,9 @@ pub(super) struct ScriptCall<'a> {
 impl<'a> ScriptCall<'a> {
     /// A call of `script` on `keys`; its arguments follow with [`arg`](Self::arg).
     pub(super) fn new(script: &'a Script, keys: &[&str]) -> Self {
-        let mut cmd = redis::cmd("EVALSHA");
+        // Room for a commit of a few small fields without growing.
+        let mut cmd = Cmd::with_capacity(keys.len() + 16, 256);
+        cmd.arg("EVALSHA");
         cmd.arg(script.get_hash()).arg(keys.len()).arg(keys);
         Self { script, cmd }
     }
