@@ -204,12 +204,13 @@ async fn each_route_stays_within_its_round_trip_budget() {
     }
 }
 
-/// The guarded write runs in Redis only what the load left owing. Under the default
-/// policy the load has just set the time-to-live and the session has its creation time:
-/// the write checks that the session is there and sets the field. When the load refreshed
-/// nothing (`OnChange`), the write sets the time-to-live too.
+/// What the commit script runs inside Redis. A create checks that the key is free, sets
+/// the fields with the creation time, and the time-to-live. An update runs only what the
+/// load left owing: under the default policy the load has just set the time-to-live and
+/// the session has its creation time, so it checks that the session is there and sets the
+/// field; when the load refreshed nothing (`OnChange`), it sets the time-to-live too.
 #[actix_web::test]
-async fn the_guarded_write_runs_only_what_the_load_left_owing() {
+async fn each_write_runs_only_what_it_owes_inside_its_script() {
     for (policy, write) in [
         (TtlPolicy::OnEveryAccess, vec!["EVALSHA", "TYPE", "HSET"]),
         (
@@ -219,7 +220,8 @@ async fn the_guarded_write_runs_only_what_the_load_left_owing() {
     ] {
         let server = RedisServer::start();
         let mut probe = probe_with(&server, counter_app::routes, policy).await;
-        probe.send("GET", "/").await;
+        let create = probe.send_seeing_scripts("GET", "/").await;
+        assert_eq!(create, ["EVALSHA", "TYPE", "HSET", "PEXPIRE"], "{policy:?}");
         let modify = probe.send_seeing_scripts("GET", "/").await;
         let load = match policy {
             TtlPolicy::OnChange => vec!["HGETALL", "PTTL"],

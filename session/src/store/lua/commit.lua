@@ -39,19 +39,21 @@ for i = 2, 1 + joins do
   join_index(KEYS[i], ARGV[7], ARGV[6])
 end
 
-if create then
-  -- Also keeps the hash alive when the session has no fields.
-  redis.call('HSET', key, '__created', ARGV[3])
-elseif ARGV[3] ~= '' then
-  -- From here on an absolute timeout can count from this first write of ours.
-  redis.call('HSETNX', key, '__created', ARGV[3])
-end
-
 -- Arguments go to HSET and HDEL in bounded slices: unpack() of an unbounded list can
 -- overflow the Lua stack.
 local CHUNK = 128
 local last_set = 7 + 2 * tonumber(ARGV[4])
-for i = 8, last_set, 2 * CHUNK do
+local first_set = 8
+if create then
+  -- The creation time goes with the first slice of fields; alone, it keeps a session
+  -- without fields alive.
+  first_set = 8 + 2 * CHUNK
+  redis.call('HSET', key, '__created', ARGV[3], unpack(ARGV, 8, math.min(first_set - 1, last_set)))
+elseif ARGV[3] ~= '' then
+  -- From here on an absolute timeout can count from this first write of ours.
+  redis.call('HSETNX', key, '__created', ARGV[3])
+end
+for i = first_set, last_set, 2 * CHUNK do
   redis.call('HSET', key, unpack(ARGV, i, math.min(i + 2 * CHUNK - 1, last_set)))
 end
 for i = last_set + 1, #ARGV, CHUNK do
