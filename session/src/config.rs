@@ -257,7 +257,8 @@ impl SessionMiddlewareBuilder {
     /// and encoded values, as they would be after the commit. A commit that would leave
     /// the session over it, and larger than it was, writes nothing and the response becomes
     /// an empty 500. A session already over it (the limit was lowered, or another program
-    /// wrote a large field) can still change in place, shrink or end. Default: no limit.
+    /// wrote a large field) can still change without growing, shrink or end; a change that
+    /// adds even one byte is refused. Default: no limit.
     pub fn max_session_size(mut self, bytes: usize) -> Self {
         self.max_session_size = Some(bytes);
         self

@@ -275,7 +275,8 @@ pub struct ChangeSet {
     /// The time-to-live the session has after the commit.
     pub ttl: Duration,
     /// Whether the stored session already has `ttl`, because the load this update follows
-    /// just set it: a store may then leave the time-to-live alone.
+    /// just set it: a store may then leave the time-to-live alone. (Should a failover lose
+    /// that refresh, the session keeps the time-to-live it had before the request.)
     pub ttl_current: bool,
     /// How the session is laid out in the store.
     pub layout: Layout,
