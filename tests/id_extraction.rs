@@ -216,6 +216,28 @@ fn junk_around_a_real_session_never_hides_it() {
         .unwrap();
 }
 
+/// Only pairs whose raw name can be ours are parsed (`may_be_named` in cookie.rs); a name
+/// padded with spaces or written with percent escapes is still ours, as the cookie parser
+/// reads it.
+#[test]
+fn our_cookies_are_found_however_their_names_are_spelled() {
+    let h = harness();
+    let (id, sig) = (h.id.as_str(), h.sig.as_str());
+    for header in [
+        format!("a=1; session={id}; b=2; session.sig={sig}; c=3"),
+        format!("  session  ={id};session.sig =  {sig}"),
+        format!("sess%69on={id}; session%2Esig={sig}"),
+        format!("session={id}; %73ession.sig={sig}"),
+    ] {
+        let (status, text, calls) = h.peek(header.as_bytes()).expect("a header");
+        assert_eq!(
+            (status, text.as_str(), calls),
+            (200, "1 views", 1),
+            "{header}"
+        );
+    }
+}
+
 #[test]
 fn truncated_oversized_and_duplicated_ids_are_no_session_and_no_store_call() {
     let h = harness();

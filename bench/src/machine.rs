@@ -2,18 +2,21 @@
 
 use std::process::Command;
 
+use crate::contention::Contention;
+
 pub struct Machine {
     pub cores: usize,
     pub cpu: String,
     pub date: String,
     pub redis: String,
-    /// One-minute load average before and after the run: how busy the machine was with
-    /// other work.
+    /// One-minute load average before and after the run.
     pub load: (String, String),
+    /// What other work took while the rounds ran.
+    pub contention: Contention,
 }
 
 impl Machine {
-    pub fn now(load_before: String) -> Self {
+    pub fn now(load_before: String, contention: Contention) -> Self {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
             .lines()
@@ -31,6 +34,7 @@ impl Machine {
                 .unwrap_or("unknown")
                 .to_owned(),
             load: (load_before, load_average()),
+            contention,
         }
     }
 }

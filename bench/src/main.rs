@@ -8,6 +8,7 @@
 //! (default 16), `BENCH_OUT` (where the report goes, default this crate's folder).
 
 mod chart;
+mod contention;
 mod http;
 mod machine;
 mod processes;
@@ -226,6 +227,8 @@ fn run() -> Result<(), String> {
         / 60.0;
     eprintln!("bench: about {minutes:.1} minutes");
 
+    let servers = [&redis, &ours, &ours_big, &theirs, &bare];
+    let clocks_before = contention::Sample::now(&servers);
     let mut results = Vec::new();
     for (case, targets) in cases.iter().zip(&targets) {
         let mut measured: [Measured; 3] = Default::default();
@@ -257,7 +260,8 @@ fn run() -> Result<(), String> {
     }
     let _ = std::fs::remove_file(&script);
 
-    let machine = machine::Machine::now(load_before);
+    let contention = contention::Sample::now(&servers).since(&clocks_before);
+    let machine = machine::Machine::now(load_before, contention);
     let results: Vec<(&Case, [Measured; 3])> = cases.iter().zip(results).collect();
     let report = report::markdown(&settings, &machine, &results);
     let chart = chart::svg(&results);

@@ -7,8 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// Linux's `USER_HZ`, the unit of `/proc/<pid>/stat` times, on every common platform.
-const CLOCK_TICKS_PER_SECOND: u64 = 100;
+/// Linux's `USER_HZ`, the unit of `/proc/stat` and `/proc/<pid>/stat` times, on every
+/// common platform.
+pub const CLOCK_TICKS_PER_SECOND: u64 = 100;
 
 /// How long a process may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,17 +50,7 @@ impl Server {
 
     /// CPU time the process has used so far, system and user, in microseconds (Linux).
     pub fn cpu_us(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
-        // Fields 14 and 15 (utime, stime), in clock ticks, after the parenthesised name.
-        let ticks: u64 = stat
-            .ok()
-            .and_then(|stat| {
-                let (_, rest) = stat.rsplit_once(')')?;
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-            })
-            .unwrap_or(0);
-        ticks * 1_000_000 / CLOCK_TICKS_PER_SECOND
+        cpu_us(&format!("/proc/{}/stat", self.child.id()), 2)
     }
 
     fn listening(port: u16, mut child: Child) -> Result<Self, String> {
@@ -93,4 +84,28 @@ fn free_port() -> Result<u16, String> {
         .local_addr()
         .map(|addr| addr.port())
         .map_err(|e| format!("free port: {e}"))
+}
+
+/// CPU time this program and the children it has waited for (the `wrk` runs) have used
+/// so far, in microseconds (Linux).
+pub fn own_cpu_us() -> u64 {
+    cpu_us("/proc/self/stat", 4)
+}
+
+/// The sum of the first `fields` of utime, stime, cutime and cstime in the `stat` file at
+/// `path`, in microseconds; 0 if it cannot be read.
+fn cpu_us(path: &str, fields: usize) -> u64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields 14 to 17, in clock ticks, after the parenthesised name.
+    let ticks: u64 = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(fields)
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    ticks * 1_000_000 / CLOCK_TICKS_PER_SECOND
 }

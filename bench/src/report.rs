@@ -14,6 +14,24 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
+/// Ours over `other` round by round (a round runs both back to back, so both met the same
+/// machine), as `lowest–highest`: how far the machine moved the ratio during the run.
+fn round_range(ours: &Measured, other: &Measured) -> String {
+    let ratios: Vec<f64> = ours
+        .runs
+        .iter()
+        .zip(&other.runs)
+        .filter(|(_, other)| other.rate() > 0.0)
+        .map(|(ours, other)| ours.rate() / other.rate())
+        .collect();
+    let lowest = ratios.iter().copied().reduce(f64::min);
+    let highest = ratios.iter().copied().reduce(f64::max);
+    match lowest.zip(highest) {
+        Some((lowest, highest)) => format!("{lowest:.2}–{highest:.2}x"),
+        None => "-".to_owned(),
+    }
+}
+
 fn met(ok: bool) -> &'static str {
     if ok {
         "met"
@@ -50,15 +68,27 @@ pub fn markdown(
     let _ = writeln!(
         out,
         "Latest run: {}, {} cores, {}, redis-server {}. One-minute load average {} before \
-         and {} after the run: the machine is shared, other work was running.\n",
-        machine.date, machine.cores, machine.cpu, machine.redis, machine.load.0, machine.load.1
+         and {} after the run. While the rounds ran, processes other than the benchmark's \
+         own (redis-server, the apps, wrk and the driver) took {:.1} % of the machine's CPU \
+         time, and the hypervisor held back \
+         {:.1} % (steal): the machine is shared, and the more of it others take, the \
+         further figures move from run to run.\n",
+        machine.date,
+        machine.cores,
+        machine.cpu,
+        machine.redis,
+        machine.load.0,
+        machine.load.1,
+        machine.contention.others * 100.0,
+        machine.contention.steal * 100.0,
     );
     let _ = writeln!(
         out,
         "Made by `scripts/bench.sh`: each app is a release build with one worker, all on one \
          redis-server; wrk (1 thread, {} connections) drives each app for {} s per round, \
          {} rounds, the three apps interleaved within each round after a 1 s warm-up. \
-         Figures are the median round; Redis figures come from Redis' own `INFO` counters \
+         Figures are the median round (\"per round\": the lowest and highest of ours over \
+         actix-session within one round); Redis figures come from Redis' own `INFO` counters \
          over every round, sampling's own cost left out. Ours is the counter example \
          (`examples/counter.rs`), except in the 10 KB case, which its fixed routes cannot \
          serve (`bench/src/bin/typed_session_app.rs`). actix-session 0.11 uses \
@@ -75,21 +105,22 @@ pub fn markdown(
     let _ = writeln!(out, "\n## Throughput and latency\n");
     let _ = writeln!(
         out,
-        "| case | {ours} req/s | {theirs} req/s | {bare} req/s | ours / {theirs} | ours / bare | p50 ours / theirs / bare (ms) | p99 ours / theirs / bare (ms) |"
+        "| case | {ours} req/s | {theirs} req/s | {bare} req/s | ours / {theirs} | same, per round | ours / bare | p50 ours / theirs / bare (ms) | p99 ours / theirs / bare (ms) |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (case, [o, t, b]) in results {
         let rate = |m: &Measured| m.median(|run| run.rate());
         let ms =
             |m: &Measured, p: fn(&crate::wrk::Run) -> f64| format!("{:.2}", m.median(p) / 1000.0);
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {:.0} | {} | {} | {} / {} / {} | {} / {} / {} |",
+            "| {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} / {} / {} | {} / {} / {} |",
             case.name,
             rate(o),
             rate(t),
             rate(b),
             ratio(rate(o), rate(t)),
+            round_range(o, t),
             ratio(rate(o), rate(b)),
             ms(o, |r| r.p50_us),
             ms(t, |r| r.p50_us),

@@ -185,10 +185,23 @@ fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
         .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
         .filter_map(|pair| std::str::from_utf8(pair).ok())
         .filter(|pair| pair.len() <= name.len() + 1 + MAX_VALUE_LEN + 2)
+        .filter(|pair| may_be_named(pair, name))
         .filter_map(|pair| Cookie::parse_encoded(pair.trim()).ok())
         .find(|cookie| cookie.name() == name)?;
     let value = value.value();
     (value.len() <= MAX_VALUE_LEN).then(|| value.to_owned())
+}
+
+/// Whether the `name=value` pair may be the cookie `name`, from its raw name alone: a
+/// browser sends every cookie of the site, and parsing (percent-decoding) each one on every
+/// request is most of the cost of finding ours. A raw name with a `%` may decode to `name`,
+/// so it is parsed too.
+fn may_be_named(pair: &str, name: &str) -> bool {
+    let raw_name = pair
+        .split_once('=')
+        .map_or(pair, |(raw_name, _)| raw_name)
+        .trim();
+    raw_name == name || raw_name.contains('%')
 }
 
 fn to_cookie_duration(duration: Duration) -> time::Duration {
