@@ -263,6 +263,8 @@ impl Scripts {
                     .arg(created_at.unwrap_or_default());
             }
         }
+        // Only the indexes the script moves need the id; without any it is left empty.
+        let id = if keys.len() > 1 { key.id() } else { "" };
         call.arg(changes.set.len());
         call.arg(if inline { moves.join.len() } else { 0 })
             .arg(
@@ -271,7 +273,7 @@ impl Scripts {
                     .map(|ttl| millis(ttl).to_string())
                     .unwrap_or_default(),
             )
-            .arg(key.id());
+            .arg(id);
         for (name, value) in &changes.set {
             call.arg(name).arg(value);
         }

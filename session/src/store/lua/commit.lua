@@ -14,7 +14,7 @@
 -- ARGV[4]  n, the number of fields to set
 -- ARGV[5]  j, the number of indexes joined
 -- ARGV[6]  the least time-to-live of a joined index in milliseconds, or "" for none
--- ARGV[7]  the session id, as the indexes hold it
+-- ARGV[7]  the session id, as the indexes hold it; "" when no index is joined or left
 -- ARGV[8 .. 7 + 2n]  name, value pairs to set
 -- ARGV[8 + 2n ..]    names to remove
 --
