@@ -2,6 +2,7 @@
 //! killed when dropped.
 
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
@@ -24,7 +25,7 @@ impl Server {
     /// A `redis-server` with no persistence, on a free port.
     pub fn redis() -> Result<Self, String> {
         let port = free_port()?;
-        let child = Command::new("redis-server")
+        let child = on_its_own(&mut Command::new("redis-server"))
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
@@ -36,7 +37,7 @@ impl Server {
     /// The app at `binary`, bound to a free port, with `env` and a Redis at `redis`.
     pub fn app(binary: &Path, redis: u16, env: &[(&str, &str)]) -> Result<Self, String> {
         let port = free_port()?;
-        let child = Command::new(binary)
+        let child = on_its_own(&mut Command::new(binary))
             .env("BIND", format!("127.0.0.1:{port}"))
             .env("REDIS_URL", format!("redis://127.0.0.1:{redis}"))
             .env("WORKERS", "1")
@@ -108,4 +109,30 @@ fn cpu_us(path: &str, fields: usize) -> u64 {
         })
         .unwrap_or(0);
     ticks * 1_000_000 / CLOCK_TICKS_PER_SECOND
+}
+
+/// Starts `command` in a session of its own, as a service started by an init system or a
+/// client on another machine would be. With autogroups (on in Debian's kernels), Linux's
+/// scheduler shares the cores between sessions first and between threads only within one:
+/// with every process in the bench's session, how much of the machine an app got depended
+/// on its thread count and on how redis-server was started (measured in PROFILE.md).
+///
+/// Out of the bench's session, a child no longer gets the terminal's Ctrl-C, so it is told
+/// to die with the bench instead.
+pub fn on_its_own(command: &mut Command) -> &mut Command {
+    let bench = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec; `setsid`, `prctl` and
+    // `getppid` are async-signal-safe system calls that touch no memory of the parent.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() == -1 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The bench died before the line above: nobody would stop this child.
+            if u32::try_from(libc::getppid()) != Ok(bench) {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        })
+    }
 }

@@ -92,7 +92,11 @@ pub fn markdown(
          over every round, sampling's own cost left out. Ours is the counter example \
          (`examples/counter.rs`), except in the 10 KB case, which its fixed routes cannot \
          serve (`bench/src/bin/typed_session_app.rs`). actix-session 0.11 uses \
-         `RedisSessionStore`, signed cookies and `TtlExtensionPolicy::OnEveryRequest`.\n",
+         `RedisSessionStore`, signed cookies and `TtlExtensionPolicy::OnEveryRequest`. \
+         redis-server, each app and each wrk run start in a session of their own, as \
+         services and remote clients would: Linux's scheduler shares the cores between \
+         sessions first, so an app's thread count does not decide its share of the \
+         machine (bench/PROFILE.md, fourth pass).\n",
         settings.connections, settings.seconds, settings.rounds
     );
     let _ = writeln!(out, "![requests per second per case](chart.svg)\n");

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::processes::on_its_own;
+
 /// What `wrk` measured in one run.
 #[derive(Clone, Copy, Debug)]
 pub struct Run {
@@ -43,6 +45,7 @@ impl Load<'_> {
     /// configured time.
     pub fn run(&self, port: u16, path: &str, cookie: &str) -> Result<Run, String> {
         let mut wrk = Command::new("wrk");
+        on_its_own(&mut wrk);
         wrk.args(["-t1", &format!("-c{}", self.connections)])
             .args([&format!("-d{}s", self.seconds), "--timeout", "5s", "-s"])
             .arg(self.script);
