@@ -8,8 +8,9 @@ use crate::processes::{own_cpu_us, Server, CLOCK_TICKS_PER_SECOND};
 pub struct Sample {
     /// All cores' time, busy or not, in microseconds.
     total_us: u64,
-    /// Time spent running processes, user and system. Interrupt time is left out: most
-    /// of it is the benchmark's own loopback traffic, and no process is charged for it.
+    /// Time spent running anything: user, system and interrupts. The kernel's usual
+    /// tick-based accounting charges an interrupt to the process it interrupted, so the
+    /// bench's own loopback traffic is in its processes' times as well.
     busy_us: u64,
     /// Time a virtual machine's cores were ready but the hypervisor ran something else.
     steal_us: u64,
@@ -19,7 +20,10 @@ pub struct Sample {
 
 /// What the rest of the machine took between two samples, as shares of all cores' time.
 pub struct Contention {
-    /// Processes' time not charged to the benchmark's own: other work.
+    /// Busy time not charged to the benchmark's processes: other work. Near zero, it can
+    /// come out slightly negative (both clocks are sampled by ticks). A kernel built with
+    /// `IRQ_TIME_ACCOUNTING` charges interrupts to no process, and then this includes the
+    /// bench's own interrupt work too.
     pub others: f64,
     pub steal: f64,
 }
@@ -42,7 +46,7 @@ impl Sample {
             |i: usize| ticks.get(i).copied().unwrap_or(0) * 1_000_000 / CLOCK_TICKS_PER_SECOND;
         Self {
             total_us: (0..8).map(field).sum(),
-            busy_us: (0..3).map(field).sum(),
+            busy_us: [0, 1, 2, 5, 6].into_iter().map(field).sum(),
             steal_us: field(7),
             ours_us: own_cpu_us() + servers.iter().map(|s| s.cpu_us()).sum::<u64>(),
         }
@@ -51,10 +55,10 @@ impl Sample {
     /// What the rest of the machine took since `earlier`.
     pub fn since(&self, earlier: &Sample) -> Contention {
         let total = self.total_us.saturating_sub(earlier.total_us).max(1) as f64;
-        let busy = self.busy_us.saturating_sub(earlier.busy_us);
-        let ours = self.ours_us.saturating_sub(earlier.ours_us);
+        let busy = self.busy_us.saturating_sub(earlier.busy_us) as f64;
+        let ours = self.ours_us.saturating_sub(earlier.ours_us) as f64;
         Contention {
-            others: busy.saturating_sub(ours) as f64 / total,
+            others: (busy - ours) / total,
             steal: self.steal_us.saturating_sub(earlier.steal_us) as f64 / total,
         }
     }

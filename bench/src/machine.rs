@@ -3,6 +3,7 @@
 use std::process::Command;
 
 use crate::contention::Contention;
+use crate::isolation::Isolation;
 
 pub struct Machine {
     pub cores: usize,
@@ -13,10 +14,12 @@ pub struct Machine {
     pub load: (String, String),
     /// What other work took while the rounds ran.
     pub contention: Contention,
+    /// Whether each process had a share of the machine of its own.
+    pub isolation: Isolation,
 }
 
 impl Machine {
-    pub fn now(load_before: String, contention: Contention) -> Self {
+    pub fn now(load_before: String, contention: Contention, isolation: Isolation) -> Self {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
             .lines()
@@ -35,6 +38,7 @@ impl Machine {
                 .to_owned(),
             load: (load_before, load_average()),
             contention,
+            isolation,
         }
     }
 }

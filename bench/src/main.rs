@@ -10,6 +10,7 @@
 mod chart;
 mod contention;
 mod http;
+mod isolation;
 mod machine;
 mod processes;
 mod redis_info;
@@ -229,6 +230,7 @@ fn run() -> Result<(), String> {
 
     let servers = [&redis, &ours, &ours_big, &theirs, &bare];
     let clocks_before = contention::Sample::now(&servers);
+    let isolation = isolation::Isolation::now(&servers);
     let mut results = Vec::new();
     for (case, targets) in cases.iter().zip(&targets) {
         let mut measured: [Measured; 3] = Default::default();
@@ -245,7 +247,7 @@ fn run() -> Result<(), String> {
                 // count for this app and not the next.
                 std::thread::sleep(SETTLE);
                 let redis = info.sample()?.since(&before).less(&overhead);
-                measured.app_cpu_us += target.server.cpu_us() - cpu_before;
+                measured.app_cpu_us += target.server.cpu_us().saturating_sub(cpu_before);
                 eprintln!(
                     "  {:<14} {name:<20} round {round}: {:>8.0} req/s, {} errors",
                     case.name,
@@ -261,7 +263,7 @@ fn run() -> Result<(), String> {
     let _ = std::fs::remove_file(&script);
 
     let contention = contention::Sample::now(&servers).since(&clocks_before);
-    let machine = machine::Machine::now(load_before, contention);
+    let machine = machine::Machine::now(load_before, contention, isolation);
     let results: Vec<(&Case, [Measured; 3])> = cases.iter().zip(results).collect();
     let report = report::markdown(&settings, &machine, &results);
     let chart = chart::svg(&results);

@@ -49,6 +49,10 @@ impl Server {
         Self::listening(port, child)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// CPU time the process has used so far, system and user, in microseconds (Linux).
     pub fn cpu_us(&self) -> u64 {
         cpu_us(&format!("/proc/{}/stat", self.child.id()), 2)
@@ -118,7 +122,8 @@ fn cpu_us(path: &str, fields: usize) -> u64 {
 /// on its thread count and on how redis-server was started (measured in PROFILE.md).
 ///
 /// Out of the bench's session, a child no longer gets the terminal's Ctrl-C, so it is told
-/// to die with the bench instead.
+/// to die with the bench instead: with the thread that spawns it, strictly, so every
+/// process is started from the main thread.
 pub fn on_its_own(command: &mut Command) -> &mut Command {
     let bench = std::process::id();
     // SAFETY: the closure runs in the forked child before exec; `setsid`, `prctl` and

@@ -92,12 +92,33 @@ pub fn markdown(
          over every round, sampling's own cost left out. Ours is the counter example \
          (`examples/counter.rs`), except in the 10 KB case, which its fixed routes cannot \
          serve (`bench/src/bin/typed_session_app.rs`). actix-session 0.11 uses \
-         `RedisSessionStore`, signed cookies and `TtlExtensionPolicy::OnEveryRequest`. \
-         redis-server, each app and each wrk run start in a session of their own, as \
-         services and remote clients would: Linux's scheduler shares the cores between \
-         sessions first, so an app's thread count does not decide its share of the \
-         machine (bench/PROFILE.md, fourth pass).\n",
+         `RedisSessionStore`, signed cookies and `TtlExtensionPolicy::OnEveryRequest`.\n",
         settings.connections, settings.seconds, settings.rounds
+    );
+    let isolation = &machine.isolation;
+    let _ = writeln!(
+        out,
+        "redis-server, each app and each wrk run start in a session of their own (`setsid`). \
+         With autogroups on and the bench in the root CPU cgroup, Linux shares the cores \
+         between sessions first, so each app gets about one share whatever its thread \
+         count: actix-session's second thread (its Redis I/O) shares its app's share \
+         instead of taking CPU from redis-server and wrk. With every process in one \
+         session, how much of the machine an app gets depends on its thread count, and the \
+         ratios move (bench/PROFILE.md, fourth pass, has runs both ways). In this run: \
+         autogroups {}, CPU cgroup `{}`, {}.\n",
+        match isolation.autogroups {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "unknown",
+        },
+        isolation.cpu_cgroup,
+        if isolation.held() {
+            "each process in an autogroup of its own: the arrangement held"
+        } else if isolation.separate {
+            "each process in an autogroup of its own, **but autogroups did not apply**"
+        } else {
+            "**the processes shared autogroups: the arrangement did not hold**"
+        }
     );
     let _ = writeln!(out, "![requests per second per case](chart.svg)\n");
 
