@@ -55,7 +55,7 @@ impl Server {
 
     /// CPU time the process has used so far, system and user, in microseconds (Linux).
     pub fn cpu_us(&self) -> u64 {
-        cpu_us(&format!("/proc/{}/stat", self.child.id()), 2)
+        cpu_us(&format!("/proc/{}/stat", self.pid()), 2)
     }
 
     fn listening(port: u16, mut child: Child) -> Result<Self, String> {
@@ -115,8 +115,8 @@ fn cpu_us(path: &str, fields: usize) -> u64 {
     ticks * 1_000_000 / CLOCK_TICKS_PER_SECOND
 }
 
-/// Starts `command` in a session of its own, as a service started by an init system or a
-/// client on another machine would be. With autogroups (on in Debian's kernels), Linux's
+/// Starts `command` in a session of its own, as a service started by an init system would
+/// be. With autogroups (on in Debian's kernels), Linux's
 /// scheduler shares the cores between sessions first and between threads only within one:
 /// with every process in the bench's session, how much of the machine an app got depended
 /// on its thread count and on how redis-server was started (measured in PROFILE.md).
