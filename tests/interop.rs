@@ -3,7 +3,7 @@
 //! written in exactly the form each Node package writes them (per its source: koa-session
 //! 7.0.2 + koa-redis 4.0.1, koa2-session2-redis 1.1.0, koa-session-redis3 1.3.4,
 //! express-session 1.19.0 + connect-redis 9.0.0). The signatures are checked against the
-//! vectors in `shared/interop/`, computed with the Node libraries.
+//! vectors in `session/tests/vectors/`, computed with the Node libraries.
 
 use std::fmt::Debug;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -202,8 +202,11 @@ struct SignatureVector {
 }
 
 fn vectors<V: for<'de> Deserialize<'de>>(file: &str) -> Vec<V> {
-    let path = format!("{}/../../shared/interop/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).expect("shared/ must sit beside the repository");
+    let path = format!(
+        "{}/../session/tests/vectors/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
     serde_json::from_str::<Vectors<V>>(&text).unwrap().vectors
 }
 

@@ -7,7 +7,7 @@
 //! envelope, what the Node package keeps in the document beside the app's own keys
 //! (koa-session's `_expire` and `_maxAge`, express-session's `cookie` object).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use actix_web::cookie::time::OffsetDateTime;
 use actix_web::cookie::SameSite;
@@ -16,7 +16,8 @@ use serde_json::{json, Map, Value};
 use crate::config::{Config, TtlPolicy};
 use crate::cookie::Lifetime;
 use crate::id::IdFormat;
-use crate::store::{ChangeSet, IndexMoves, JsonWrite, Layout, Record, WriteMode, MAX_TTL};
+use crate::store::time::{epoch_millis, millis, MAX_TTL};
+use crate::store::{ChangeSet, IndexMoves, JsonWrite, Layout, Record, WriteMode};
 
 /// A Node session package to share sessions with; pass it to
 /// [`SessionMiddlewareBuilder::compat`](crate::SessionMiddlewareBuilder::compat).
@@ -322,14 +323,6 @@ fn positive_millis(ms: f64) -> Option<Duration> {
     })
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn epoch_millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, millis)
-}
-
 /// `Date.prototype.toISOString()`: `2026-11-22T09:30:00.000Z`.
 fn iso_8601(time: SystemTime) -> String {
     let at = OffsetDateTime::from(time);
@@ -347,6 +340,8 @@ fn iso_8601(time: SystemTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]

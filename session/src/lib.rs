@@ -69,17 +69,20 @@
 //!
 //! # What happens in a request
 //!
-//! 1. The middleware reads the session id from the cookie and checks its signature. A
-//!    missing, forged or malformed cookie is "no session": never an error, never a store
-//!    call.
-//! 2. The first `Session<T>` a handler takes loads the session: one store round trip,
-//!    shared by every `Session<_>` of the request. A handler that takes none costs nothing.
+//! 1. The middleware puts an empty, lazy session state on the request; nothing is read yet.
+//! 2. The first `Session<T>` a handler takes reads the session id (from the cookie or the
+//!    header), checks its signature and loads the session: one store round trip, shared by
+//!    every `Session<_>` of the request. A missing, forged or malformed id is "no session":
+//!    never an error, never a store call. A handler that takes none costs nothing.
 //! 3. Getters (`views()`) borrow a field; setters (`set_views`), `update_views` and
 //!    [`Session::modify`] mark the fields they change.
 //! 4. After the handler, the changed fields (and only those) are written in one guarded
 //!    round trip, which never recreates a session that was ended meanwhile. The cookie is
-//!    sent only when its value or lifetime changes. A failed write turns the response into an empty 503, so no
-//!    client is told a change was saved when it was not.
+//!    sent only when its value or lifetime changes. A write that fails turns the response
+//!    into an empty error, so no client is told a change was saved when it was not: a 503
+//!    when the store failed or the session ended meanwhile, a 500 when a field does not
+//!    encode, the session is over [`max_session_size`](SessionMiddlewareBuilder::max_session_size)
+//!    or no fresh id could be made (see [`SessionError`]).
 //!
 //! # In handlers
 //!

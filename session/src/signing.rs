@@ -242,12 +242,8 @@ mod tests {
     }
 
     fn vectors() -> Vec<Vector> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/interop/keygrip-vectors.json"
-        );
-        let text = std::fs::read_to_string(path).expect("shared/ must sit beside the repository");
-        serde_json::from_str::<VectorFile>(&text).unwrap().vectors
+        let text = include_str!("../tests/vectors/keygrip-vectors.json");
+        serde_json::from_str::<VectorFile>(text).unwrap().vectors
     }
 
     fn grip(vector: &Vector) -> Keygrip {
@@ -328,12 +324,8 @@ mod tests {
     }
 
     fn express_vectors() -> Vec<ExpressVector> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/interop/cookie-signature-vectors.json"
-        );
-        let text = std::fs::read_to_string(path).expect("shared/ must sit beside the repository");
-        serde_json::from_str::<ExpressVectorFile>(&text)
+        let text = include_str!("../tests/vectors/cookie-signature-vectors.json");
+        serde_json::from_str::<ExpressVectorFile>(text)
             .unwrap()
             .vectors
     }

@@ -4,11 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 
 use super::document::Document;
+use super::time::clamp_ttl;
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
     Snapshot, WriteMode,
@@ -182,7 +183,7 @@ impl SessionStore for MemoryStore {
             _ => return Err(wrong_layout()),
         };
         if let Some(ttl) = refresh {
-            entry.expires_at = now + clamp(options.layout.stored_ttl(ttl));
+            entry.expires_at = now + clamp_ttl(options.layout.stored_ttl(ttl));
         }
         Ok(Some(Record {
             fields,
@@ -257,10 +258,10 @@ impl SessionStore for MemoryStore {
             }
             _ => return Err(wrong_layout()),
         }
-        entry.expires_at = now + clamp(changes.layout.stored_ttl(changes.ttl));
+        entry.expires_at = now + clamp_ttl(changes.layout.stored_ttl(changes.ttl));
         // Under the same lock as the write, so the indexes move with it or not at all.
         let index_moves = &changes.index;
-        let until = index_moves.ttl.map(|ttl| now + clamp(ttl));
+        let until = index_moves.ttl.map(|ttl| now + clamp_ttl(ttl));
         for index in &index_moves.join {
             let fresh = || Index {
                 ids: HashSet::new(),
@@ -329,9 +330,4 @@ impl SessionStore for MemoryStore {
         }
         Ok(ended.len())
     }
-}
-
-/// Keeps `Instant` arithmetic from overflowing on absurd TTLs (about 100 years is plenty).
-fn clamp(ttl: Duration) -> Duration {
-    ttl.min(Duration::from_secs(100 * 365 * 24 * 60 * 60))
 }

@@ -40,6 +40,7 @@ mod redis_retry;
 mod redis_script;
 #[cfg(feature = "sentinel")]
 mod sentinel;
+pub(crate) mod time;
 
 #[cfg(feature = "cluster")]
 pub use self::cluster::{RedisClusterStore, RedisClusterStoreBuilder};
@@ -209,19 +210,9 @@ impl Layout {
     pub fn stored_ttl(self, ttl: Duration) -> Duration {
         match self {
             Layout::Fields => ttl,
-            Layout::Json(_) => Duration::from_secs(whole_seconds(ttl)),
+            Layout::Json(_) => Duration::from_secs(time::whole_seconds(ttl)),
         }
     }
-}
-
-/// Longest time-to-live sent to Redis (about 100 years): longer ones overflow its clock.
-pub(crate) const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-
-/// `ttl` in seconds, rounded up, at least 1 (Redis refuses an expiry of 0) and at most
-/// [`MAX_TTL`].
-pub(crate) fn whole_seconds(ttl: Duration) -> u64 {
-    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
-    secs.clamp(1, MAX_TTL.as_secs())
 }
 
 /// What a load may do besides reading.

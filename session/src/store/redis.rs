@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -15,9 +15,10 @@ use redis::{Client, ConnectionAddr, IntoConnectionInfo, Script, Value};
 use super::redis_local::Connections;
 use super::redis_retry::{retry_once_if_dropped, Attempt, Repeat};
 use super::redis_script::ScriptCall;
+use super::time::{epoch_millis, millis, parse_epoch_millis};
 use super::{
     ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
-    WriteMode, MAX_TTL,
+    WriteMode,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -388,22 +389,6 @@ pub(super) fn warn_foreign_key(key: &SessionKey, kind: &str) {
 /// Says nothing of the reply itself: it may hold session data.
 pub(super) fn unexpected_load_reply() -> StoreError {
     StoreError::Protocol("unexpected reply to a session load".into())
-}
-
-pub(super) fn millis(duration: Duration) -> u64 {
-    // At most MAX_TTL, which fits in u64 milliseconds many times over.
-    u64::try_from(duration.min(MAX_TTL).as_millis()).unwrap_or(u64::MAX)
-}
-
-fn epoch_millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-    })
-}
-
-fn parse_epoch_millis(raw: &[u8]) -> Option<SystemTime> {
-    let ms: u64 = std::str::from_utf8(raw).ok()?.parse().ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_millis(ms))
 }
 
 /// Which addresses a host name may resolve to.

@@ -27,11 +27,12 @@ use std::time::Duration;
 use redis::{Cmd, Pipeline, Value};
 
 use super::redis::{
-    decode_record, millis, record_of, ttl_of, unexpected_load_reply, warn_foreign_key, Found,
-    Scripts, Topology,
+    decode_record, record_of, ttl_of, unexpected_load_reply, warn_foreign_key, Found, Scripts,
+    Topology,
 };
 use super::redis_retry::Attempt;
 use super::redis_script::ScriptCall;
+use super::time::millis;
 use super::{Layout, LoadOptions, Record, SessionKey};
 use crate::error::StoreError;
 

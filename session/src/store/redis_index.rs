@@ -9,8 +9,9 @@
 use futures_util::future::try_join_all;
 use redis::aio::ConnectionLike;
 
-use super::redis::{millis, Scripts, Topology};
+use super::redis::{Scripts, Topology};
 use super::redis_script::ScriptCall;
+use super::time::millis;
 use super::{IndexKey, IndexMoves, SessionKey};
 use crate::error::StoreError;
 use crate::id::SessionId;

@@ -12,11 +12,11 @@ use redis::Value;
 use sha1::{Digest, Sha1};
 
 use super::document::Document;
-use super::redis::{found_session, millis, unexpected_load_reply, Scripts};
+use super::redis::{found_session, unexpected_load_reply, Scripts};
 use super::redis_script::ScriptCall;
+use super::time::{millis, whole_seconds};
 use super::{
-    whole_seconds, ChangeSet, CommitOutcome, JsonWrite, LoadOptions, Record, SessionKey, Snapshot,
-    WriteMode,
+    ChangeSet, CommitOutcome, JsonWrite, LoadOptions, Record, SessionKey, Snapshot, WriteMode,
 };
 use crate::error::StoreError;
 
