@@ -22,8 +22,10 @@ pub(crate) fn millis(ttl: Duration) -> u64 {
 /// `ttl` in seconds, rounded up, at least 1 (Redis refuses an expiry of 0) and at most
 /// [`MAX_TTL`]'s.
 pub(crate) fn whole_seconds(ttl: Duration) -> u64 {
+    // Clamped first: rounding `Duration::MAX` up overflows, to 1 s in a release build.
+    let ttl = clamp_ttl(ttl);
     let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
-    secs.clamp(1, MAX_TTL.as_secs())
+    secs.max(1)
 }
 
 /// `time` in milliseconds since the epoch, as JavaScript's `Date.now()` counts; 0 before it.
@@ -48,6 +50,7 @@ mod tests {
         assert_eq!(millis(Duration::MAX), millis(MAX_TTL));
         assert_eq!(whole_seconds(Duration::from_millis(1)), 1);
         assert_eq!(whole_seconds(Duration::from_millis(1001)), 2);
+        assert_eq!(whole_seconds(Duration::MAX), MAX_TTL.as_secs());
         // A moment past MAX_TTL after the epoch is not a time-to-live: no clamp.
         let far = UNIX_EPOCH + MAX_TTL + Duration::from_secs(1);
         assert_eq!(epoch_millis(far), millis(MAX_TTL) + 1000);
