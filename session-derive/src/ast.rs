@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
 use crate::attr::{self, Attrs};
-use crate::valid::Errors;
+use crate::errors::Errors;
 
 pub struct Input<'a> {
     pub original: &'a DeriveInput,

@@ -5,9 +5,10 @@
 //! mistake is collected and reported together.
 
 use syn::meta::ParseNestedMeta;
+use syn::parse::Parse;
 use syn::{Attribute, ExprPath, LitStr, Path, Token};
 
-use crate::valid::Errors;
+use crate::errors::Errors;
 
 /// What the `#[session(...)]` attributes on one item say.
 #[derive(Default)]
@@ -51,12 +52,10 @@ pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("crate") {
                 let value = string(&meta)?;
-                let path = value.parse::<Path>().map_err(|_| {
-                    syn::Error::new(
-                        value.span(),
-                        "expected a path to the runtime crate, like `crate = \"my_app::session\"`",
-                    )
-                })?;
+                let path = parse_string(
+                    &value,
+                    "expected a path to the runtime crate, like `crate = \"my_app::session\"`",
+                )?;
                 set(&mut parsed.krate, &meta, path, errors);
             } else if meta.path.is_ident("prefix") {
                 let value = string(&meta)?;
@@ -67,12 +66,10 @@ pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
             } else if meta.path.is_ident("default") {
                 let value = if meta.input.peek(Token![=]) {
                     let value = string(&meta)?;
-                    let path = value.parse::<ExprPath>().map_err(|_| {
-                        syn::Error::new(
-                            value.span(),
-                            "expected a path to a function, like `default = \"default_views\"`",
-                        )
-                    })?;
+                    let path = parse_string(
+                        &value,
+                        "expected a path to a function, like `default = \"default_views\"`",
+                    )?;
                     DefaultValue::Path(path, value)
                 } else {
                     DefaultValue::Trait
@@ -112,6 +109,14 @@ fn string(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
             ),
         )
     })
+}
+
+/// The contents of a string value parsed as Rust syntax (a path, say); `expected` is the
+/// message when they are not, reported at the string.
+fn parse_string<T: Parse>(value: &LitStr, expected: &str) -> syn::Result<T> {
+    value
+        .parse::<T>()
+        .map_err(|_| syn::Error::new(value.span(), expected))
 }
 
 fn set<T>(slot: &mut Option<Setting<T>>, meta: &ParseNestedMeta, value: T, errors: &mut Errors) {

@@ -8,9 +8,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse_quote;
 
+use crate::accessors;
 use crate::ast::{Input, Shape};
-use crate::expand;
 
+/// The errors, then a stub `SessionData` impl and whatever accessors can be generated.
 pub fn expand(input: &Input, error: &syn::Error) -> TokenStream {
     let errors = error.to_compile_error();
     let private = input.private();
@@ -21,12 +22,12 @@ pub fn expand(input: &Input, error: &syn::Error) -> TokenStream {
     let with_accessors = matches!(input.shape, Shape::Named(_)) && !input.is_generic();
     let (fields_assoc, fields_items) = if with_accessors {
         let mut names = HashSet::new();
-        let methods = expand::accessors(input)
+        let methods = accessors::methods(input)
             .filter(|(name, _)| names.insert(name.to_string()))
             .map(|(_, method)| method);
         let fields_ident = input.fields_ident();
-        let fields_type = expand::fields_type(input);
-        let accessors = expand::impl_accessors(input, methods);
+        let fields_type = accessors::type_decl(input);
+        let accessors = accessors::impl_block(input, methods);
         (quote!(#fields_ident), quote!(#fields_type #accessors))
     } else {
         (quote!(()), TokenStream::new())

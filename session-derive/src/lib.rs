@@ -1,14 +1,22 @@
 //! `#[derive(SessionData)]` for actix-typed-session. Use it through the runtime crate,
 //! `actix_typed_session`, which re-exports it; the generated code only works with it.
 
+// The way through: `ast.rs` builds the model (with `attr.rs` reading the attributes),
+// `valid.rs` checks its meaning, then `expand.rs` generates the output, or `fallback.rs`
+// the errors and a stub. Every stage pushes its errors to one `errors::Errors`.
+mod accessors;
 mod ast;
 mod attr;
+mod errors;
 mod expand;
 mod fallback;
 mod valid;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
+
+use crate::ast::Input;
+use crate::errors::Errors;
 
 /// Implements `SessionData` for a struct with named fields and generates its accessor
 /// type, `<Struct>Fields`, which `Session<Struct>` dereferences to.
@@ -29,6 +37,13 @@ use syn::{parse_macro_input, DeriveInput};
 /// - `#[session(skip)]` on a field: kept for the request only, never loaded or stored.
 #[proc_macro_derive(SessionData, attributes(session))]
 pub fn derive_session_data(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input).into()
+    let syntax = parse_macro_input!(input as DeriveInput);
+    let mut errors = Errors::default();
+    let input = Input::from_syn(&syntax, &mut errors);
+    valid::check(&input, &mut errors);
+    let output = match errors.finish() {
+        Ok(()) => expand::expand(&input),
+        Err(error) => fallback::expand(&input, &error),
+    };
+    output.into()
 }

@@ -2,37 +2,13 @@
 //! first, so a user fixes a struct in one round instead of one error per compilation.
 
 use std::collections::HashMap;
-use std::fmt::Display;
 
-use quote::{quote, ToTokens};
+use quote::quote;
 use syn::ext::IdentExt;
 
 use crate::ast::{Accessor, Field, Input, Shape};
-use crate::attr::key_name;
-
-/// The errors found so far, reported together at the end.
-#[derive(Default)]
-pub struct Errors {
-    combined: Option<syn::Error>,
-}
-
-impl Errors {
-    pub fn push(&mut self, error: syn::Error) {
-        match &mut self.combined {
-            Some(combined) => combined.combine(error),
-            None => self.combined = Some(error),
-        }
-    }
-
-    /// An error spanning `tokens`, from their first token to their last.
-    pub fn spanned(&mut self, tokens: impl ToTokens, message: impl Display) {
-        self.push(syn::Error::new_spanned(tokens, message));
-    }
-
-    pub fn finish(self) -> syn::Result<()> {
-        self.combined.map_or(Ok(()), Err)
-    }
-}
+use crate::attr::{key_name, Attrs};
+use crate::errors::Errors;
 
 /// Names reachable as methods on `Session<T>` itself, found before the generated
 /// accessors that `Session<T>` dereferences to, with what each is.
@@ -96,16 +72,11 @@ fn check_generics(input: &Input, errors: &mut Errors) {
 
 fn check_struct_attrs(input: &Input, errors: &mut Errors) {
     let attrs = &input.attrs;
-    for key in &attrs.unknown {
-        errors.spanned(
-            key,
-            format!(
-                "unknown session attribute `{}`; on a struct, `crate = \"...\"` and \
-                 `prefix = \"...\"` are supported",
-                key_name(key)
-            ),
-        );
-    }
+    check_unknown_keys(
+        attrs,
+        "on a struct, `crate = \"...\"` and `prefix = \"...\"` are supported",
+        errors,
+    );
     if let Some(rename) = &attrs.rename {
         errors.spanned(
             &rename.key,
@@ -140,16 +111,12 @@ fn check_struct_attrs(input: &Input, errors: &mut Errors) {
 
 fn check_field_attrs(field: &Field, errors: &mut Errors) {
     let attrs = &field.attrs;
-    for key in &attrs.unknown {
-        errors.spanned(
-            key,
-            format!(
-                "unknown session attribute `{}`; on a field, `rename = \"...\"`, `default`, \
-                 `default = \"...\"`, `skip` and `index` are supported",
-                key_name(key)
-            ),
-        );
-    }
+    check_unknown_keys(
+        attrs,
+        "on a field, `rename = \"...\"`, `default`, `default = \"...\"`, `skip` and `index` \
+         are supported",
+        errors,
+    );
     if let Some(krate) = &attrs.krate {
         errors.spanned(&krate.key, "`crate` goes on the struct, not on a field");
     }
@@ -160,6 +127,17 @@ fn check_field_attrs(field: &Field, errors: &mut Errors) {
         errors.spanned(
             &rename.key,
             "a `skip` field is never stored, so it has no storage name to `rename`",
+        );
+    }
+}
+
+/// Keys this version does not know; `supported` lists the ones that go where they were
+/// written.
+fn check_unknown_keys(attrs: &Attrs, supported: &str, errors: &mut Errors) {
+    for key in &attrs.unknown {
+        errors.spanned(
+            key,
+            format!("unknown session attribute `{}`; {supported}", key_name(key)),
         );
     }
 }
