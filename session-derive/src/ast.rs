@@ -107,6 +107,14 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// The field marked `#[session(index)]`: the first, if several are (which `valid.rs`
+    /// refuses).
+    pub fn index_field(&self) -> Option<&Field<'a>> {
+        self.fields()
+            .iter()
+            .find(|field| field.attrs.index.is_some())
+    }
+
     pub fn is_generic(&self) -> bool {
         let generics = &self.original.generics;
         !generics.params.is_empty() || generics.where_clause.is_some()

@@ -82,10 +82,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
         }
     };
     // The index field's slot; `check_index` made sure it is stored.
-    let index_slot = fields
-        .iter()
-        .find(|field| field.attrs.index.is_some())
-        .and_then(|field| field.slot);
+    let index_slot = input.index_field().and_then(|field| field.slot);
     let index_field = match index_slot {
         Some(slot) => {
             let slot = Literal::usize_unsuffixed(slot);

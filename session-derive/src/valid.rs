@@ -22,16 +22,34 @@ const SESSION_METHODS: &[(&str, &str)] = &[
     ("try_into", "`TryInto::try_into`, which every type has"),
 ];
 
+/// Names `Session<T>` has as methods only when `T` has an `index` field (it is then
+/// `IndexedSession`), so only such a struct must keep its fields off them.
+const INDEXED_SESSION_METHODS: &[(&str, &str)] = &[
+    (
+        "sessions",
+        "`Session::sessions`, which exists for a struct with an `index` field",
+    ),
+    (
+        "end_other_sessions",
+        "`Session::end_other_sessions`, which exists for a struct with an `index` field",
+    ),
+    (
+        "end_all_sessions",
+        "`Session::end_all_sessions`, which exists for a struct with an `index` field",
+    ),
+];
+
 pub fn check(input: &Input, errors: &mut Errors) {
     if !check_shape(input, errors) {
         return;
     }
     check_generics(input, errors);
     check_struct_attrs(input, errors);
+    let indexed = input.index_field().is_some();
     for field in input.fields() {
         check_field_attrs(field, errors);
         check_storage_name(input, field, errors);
-        check_session_methods(field, errors);
+        check_session_methods(field, indexed, errors);
     }
     check_unique_storage_names(input.fields(), errors);
     check_index(input.fields(), errors);
@@ -211,9 +229,17 @@ fn check_storage_name(input: &Input, field: &Field, errors: &mut Errors) {
     }
 }
 
-fn check_session_methods(field: &Field, errors: &mut Errors) {
+/// A field whose getter `Session<T>` would hide: by `SESSION_METHODS` always, by
+/// `INDEXED_SESSION_METHODS` when the struct has an `index` field (`indexed`).
+fn check_session_methods(field: &Field, indexed: bool, errors: &mut Errors) {
     let getter = field.ident.unraw().to_string();
-    if let Some((name, what)) = SESSION_METHODS.iter().find(|(name, _)| *name == getter) {
+    let indexed_methods: &[(&str, &str)] = if indexed {
+        INDEXED_SESSION_METHODS
+    } else {
+        &[]
+    };
+    let mut methods = SESSION_METHODS.iter().chain(indexed_methods);
+    if let Some((name, what)) = methods.find(|(name, _)| *name == getter) {
         errors.spanned(
             field.ident,
             format!(

@@ -28,6 +28,22 @@ async fn sessions(account: Session<Account>) -> usize {
     listed + ended + account.end_all_sessions().await.unwrap_or(0)
 }
 
+// Without an index field, `Session<T>` has no `sessions()` and the like, so these names are
+// the fields' own getters.
+#[derive(SessionData)]
+struct Devices {
+    sessions: u32,
+    end_other_sessions: bool,
+    end_all_sessions: bool,
+}
+
+#[allow(dead_code)]
+fn devices(mut devices: Session<Devices>) -> u32 {
+    let ended = *devices.end_all_sessions();
+    devices.set_end_other_sessions(!ended);
+    *devices.sessions() + u32::from(*devices.end_other_sessions())
+}
+
 mod nested {
     use actix_typed_session::SessionData;
 
