@@ -35,6 +35,9 @@ use crate::errors::Errors;
 /// - `#[session(default)]` / `#[session(default = "path")]` on a field: the value when the
 ///   store has none that decodes: `Default::default()`, or `path()`.
 /// - `#[session(skip)]` on a field: kept for the request only, never loaded or stored.
+/// - `#[session(index)]` on one field, an `Option<_>`, per struct: the per-user index. Sessions
+///   whose field holds the same value are grouped (`None` keeps a session out), and
+///   `Session<Struct>` gains `sessions()`, `end_other_sessions()` and `end_all_sessions()`.
 #[proc_macro_derive(SessionData, attributes(session))]
 pub fn derive_session_data(input: TokenStream) -> TokenStream {
     let syntax = parse_macro_input!(input as DeriveInput);
