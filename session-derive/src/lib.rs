@@ -2,8 +2,9 @@
 //! `actix_typed_session`, which re-exports it; the generated code only works with it.
 
 // The way through: `ast.rs` builds the model (with `attr.rs` reading the attributes),
-// `valid.rs` checks its meaning, then `expand.rs` generates the output, or `fallback.rs`
-// the errors and a stub. Every stage pushes its errors to one `errors::Errors`.
+// `valid.rs` checks its meaning, and the three push every mistake to one `errors::Errors`.
+// Then `expand.rs` generates the output, or `fallback.rs` the errors and a stub; both emit
+// the accessor type of `accessors.rs`.
 mod accessors;
 mod ast;
 mod attr;
