@@ -1,3 +1,4 @@
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! Typed, Redis-backed sessions for actix-web.
 //!
 //! Derive [`SessionData`] on a plain struct, wrap the `App` in [`SessionMiddleware`] once,
@@ -278,20 +279,8 @@ pub use transport::IdTransport;
 #[cfg(feature = "derive")]
 pub use actix_typed_session_derive::SessionData;
 
-/// Compiles the README's Rust snippets as doc tests, so the README cannot drift from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
-
-/// Compiles the guides' Rust snippets (this crate's side; other crates' are `ignore`).
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/coming-from-actix-session.md")]
-struct ComingFromActixSessionDoctests;
-
-/// Compiles the Node sharing guide's Rust snippets.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/sharing-sessions-with-node.md")]
-struct SharingWithNodeDoctests;
+// The README's and guides' snippets are compiled as doc tests by the unpublished
+// `doctests/` crate: this crate is packaged alone, without files from outside session/.
 
 /// Entry points into the hot paths for the micro benchmarks in `benches/`. Not a public API.
 #[doc(hidden)]
