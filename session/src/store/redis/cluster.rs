@@ -217,3 +217,20 @@ impl RedisClusterStoreBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_shows_neither_the_password_nor_the_node_urls() {
+        let builder = RedisClusterStore::builder(["redis://:secret@10.0.0.1:7000"])
+            .username("app")
+            .password("hunter2");
+        assert_eq!(
+            format!("{builder:?}"),
+            "RedisClusterStoreBuilder { nodes: 1, username: Some(\"app\"), \
+             connect_timeout: 2s, response_timeout: 1s, request_timeout: 3s, retries: 6, .. }"
+        );
+    }
+}

@@ -312,3 +312,21 @@ impl RedisSentinelStoreBuilder {
         Ok(store)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_shows_neither_the_passwords_nor_the_sentinel_urls() {
+        let builder = RedisSentinelStore::builder(["redis://:secret@10.0.0.1:26379"], "main")
+            .username("app")
+            .password("hunter2")
+            .sentinel_password("hunter3");
+        assert_eq!(
+            format!("{builder:?}"),
+            "RedisSentinelStoreBuilder { sentinels: 1, master_name: \"main\", db: None, \
+             username: Some(\"app\"), connect_timeout: 2s, response_timeout: 1s, .. }"
+        );
+    }
+}

@@ -303,3 +303,22 @@ async fn resolve(host: &str, port: u16, family: Family) -> Result<String, StoreE
             StoreError::Unavailable(format!("{host} has no {family} address"))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_shows_its_settings_but_not_the_password() {
+        let builder = RedisStore::builder()
+            .username("app")
+            .password("hunter2")
+            .port(7000);
+        assert_eq!(
+            format!("{builder:?}"),
+            "RedisStoreBuilder { host: \"127.0.0.1\", port: 7000, db: None, family: Any, \
+             username: Some(\"app\"), connect_timeout: 2s, response_timeout: 1s, \
+             reconnect_retries: 1, .. }"
+        );
+    }
+}
