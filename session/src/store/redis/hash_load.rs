@@ -1,5 +1,5 @@
 //! Loading a session hash, in one round trip (two when the key holds another program's
-//! data, to put its time-to-live back).
+//! data, to put its time-to-live back), and reading the hash into a record.
 //!
 //! The common load, with no refresh threshold, is a pipeline of plain commands: `HGETALL`,
 //! `PTTL` and, to refresh the time-to-live, `PEXPIRE`. A load is the one Redis call of most
