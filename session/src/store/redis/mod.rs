@@ -14,7 +14,12 @@
 //! - the Lua: `scripts.rs` (the scripts and their preload), `script_call.rs` (one call of
 //!   one), `lua/`.
 //!
-//! Every load and commit costs one round trip; `tests/budget.rs` counts them.
+//! The parts are free functions that take what they use (the scripts, the topology, or
+//! neither) rather than methods of one shared type, so each signature says what the part
+//! depends on, and dependencies point one way: stores, then `operations.rs`, then the parts.
+//!
+//! A load or a commit is one round trip, short of the exceptions each part explains (a
+//! foreign key, a JSON write that lost a race); `tests/budget.rs` counts them.
 
 #[cfg(feature = "cluster")]
 mod cluster;

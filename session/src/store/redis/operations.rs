@@ -22,6 +22,8 @@ pub(super) struct Operations {
 }
 
 impl Operations {
+    /// The operations for a store of `topology`, with the scripts compiled (not yet loaded
+    /// on any server: see [`preload`](Self::preload)).
     pub(super) fn new(topology: Topology) -> Self {
         Self {
             scripts: Scripts::new(),

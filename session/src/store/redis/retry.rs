@@ -45,6 +45,7 @@ pub(super) enum Repeat {
 }
 
 impl Repeat {
+    /// A create may be made again, an update not.
     pub(super) fn of_commit(changes: &ChangeSet) -> Self {
         match changes.mode {
             WriteMode::Update { .. } => Repeat::Never,

@@ -15,7 +15,9 @@ pub(super) struct Scripts {
     pub(super) load: Script,
     /// A hash-layout write, with its index moves on one node.
     pub(super) commit: Script,
+    /// A JSON-layout load.
     pub(super) json_load: Script,
+    /// A JSON-layout write, made only if the document is still the one it was merged into.
     pub(super) json_commit: Script,
     /// One session into one index, where the commit cannot do it (a cluster, the JSON
     /// layout).
@@ -23,6 +25,7 @@ pub(super) struct Scripts {
 }
 
 impl Scripts {
+    /// Every script, compiled: its SHA-1 computed, for `EVALSHA`.
     pub(super) fn new() -> Self {
         Self {
             load: Script::new(include_str!("lua/load.lua")),
