@@ -1,8 +1,8 @@
 //! The counter example under concurrent load, with two workers, holds a fixed number of
 //! connections to Redis: the one made at connect, plus one for each worker that sends a
-//! command (see `store/redis_local.rs`). It holds no more after Redis restarts:
+//! command (see `store/redis/connections.rs`). It holds no more after Redis restarts:
 //! reconnecting replaces a connection instead of adding one; and no request fails for the
-//! restart (see `store/redis_retry.rs`). `scripts/soak.sh` watches the same figure for
+//! restart (see `store/redis/retry.rs`). `scripts/soak.sh` watches the same figure for
 //! minutes.
 
 use actix_typed_session_tests::counter_process::Counter;

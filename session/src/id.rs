@@ -130,7 +130,9 @@ impl SessionId {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// `bytes` as lower-case hex, two characters a byte: the form of hex ids and of the SHA-1
+/// that Redis' `redis.sha1hex` gives.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use redis::Value;
 
 use super::document::Document;
-use super::redis_hash_load::{read_pipelined, Loaded};
+use super::redis::{decode_record, read_pipelined, record_of, KeyContents};
 use super::{Record, SessionKey};
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -36,13 +36,13 @@ pub fn load_replies(raw: &[u8]) -> Vec<Result<Option<Record>, StoreError>> {
         return Vec::new();
     };
     let key = SessionKey::new("fuzz:", &id);
-    let mut decoded = vec![super::redis::decode_record(value.clone(), &key)];
+    let mut decoded = vec![decode_record(value.clone(), &key)];
     if let Value::Array(replies) = value {
         for refresh in [None, Some(60_000)] {
             decoded.push(read_pipelined(replies.clone(), refresh).and_then(
                 |loaded| match loaded {
-                    Loaded::Session(found) => super::redis::record_of(found).map(Some),
-                    Loaded::Missing | Loaded::Foreign { .. } => Ok(None),
+                    KeyContents::Session(found) => record_of(found).map(Some),
+                    KeyContents::Missing | KeyContents::Foreign { .. } => Ok(None),
                 },
             ));
         }

@@ -17,8 +17,6 @@ use sha2::{Digest, Sha256};
 use crate::error::StoreError;
 use crate::id::{fingerprint, SessionId};
 
-#[cfg(feature = "cluster")]
-mod cluster;
 mod document;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -26,28 +24,14 @@ pub mod fuzz;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(feature = "redis")]
-mod redis_hash_load;
-#[cfg(feature = "redis")]
-mod redis_index;
-#[cfg(feature = "redis")]
-mod redis_json;
-#[cfg(feature = "redis")]
-mod redis_local;
-#[cfg(feature = "redis")]
-mod redis_retry;
-#[cfg(feature = "redis")]
-mod redis_script;
-#[cfg(feature = "sentinel")]
-mod sentinel;
 pub(crate) mod time;
 
 #[cfg(feature = "cluster")]
-pub use self::cluster::{RedisClusterStore, RedisClusterStoreBuilder};
+pub use self::redis::{RedisClusterStore, RedisClusterStoreBuilder};
+#[cfg(feature = "sentinel")]
+pub use self::redis::{RedisSentinelStore, RedisSentinelStoreBuilder};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
-#[cfg(feature = "sentinel")]
-pub use self::sentinel::{RedisSentinelStore, RedisSentinelStoreBuilder};
 pub use memory::MemoryStore;
 
 /// The store key of one session: the configured prefix followed by a validated id.

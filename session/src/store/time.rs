@@ -36,6 +36,8 @@ pub(crate) fn epoch_millis(time: SystemTime) -> u64 {
 }
 
 /// The moment that `raw`, decimal milliseconds since the epoch, names.
+// Only the Redis hash layout reads a stored moment; without Redis this is left unused.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn parse_epoch_millis(raw: &[u8]) -> Option<SystemTime> {
     let ms: u64 = std::str::from_utf8(raw).ok()?.parse().ok()?;
     UNIX_EPOCH.checked_add(Duration::from_millis(ms))

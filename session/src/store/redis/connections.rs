@@ -27,11 +27,12 @@ thread_local! {
 /// Tells stores apart in the thread-local lists.
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
+/// One thread's connection for one store.
 struct Local {
     store: u64,
     runtime: runtime::Id,
     /// Gone once the last clone of the store is dropped: the entry is then pruned.
-    owner: Weak<Shared>,
+    owner: Weak<Connector>,
     conn: ConnectionManager,
 }
 
@@ -39,10 +40,12 @@ struct Local {
 #[derive(Clone)]
 pub(super) struct Connections {
     home: ConnectionManager,
-    shared: Arc<Shared>,
+    connector: Arc<Connector>,
 }
 
-struct Shared {
+/// What a thread needs to make its own connection, shared by the store's clones; the
+/// thread-local entries hold it weakly, to tell when the store is gone.
+struct Connector {
     store: u64,
     /// The runtime `home` was made on; `None` if that was none (never, from `connect`).
     home_runtime: Option<runtime::Id>,
@@ -59,7 +62,7 @@ impl Connections {
     ) -> Self {
         Self {
             home,
-            shared: Arc::new(Shared {
+            connector: Arc::new(Connector {
                 store: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 home_runtime: current_runtime(),
                 client,
@@ -77,25 +80,26 @@ impl Connections {
     /// store's timeouts and retries, so a Redis that is down fails the request as any
     /// command would).
     pub(super) async fn get(&self) -> Result<ConnectionManager, StoreError> {
-        let shared = &self.shared;
+        let connector = &self.connector;
         let runtime = match current_runtime() {
-            Some(runtime) if Some(runtime) != shared.home_runtime => runtime,
+            Some(runtime) if Some(runtime) != connector.home_runtime => runtime,
             _ => return Ok(self.home.clone()),
         };
         if let Some(conn) = self.find(runtime) {
             return Ok(conn);
         }
-        let conn = ConnectionManager::new_with_config(shared.client.clone(), shared.config.clone())
-            .await?;
+        let conn =
+            ConnectionManager::new_with_config(connector.client.clone(), connector.config.clone())
+                .await?;
         // Another request of this thread may have connected meanwhile: keep the first.
         Ok(self.find(runtime).unwrap_or_else(|| {
             CONNECTIONS.with_borrow_mut(|locals| {
                 // A thread runs one runtime at a time: connections of another are dead.
                 locals.retain(|local| local.runtime == runtime && local.owner.strong_count() > 0);
                 locals.push(Local {
-                    store: shared.store,
+                    store: connector.store,
                     runtime,
-                    owner: Arc::downgrade(shared),
+                    owner: Arc::downgrade(connector),
                     conn: conn.clone(),
                 });
             });
@@ -107,7 +111,7 @@ impl Connections {
         CONNECTIONS.with_borrow(|locals| {
             locals
                 .iter()
-                .find(|local| local.store == self.shared.store && local.runtime == runtime)
+                .find(|local| local.store == self.connector.store && local.runtime == runtime)
                 .map(|local| local.conn.clone())
         })
     }

@@ -18,12 +18,12 @@
 //! - loads. A refresh sets the same time-to-live again. With a refresh threshold the
 //!   second try may find the time-to-live its first try set, above the threshold: it
 //!   counts as refreshed all the same, so the cookie follows
-//!   ([`Scripts::load`](super::redis::Scripts::load));
+//!   ([`Operations::load`](super::operations::Operations::load));
 //! - index listings (the stale ids are gone already);
 //! - creates. A create whose first try landed finds its own session and reports a
-//!   collision, which [`Scripts::commit`](super::redis::Scripts::commit) takes for the
-//!   write it is when told it runs [`Again`](Attempt::Again): ids are random enough that
-//!   nobody else's session can be there.
+//!   collision, which [`Operations::commit`](super::operations::Operations::commit) takes
+//!   for the write it is when told it runs [`Again`](Attempt::Again): ids are random
+//!   enough that nobody else's session can be there.
 //!
 //! Updates are not tried again: between a first try that landed and its repeat, another
 //! request may have written the same fields, and the repeat would undo that. Nor are
@@ -32,8 +32,8 @@
 
 use std::future::Future;
 
-use super::{ChangeSet, WriteMode};
 use crate::error::StoreError;
+use crate::store::{ChangeSet, WriteMode};
 
 /// Whether a call may be made a second time (see the module's comment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,7 @@ pub(super) enum Repeat {
 }
 
 impl Repeat {
+    /// A create may be made again, an update not.
     pub(super) fn of_commit(changes: &ChangeSet) -> Self {
         match changes.mode {
             WriteMode::Update { .. } => Repeat::Never,

@@ -1,4 +1,4 @@
-//! The Sentinel store: the same hash layout and scripts as
+//! The Sentinel store: the same layouts and scripts as
 //! [`RedisStore`](super::RedisStore), on whichever server the sentinels name as the
 //! master, following a failover.
 //!
@@ -7,7 +7,7 @@
 //! master it was told of, and drops it on any error: the next call asks the sentinels
 //! again. A call that failed on a dropped connection (the master restarted, or was turned
 //! into a replica) asks them at once and is made once more, when repeating it cannot change
-//! its outcome (see `redis_retry.rs`). A request that fails while the master is down or
+//! its outcome (see `retry.rs`). A request that fails while the master is down or
 //! being replaced gets a 503; the first one after the sentinels have promoted a replica
 //! finds the new master. A failover the sentinels carry out while the old master is still
 //! up shows up the same way: they close its clients' connections when they turn it into a
@@ -23,11 +23,15 @@ use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType}
 use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use tokio::sync::Mutex;
 
-use super::redis::{Scripts, Topology};
-use super::redis_retry::{retry_once_if_dropped, Repeat};
-use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
+use super::operations::Operations;
+use super::retry::{retry_once_if_dropped, Repeat};
+use super::settings::ConnectionSettings;
+use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
+use crate::store::{
+    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+};
 
 /// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
 /// the connection.
@@ -48,7 +52,7 @@ struct Shared {
     master: std::sync::Mutex<Option<MultiplexedConnection>>,
     config: AsyncConnectionConfig,
     lookup_timeout: Duration,
-    scripts: Scripts,
+    operations: Operations,
 }
 
 impl RedisSentinelStore {
@@ -83,11 +87,8 @@ impl RedisSentinelStore {
             sentinels: sentinels.into_iter().map(Into::into).collect(),
             master_name: master_name.to_owned(),
             db: None,
-            username: None,
-            password: None,
+            settings: ConnectionSettings::default(),
             sentinel_password: None,
-            connect_timeout: Duration::from_secs(2),
-            response_timeout: Duration::from_secs(1),
         }
     }
 
@@ -152,12 +153,12 @@ impl SessionStore for RedisSentinelStore {
         key: &SessionKey,
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
-        let scripts = &self.shared.scripts;
+        let operations = &self.shared.operations;
         retry_once_if_dropped(
             Repeat::Safe,
             || self.master(),
             |mut conn, attempt| async move {
-                self.settle(scripts.load(&mut conn, key, options, attempt).await)
+                self.settle(operations.load(&mut conn, key, options, attempt).await)
             },
         )
         .await
@@ -168,12 +169,12 @@ impl SessionStore for RedisSentinelStore {
         key: &SessionKey,
         changes: &ChangeSet,
     ) -> Result<CommitOutcome, StoreError> {
-        let scripts = &self.shared.scripts;
+        let operations = &self.shared.operations;
         retry_once_if_dropped(
             Repeat::of_commit(changes),
             || self.master(),
             |mut conn, attempt| async move {
-                self.settle(scripts.commit(&mut conn, key, changes, attempt).await)
+                self.settle(operations.commit(&mut conn, key, changes, attempt).await)
             },
         )
         .await
@@ -181,16 +182,16 @@ impl SessionStore for RedisSentinelStore {
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
         let mut conn = self.master().await?;
-        let result = self.shared.scripts.delete(&mut conn, key, leave).await;
+        let result = self.shared.operations.delete(&mut conn, key, leave).await;
         self.settle(result)
     }
 
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
-        let scripts = &self.shared.scripts;
+        let operations = &self.shared.operations;
         retry_once_if_dropped(
             Repeat::Safe,
             || self.master(),
-            |conn, _| async move { self.settle(scripts.index_list(&conn, index).await) },
+            |conn, _| async move { self.settle(operations.index_list(&conn, index).await) },
         )
         .await
     }
@@ -201,7 +202,7 @@ impl SessionStore for RedisSentinelStore {
         keep: Option<&SessionId>,
     ) -> Result<usize, StoreError> {
         let conn = self.master().await?;
-        let result = self.shared.scripts.index_end(&conn, index, keep).await;
+        let result = self.shared.operations.index_end(&conn, index, keep).await;
         self.settle(result)
     }
 }
@@ -213,24 +214,18 @@ pub struct RedisSentinelStoreBuilder {
     sentinels: Vec<String>,
     master_name: String,
     db: Option<i64>,
-    username: Option<String>,
-    password: Option<String>,
+    settings: ConnectionSettings,
     sentinel_password: Option<String>,
-    connect_timeout: Duration,
-    response_timeout: Duration,
 }
 
 /// Leaves the passwords out, and the sentinel URLs, which may carry one.
 impl fmt::Debug for RedisSentinelStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisSentinelStoreBuilder")
-            .field("sentinels", &self.sentinels.len())
+        let mut out = f.debug_struct("RedisSentinelStoreBuilder");
+        out.field("sentinels", &self.sentinels.len())
             .field("master_name", &self.master_name)
-            .field("db", &self.db)
-            .field("username", &self.username)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .finish_non_exhaustive()
+            .field("db", &self.db);
+        self.settings.show(&mut out).finish_non_exhaustive()
     }
 }
 
@@ -243,13 +238,13 @@ impl RedisSentinelStoreBuilder {
 
     /// The ACL user name on the master and its replicas. Default: none.
     pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
+        self.settings.username = Some(username.into());
         self
     }
 
     /// The password of the master and its replicas. Default: none.
     pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.password = Some(password.into());
+        self.settings.password = Some(password.into());
         self
     }
 
@@ -262,13 +257,13 @@ impl RedisSentinelStoreBuilder {
     /// How long connecting to the master may take; asking the sentinels and connecting
     /// may take twice that. Default: 2 s.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
     /// How long to wait for the answer to one command. Default: 1 s.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.response_timeout = timeout;
+        self.settings.response_timeout = timeout;
         self
     }
 
@@ -292,10 +287,10 @@ impl RedisSentinelStoreBuilder {
         if let Some(db) = self.db {
             builder = builder.set_client_to_redis_db(db);
         }
-        if let Some(username) = &self.username {
+        if let Some(username) = &self.settings.username {
             builder = builder.set_client_to_redis_username(username);
         }
-        if let Some(password) = &self.password {
+        if let Some(password) = &self.settings.password {
             builder = builder.set_client_to_redis_password(password);
         }
         if let Some(password) = &self.sentinel_password {
@@ -306,14 +301,32 @@ impl RedisSentinelStoreBuilder {
                 sentinel: Mutex::new(builder.build().map_err(invalid)?),
                 master: std::sync::Mutex::new(None),
                 config: AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(self.connect_timeout))
-                    .set_response_timeout(Some(self.response_timeout)),
-                lookup_timeout: self.connect_timeout * 2,
-                scripts: Scripts::new(Topology::OneNode),
+                    .set_connection_timeout(Some(self.settings.connect_timeout))
+                    .set_response_timeout(Some(self.settings.response_timeout)),
+                lookup_timeout: self.settings.connect_timeout * 2,
+                operations: Operations::new(Topology::OneNode),
             }),
         };
         let mut conn = store.master().await?;
-        store.shared.scripts.preload(&mut conn).await?;
+        store.shared.operations.preload(&mut conn).await?;
         Ok(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_shows_neither_the_passwords_nor_the_sentinel_urls() {
+        let builder = RedisSentinelStore::builder(["redis://:secret@10.0.0.1:26379"], "main")
+            .username("app")
+            .password("hunter2")
+            .sentinel_password("hunter3");
+        assert_eq!(
+            format!("{builder:?}"),
+            "RedisSentinelStoreBuilder { sentinels: 1, master_name: \"main\", db: None, \
+             username: Some(\"app\"), connect_timeout: 2s, response_timeout: 1s, .. }"
+        );
     }
 }

@@ -1,6 +1,6 @@
 -- Loads one session hash and, when asked, refreshes its time-to-live, in one round trip.
 -- On one node only a load with a refresh threshold runs this script: the others are a
--- pipeline of plain commands (see `redis_hash_load.rs`). On a cluster every load runs it,
+-- pipeline of plain commands (see `hash_load.rs`). On a cluster every load runs it,
 -- because the cluster client follows a redirection (a slot on the move) for a single
 -- command but not inside a pipeline.
 --

@@ -23,6 +23,7 @@ impl<'a> ScriptCall<'a> {
         Self { script, cmd }
     }
 
+    /// Adds the next argument (`ARGV[n]`).
     pub(super) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
         self.cmd.arg(arg);
         self

@@ -1,10 +1,11 @@
-//! The Redis Cluster store: the same hash layout and the same two Lua scripts as
+//! The Redis Cluster store: the same layouts and Lua scripts as
 //! [`RedisStore`](super::RedisStore), sent through the redis crate's cluster client, which
 //! routes each command to the master owning its key and follows `MOVED` and `ASK`.
 //!
 //! Each session is one key, so every script touches a single hash slot, as Redis Cluster
 //! requires. A per-user index is a key of its own in another slot, so a commit that moves
-//! a session between indexes sends the index commands separately (see `redis_index.rs`).
+//! a session between indexes sends the index commands separately (see `operations.rs` and
+//! `index.rs`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,11 +15,15 @@ use async_trait::async_trait;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 
-use super::redis::{Scripts, Topology};
-use super::redis_retry::Attempt;
-use super::{ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore};
+use super::operations::Operations;
+use super::retry::Attempt;
+use super::settings::ConnectionSettings;
+use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
+use crate::store::{
+    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+};
 
 /// Sessions in a Redis Cluster, through one multiplexed connection per node that the
 /// client keeps up to date with the cluster's slot map. Clones share the connections.
@@ -30,7 +35,7 @@ use crate::id::SessionId;
 #[derive(Clone)]
 pub struct RedisClusterStore {
     conn: ClusterConnection,
-    scripts: Arc<Scripts>,
+    operations: Arc<Operations>,
 }
 
 impl RedisClusterStore {
@@ -62,10 +67,7 @@ impl RedisClusterStore {
     {
         RedisClusterStoreBuilder {
             nodes: nodes.into_iter().map(Into::into).collect(),
-            username: None,
-            password: None,
-            connect_timeout: Duration::from_secs(2),
-            response_timeout: Duration::from_secs(1),
+            settings: ConnectionSettings::default(),
             request_timeout: Duration::from_secs(3),
             retries: 6,
         }
@@ -85,7 +87,7 @@ impl SessionStore for RedisClusterStore {
         key: &SessionKey,
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
-        self.scripts
+        self.operations
             .load(&mut self.conn.clone(), key, options, Attempt::First)
             .await
     }
@@ -99,19 +101,19 @@ impl SessionStore for RedisClusterStore {
         // sight here: a create it repeated after a first try that landed comes back as a
         // collision, and the middleware stores the session again under a new id (the first
         // copy expires unused).
-        self.scripts
+        self.operations
             .commit(&mut self.conn.clone(), key, changes, Attempt::First)
             .await
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
-        self.scripts
+        self.operations
             .delete(&mut self.conn.clone(), key, leave)
             .await
     }
 
     async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
-        self.scripts.index_list(&self.conn, index).await
+        self.operations.index_list(&self.conn, index).await
     }
 
     async fn index_end(
@@ -119,7 +121,7 @@ impl SessionStore for RedisClusterStore {
         index: &IndexKey,
         keep: Option<&SessionId>,
     ) -> Result<usize, StoreError> {
-        self.scripts.index_end(&self.conn, index, keep).await
+        self.operations.index_end(&self.conn, index, keep).await
     }
 }
 
@@ -128,10 +130,7 @@ impl SessionStore for RedisClusterStore {
 #[must_use]
 pub struct RedisClusterStoreBuilder {
     nodes: Vec<String>,
-    username: Option<String>,
-    password: Option<String>,
-    connect_timeout: Duration,
-    response_timeout: Duration,
+    settings: ConnectionSettings,
     request_timeout: Duration,
     retries: u32,
 }
@@ -139,11 +138,10 @@ pub struct RedisClusterStoreBuilder {
 /// Leaves the password out, and the node URLs, which may carry one.
 impl fmt::Debug for RedisClusterStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisClusterStoreBuilder")
-            .field("nodes", &self.nodes.len())
-            .field("username", &self.username)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
+        let mut out = f.debug_struct("RedisClusterStoreBuilder");
+        out.field("nodes", &self.nodes.len());
+        self.settings
+            .show(&mut out)
             .field("request_timeout", &self.request_timeout)
             .field("retries", &self.retries)
             .finish_non_exhaustive()
@@ -153,25 +151,25 @@ impl fmt::Debug for RedisClusterStoreBuilder {
 impl RedisClusterStoreBuilder {
     /// The ACL user name, for every node. Default: none.
     pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
+        self.settings.username = Some(username.into());
         self
     }
 
     /// The password, for every node. Default: none.
     pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.password = Some(password.into());
+        self.settings.password = Some(password.into());
         self
     }
 
     /// How long one attempt to connect to a node may take. Default: 2 s.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
     /// How long to wait for one node's answer to one command. Default: 1 s.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.response_timeout = timeout;
+        self.settings.response_timeout = timeout;
         self
     }
 
@@ -193,29 +191,46 @@ impl RedisClusterStoreBuilder {
     /// Connects, learns the slot map, and loads the scripts on every master.
     pub async fn connect(self) -> Result<RedisClusterStore, StoreError> {
         let mut builder = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
-            .connection_timeout(self.connect_timeout)
-            .response_timeout(self.response_timeout)
+            .connection_timeout(self.settings.connect_timeout)
+            .response_timeout(self.settings.response_timeout)
             .overall_response_timeout(Some(self.request_timeout))
             .retries(self.retries)
             // Milliseconds: retries come quickly, a failover is over in a few seconds.
             .min_retry_wait(50)
             .max_retry_wait(500);
-        if let Some(username) = &self.username {
+        if let Some(username) = &self.settings.username {
             builder = builder.username(username);
         }
-        if let Some(password) = &self.password {
+        if let Some(password) = &self.settings.password {
             builder = builder.password(password);
         }
         let client: ClusterClient = builder
             .build()
             .map_err(|err| StoreError::Unavailable(format!("invalid cluster address: {err}")))?;
         let mut conn = client.get_async_connection().await?;
-        let scripts = Scripts::new(Topology::Cluster);
+        let operations = Operations::new(Topology::Cluster);
         // Every master caches the scripts, so the first request sends only `EVALSHA`.
-        scripts.preload(&mut conn).await?;
+        operations.preload(&mut conn).await?;
         Ok(RedisClusterStore {
             conn,
-            scripts: Arc::new(scripts),
+            operations: Arc::new(operations),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_shows_neither_the_password_nor_the_node_urls() {
+        let builder = RedisClusterStore::builder(["redis://:secret@10.0.0.1:7000"])
+            .username("app")
+            .password("hunter2");
+        assert_eq!(
+            format!("{builder:?}"),
+            "RedisClusterStoreBuilder { nodes: 1, username: Some(\"app\"), \
+             connect_timeout: 2s, response_timeout: 1s, request_timeout: 3s, retries: 6, .. }"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Loading a session hash, in one round trip (two when the key holds another program's
-//! data, to put its time-to-live back).
+//! data, to put its time-to-live back), and reading the hash into a record.
 //!
 //! The common load, with no refresh threshold, is a pipeline of plain commands: `HGETALL`,
 //! `PTTL` and, to refresh the time-to-live, `PEXPIRE`. A load is the one Redis call of most
@@ -21,67 +21,44 @@
 //! then), or should the other program change the expiry in between, the key is left with
 //! the session's time-to-live.
 
-use redis::aio::ConnectionLike;
+use std::collections::HashMap;
 use std::time::Duration;
 
+use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, Value};
 
-use super::redis::{
-    decode_record, record_of, ttl_of, unexpected_load_reply, warn_foreign_key, Found, Scripts,
-    Topology,
-};
-use super::redis_retry::Attempt;
-use super::redis_script::ScriptCall;
-use super::time::millis;
-use super::{Layout, LoadOptions, Record, SessionKey};
+use super::load_reply::{found_session, ttl_of, unexpected_load_reply, warn_foreign_key, Found};
+use super::script_call::ScriptCall;
+use super::scripts::Scripts;
+use super::topology::Topology;
 use crate::error::StoreError;
+use crate::store::time::{millis, parse_epoch_millis};
+use crate::store::{LoadOptions, Record, SessionKey};
 
-impl Scripts {
-    /// Loads a session in one round trip, in the layout `options` names. Every command
-    /// names the one session key, so on a cluster it runs on the key's node.
-    pub(super) async fn load<C: ConnectionLike + Send>(
-        &self,
-        conn: &mut C,
-        key: &SessionKey,
-        options: LoadOptions,
-        attempt: Attempt,
-    ) -> Result<Option<Record>, StoreError> {
-        let mut record = self.load_once(conn, key, options).await?;
-        if let (Attempt::Again, Some(record), Some(_), Some(_)) = (
-            attempt,
-            record.as_mut(),
-            options.refresh_ttl,
-            options.refresh_below,
-        ) {
-            // The first try may have refreshed the time-to-live before its answer was
-            // lost, and this one then finds plenty left: count it as refreshed, so the
-            // cookie's expiry follows (sending it again is harmless).
-            record.refreshed = true;
-        }
-        Ok(record)
-    }
+/// The reserved hash field holding the creation time in milliseconds since the epoch. It
+/// also keeps the hash alive when a session has no fields of its own.
+const CREATED_FIELD: &str = "__created";
 
-    async fn load_once<C: ConnectionLike + Send>(
-        &self,
-        conn: &mut C,
-        key: &SessionKey,
-        options: LoadOptions,
-    ) -> Result<Option<Record>, StoreError> {
-        if let Layout::Json(_) = options.layout {
-            return self.load_json(conn, key, options).await;
-        }
-        let refresh = options.refresh_ttl.map(millis);
-        let below = options.refresh_below.map(millis);
-        if self.topology == Topology::OneNode && below.is_none() {
-            return load_pipelined(conn, key, refresh).await;
-        }
-        let reply: Value = ScriptCall::new(&self.load, &[key.as_str()])
-            .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default())
-            .arg(below.map(|ms| ms.to_string()).unwrap_or_default())
-            .invoke(conn)
-            .await?;
-        decode_record(reply, key)
+/// Loads a session hash in one round trip. Every command names the one session key, so on
+/// a cluster it runs on the key's node.
+pub(super) async fn load<C: ConnectionLike + Send>(
+    scripts: &Scripts,
+    topology: Topology,
+    conn: &mut C,
+    key: &SessionKey,
+    options: LoadOptions,
+) -> Result<Option<Record>, StoreError> {
+    let refresh = options.refresh_ttl.map(millis);
+    let below = options.refresh_below.map(millis);
+    if topology == Topology::OneNode && below.is_none() {
+        return load_pipelined(conn, key, refresh).await;
     }
+    let reply: Value = ScriptCall::new(&scripts.load, &[key.as_str()])
+        .arg(refresh.map(|ms| ms.to_string()).unwrap_or_default())
+        .arg(below.map(|ms| ms.to_string()).unwrap_or_default())
+        .invoke(conn)
+        .await?;
+    decode_record(reply, key)
 }
 
 /// `HGETALL`, `PTTL` and, with `refresh` (milliseconds), `PEXPIRE`, as one pipeline.
@@ -110,18 +87,18 @@ async fn load_pipelined<C: ConnectionLike + Send>(
     }
     let replies: Vec<Value> = pipe.query_async(conn).await?;
     match read_pipelined(replies, refresh)? {
-        Loaded::Session(found) => record_of(found).map(Some),
-        Loaded::Missing => Ok(None),
-        Loaded::Foreign { pttl } => {
+        KeyContents::Session(found) => record_of(found).map(Some),
+        KeyContents::Missing => Ok(None),
+        KeyContents::Foreign { pttl } => {
             leave_foreign_key(conn, key, refresh.map(|_| pttl)).await;
             Ok(None)
         }
     }
 }
 
-/// What a load pipeline found under the session key.
+/// What the load pipeline found under the session key.
 #[derive(Debug)]
-pub(super) enum Loaded {
+pub(in crate::store) enum KeyContents {
     Session(Found),
     Missing,
     /// Another program's data; `pttl` is its time-to-live before the load, as `PTTL`
@@ -133,10 +110,10 @@ pub(super) enum Loaded {
 
 /// Reads the replies of [`load_pipelined`]'s commands, in order. Any error but
 /// `WRONGTYPE` (a foreign key) fails the load.
-pub(super) fn read_pipelined(
+pub(in crate::store) fn read_pipelined(
     replies: Vec<Value>,
     refresh: Option<u64>,
-) -> Result<Loaded, StoreError> {
+) -> Result<KeyContents, StoreError> {
     let mut replies = replies.into_iter();
     let (Some(fields), Some(pttl)) = (replies.next(), replies.next()) else {
         return Err(unexpected_load_reply());
@@ -161,15 +138,15 @@ pub(super) fn read_pipelined(
             .flat_map(|(name, value)| [name, value])
             .collect(),
         Value::ServerError(error) if error.code() == "WRONGTYPE" => {
-            return Ok(Loaded::Foreign { pttl });
+            return Ok(KeyContents::Foreign { pttl });
         }
         Value::ServerError(error) => return Err(server_error(error)),
         _ => return Err(unexpected_load_reply()),
     };
     if fields.is_empty() {
-        return Ok(Loaded::Missing);
+        return Ok(KeyContents::Missing);
     }
-    Ok(Loaded::Session(Found {
+    Ok(KeyContents::Session(Found {
         stored: Value::Array(fields),
         ttl: match refresh {
             Some(ms) if refreshed => Some(Duration::from_millis(ms)),
@@ -216,6 +193,49 @@ fn server_error(error: redis::ServerError) -> StoreError {
     redis::RedisError::from(error).into()
 }
 
+/// Turns the load script's reply into a record: see [`found_session`], with the stored
+/// session as the hash's `[name, value, ...]`.
+pub(in crate::store) fn decode_record(
+    reply: Value,
+    key: &SessionKey,
+) -> Result<Option<Record>, StoreError> {
+    found_session(reply, key)?.map(record_of).transpose()
+}
+
+/// A found session hash as a record: `found.stored` is the hash's `[name, value, ...]`.
+pub(in crate::store) fn record_of(found: Found) -> Result<Record, StoreError> {
+    let Value::Array(flat) = found.stored else {
+        return Err(unexpected_load_reply());
+    };
+    let mut fields = HashMap::with_capacity(flat.len() / 2);
+    let mut created_at = None;
+    let mut flat = flat.into_iter();
+    while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
+        let (Value::BulkString(name), Value::BulkString(value)) = (name, value) else {
+            return Err(unexpected_load_reply());
+        };
+        // A field whose name is not UTF-8 was written by someone else and cannot be
+        // one of ours: skip it here, and commits leave it untouched in Redis.
+        let Ok(name) = String::from_utf8(name) else {
+            continue;
+        };
+        if name == CREATED_FIELD {
+            created_at = parse_epoch_millis(&value);
+        } else {
+            fields.insert(name, value);
+        }
+    }
+    Ok(Record {
+        fields,
+        // A hash written by another program may lack the creation time: unknown, which is
+        // not a reason to refuse a session that is otherwise fine.
+        created_at,
+        ttl: found.ttl,
+        refreshed: found.refreshed,
+        snapshot: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,7 +256,7 @@ mod tests {
     #[test]
     fn a_refreshed_session_reports_the_time_to_live_just_set() {
         let replies = vec![session(&["views", "3"]), Value::Int(5_000), Value::Int(1)];
-        let Loaded::Session(found) = read_pipelined(replies, Some(60_000)).unwrap() else {
+        let KeyContents::Session(found) = read_pipelined(replies, Some(60_000)).unwrap() else {
             panic!("a session");
         };
         assert!(found.refreshed);
@@ -250,7 +270,8 @@ mod tests {
             Value::BulkString(b"views".to_vec()),
             Value::BulkString(b"3".to_vec()),
         )]);
-        let Loaded::Session(found) = read_pipelined(vec![map, Value::Int(5_000)], None).unwrap()
+        let KeyContents::Session(found) =
+            read_pipelined(vec![map, Value::Int(5_000)], None).unwrap()
         else {
             panic!("a session");
         };
@@ -260,14 +281,14 @@ mod tests {
     #[test]
     fn without_a_refresh_the_time_left_is_what_pttl_says() {
         let replies = vec![session(&["views", "3"]), Value::Int(5_000)];
-        let Loaded::Session(found) = read_pipelined(replies, None).unwrap() else {
+        let KeyContents::Session(found) = read_pipelined(replies, None).unwrap() else {
             panic!("a session");
         };
         assert!(!found.refreshed);
         assert_eq!(found.ttl, Some(Duration::from_secs(5)));
 
         let forever = vec![session(&["views", "3"]), Value::Int(-1)];
-        let Loaded::Session(found) = read_pipelined(forever, None).unwrap() else {
+        let KeyContents::Session(found) = read_pipelined(forever, None).unwrap() else {
             panic!("a session");
         };
         assert_eq!(found.ttl, None, "no expiry");
@@ -276,7 +297,7 @@ mod tests {
     #[test]
     fn a_session_gone_before_the_refresh_is_loaded_as_it_was_but_not_refreshed() {
         let replies = vec![session(&["views", "3"]), Value::Int(-2), Value::Int(0)];
-        let Loaded::Session(found) = read_pipelined(replies, Some(60_000)).unwrap() else {
+        let KeyContents::Session(found) = read_pipelined(replies, Some(60_000)).unwrap() else {
             panic!("a session");
         };
         assert!(!found.refreshed);
@@ -288,7 +309,7 @@ mod tests {
         let replies = vec![session(&[]), Value::Int(-2), Value::Int(0)];
         assert!(matches!(
             read_pipelined(replies, Some(60_000)),
-            Ok(Loaded::Missing)
+            Ok(KeyContents::Missing)
         ));
     }
 
@@ -299,7 +320,7 @@ mod tests {
         let replies = vec![wrong_type, Value::Int(-1), Value::Int(1)];
         assert!(matches!(
             read_pipelined(replies, Some(60_000)),
-            Ok(Loaded::Foreign { pttl: -1 })
+            Ok(KeyContents::Foreign { pttl: -1 })
         ));
     }
 

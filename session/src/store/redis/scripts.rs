@@ -1,0 +1,64 @@
+//! The Lua scripts, compiled once per store, and their preload.
+//!
+//! Every script is listed in [`Scripts`] and nowhere else, so the preload cannot miss one.
+//! `index.lua` holds no script of its own: it is put in front of the scripts that join a
+//! session to a per-user index.
+
+use redis::aio::ConnectionLike;
+use redis::Script;
+
+use crate::error::StoreError;
+
+/// The Lua scripts of both layouts and of the per-user indexes.
+pub(super) struct Scripts {
+    /// A hash-layout load with a refresh threshold, and every load on a cluster.
+    pub(super) load: Script,
+    /// A hash-layout write, with its index moves on one node.
+    pub(super) commit: Script,
+    /// A JSON-layout load.
+    pub(super) json_load: Script,
+    /// A JSON-layout write, made only if the document is still the one it was merged into.
+    pub(super) json_commit: Script,
+    /// One session into one index, where the commit cannot do it (a cluster, the JSON
+    /// layout).
+    pub(super) index_join: Script,
+}
+
+impl Scripts {
+    /// Every script, compiled: its SHA-1 computed, for `EVALSHA`.
+    pub(super) fn new() -> Self {
+        Self {
+            load: Script::new(include_str!("lua/load.lua")),
+            commit: Script::new(concat!(
+                include_str!("lua/index.lua"),
+                include_str!("lua/commit.lua")
+            )),
+            json_load: Script::new(include_str!("lua/json_load.lua")),
+            json_commit: Script::new(include_str!("lua/json_commit.lua")),
+            index_join: Script::new(concat!(
+                include_str!("lua/index.lua"),
+                include_str!("lua/index_join.lua")
+            )),
+        }
+    }
+
+    /// Sends `SCRIPT LOAD` for every script ahead of the first request, so that request
+    /// sends only `EVALSHA`. On a cluster the client sends it to every master. A server that
+    /// loses its cache later is handled call by call (see `script_call.rs`).
+    pub(super) async fn preload<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+    ) -> Result<(), StoreError> {
+        let all = [
+            &self.load,
+            &self.commit,
+            &self.json_load,
+            &self.json_commit,
+            &self.index_join,
+        ];
+        for script in all {
+            script.load_async(conn).await?;
+        }
+        Ok(())
+    }
+}
