@@ -17,7 +17,7 @@ use redis::cluster_async::ClusterConnection;
 
 use super::operations::Operations;
 use super::retry::Attempt;
-use super::settings::ConnectionSettings;
+use super::settings::{connection_setters, ConnectionSettings};
 use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -149,28 +149,11 @@ impl fmt::Debug for RedisClusterStoreBuilder {
 }
 
 impl RedisClusterStoreBuilder {
-    /// The ACL user name, for every node. Default: none.
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.settings.username = Some(username.into());
-        self
-    }
-
-    /// The password, for every node. Default: none.
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.settings.password = Some(password.into());
-        self
-    }
-
-    /// How long one attempt to connect to a node may take. Default: 2 s.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for one node's answer to one command. Default: 1 s.
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.response_timeout = timeout;
-        self
+    connection_setters! {
+        username: "The ACL user name, for every node. Default: none.",
+        password: "The password, for every node. Default: none.",
+        connect_timeout: "How long one attempt to connect to a node may take. Default: 2 s.",
+        response_timeout: "How long to wait for one node's answer to one command. Default: 1 s.",
     }
 
     /// How long one store call may take in all, redirections (`MOVED`, `ASK`), retries and

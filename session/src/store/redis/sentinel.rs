@@ -25,7 +25,7 @@ use tokio::sync::Mutex;
 
 use super::operations::Operations;
 use super::retry::{retry_once_if_dropped, Repeat};
-use super::settings::ConnectionSettings;
+use super::settings::{connection_setters, ConnectionSettings};
 use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -236,34 +236,17 @@ impl RedisSentinelStoreBuilder {
         self
     }
 
-    /// The ACL user name on the master and its replicas. Default: none.
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.settings.username = Some(username.into());
-        self
-    }
-
-    /// The password of the master and its replicas. Default: none.
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.settings.password = Some(password.into());
-        self
+    connection_setters! {
+        username: "The ACL user name on the master and its replicas. Default: none.",
+        password: "The password of the master and its replicas. Default: none.",
+        connect_timeout: "How long connecting to the master may take; asking the sentinels and \
+            connecting may take twice that. Default: 2 s.",
+        response_timeout: "How long to wait for the answer to one command. Default: 1 s.",
     }
 
     /// The password of the sentinels, when they have one of their own. Default: none.
     pub fn sentinel_password(mut self, password: impl Into<String>) -> Self {
         self.sentinel_password = Some(password.into());
-        self
-    }
-
-    /// How long connecting to the master may take; asking the sentinels and connecting
-    /// may take twice that. Default: 2 s.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for the answer to one command. Default: 1 s.
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.response_timeout = timeout;
         self
     }
 

@@ -1,7 +1,8 @@
 //! The settings every Redis store builder takes, kept once: the credentials and the two
 //! timeouts of a connection, their defaults, and a `Debug` that leaves the password out.
-//! Each builder keeps its own setters, since what a setting applies to (one server, every
-//! node, the master and its replicas) is said in the setter's documentation.
+//! The setters are written once too ([`connection_setters`]); each builder gives them
+//! documentation of its own, since what a setting applies to (one server, every node, the
+//! master and its replicas) differs.
 
 use std::fmt;
 use std::time::Duration;
@@ -40,3 +41,39 @@ impl ConnectionSettings {
             .field("response_timeout", &self.response_timeout)
     }
 }
+
+/// The public setters of [`ConnectionSettings`] on a builder that keeps them in a field
+/// called `settings`, each with the documentation the builder gives it.
+macro_rules! connection_setters {
+    (
+        username: $username:literal,
+        password: $password:literal,
+        connect_timeout: $connect_timeout:literal,
+        response_timeout: $response_timeout:literal,
+    ) => {
+        #[doc = $username]
+        pub fn username(mut self, username: impl Into<String>) -> Self {
+            self.settings.username = Some(username.into());
+            self
+        }
+
+        #[doc = $password]
+        pub fn password(mut self, password: impl Into<String>) -> Self {
+            self.settings.password = Some(password.into());
+            self
+        }
+
+        #[doc = $connect_timeout]
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.connect_timeout = timeout;
+            self
+        }
+
+        #[doc = $response_timeout]
+        pub fn response_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.response_timeout = timeout;
+            self
+        }
+    };
+}
+pub(super) use connection_setters;

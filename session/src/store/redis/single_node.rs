@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -13,7 +12,7 @@ use redis::{Client, ConnectionAddr, IntoConnectionInfo};
 use super::connections::Connections;
 use super::operations::Operations;
 use super::retry::{retry_once_if_dropped, Repeat};
-use super::settings::ConnectionSettings;
+use super::settings::{connection_setters, ConnectionSettings};
 use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -212,29 +211,12 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The ACL user name (Redis 6 and later). Default: none, or the one in the URL.
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.settings.username = Some(username.into());
-        self
-    }
-
-    /// The password (`requirepass`, or the ACL user's). Default: none, or the one in the
-    /// URL.
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.settings.password = Some(password.into());
-        self
-    }
-
-    /// How long one attempt to connect may take. Default: 2 s.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for the answer to one command. Default: 1 s.
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.response_timeout = timeout;
-        self
+    connection_setters! {
+        username: "The ACL user name (Redis 6 and later). Default: none, or the one in the URL.",
+        password: "The password (`requirepass`, or the ACL user's). Default: none, or the one in \
+            the URL.",
+        connect_timeout: "How long one attempt to connect may take. Default: 2 s.",
+        response_timeout: "How long to wait for the answer to one command. Default: 1 s.",
     }
 
     /// How many times a failed connection attempt is retried before the request waiting
