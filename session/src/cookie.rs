@@ -65,8 +65,7 @@ impl CookieSettings {
             None => false,
             Some(keygrip) => {
                 let signature = cookie_value(req, &self.sig_name)?;
-                keygrip.verify(self.signed_data(&value).as_bytes(), &signature)?
-                    == Verified::Rotated
+                keygrip.verify_pair(&self.name, &value, &signature)? == Verified::Rotated
             }
         };
         Some(Inbound { id, resign })
@@ -88,20 +87,11 @@ impl CookieSettings {
         let value = id.as_str().to_owned();
         let mut cookies = Vec::with_capacity(2);
         if let Some(keygrip) = &self.keygrip {
-            let signature = keygrip.sign(self.signed_data(&value).as_bytes());
+            let signature = keygrip.sign_pair(&self.name, &value);
             cookies.push(self.build(self.sig_name.clone(), signature, secure, lifetime));
         }
         cookies.insert(0, self.build(self.name.clone(), value, secure, lifetime));
         cookies
-    }
-
-    /// What keygrip signs for the id cookie: `name=value`.
-    fn signed_data(&self, value: &str) -> String {
-        let mut data = String::with_capacity(self.name.len() + 1 + value.len());
-        data.push_str(&self.name);
-        data.push('=');
-        data.push_str(value);
-        data
     }
 
     /// Cookies that make the client forget the session, with the same path and domain
