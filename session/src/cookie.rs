@@ -48,6 +48,29 @@ pub(crate) struct Inbound {
     pub(crate) resign: bool,
 }
 
+impl Inbound {
+    /// The id `value` that the cookie or header `name` carried, if it has the shape of
+    /// `format` and, when ids are signed (`keygrip`), the keygrip signature that
+    /// `signature` finds verifies `name=value`. The signature is looked up only for an id
+    /// of the right shape.
+    pub(crate) fn check<S: AsRef<str>>(
+        name: &str,
+        value: &str,
+        signature: impl FnOnce() -> Option<S>,
+        keygrip: Option<&Keygrip>,
+        format: IdFormat,
+    ) -> Option<Self> {
+        let id = SessionId::parse_as(value, format)?;
+        let resign = match keygrip {
+            None => false,
+            Some(keygrip) => {
+                keygrip.verify_pair(name, value, signature()?.as_ref())? == Verified::Rotated
+            }
+        };
+        Some(Self { id, resign })
+    }
+}
+
 impl CookieSettings {
     /// The verified session id of `req`, or `None` for anything missing, oversized,
     /// malformed, unsigned or forged: all of them simply mean "no session".
@@ -60,15 +83,14 @@ impl CookieSettings {
                 resign: verified == Verified::Rotated,
             });
         }
-        let id = SessionId::parse_as(&value, self.id_format)?;
-        let resign = match &self.keygrip {
-            None => false,
-            Some(keygrip) => {
-                let signature = cookie_value(req, &self.sig_name)?;
-                keygrip.verify_pair(&self.name, &value, &signature)? == Verified::Rotated
-            }
-        };
-        Some(Inbound { id, resign })
+        let signature = || cookie_value(req, &self.sig_name);
+        Inbound::check(
+            &self.name,
+            &value,
+            signature,
+            self.keygrip.as_ref(),
+            self.id_format,
+        )
     }
 
     /// The cookies that hand `id` to the client for `lifetime`: the id and, when signing

@@ -11,7 +11,6 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::cookie::{CookieSettings, Inbound, Lifetime};
 use crate::id::{IdFormat, SessionId};
-use crate::signing::Verified;
 
 /// Longer header values are rejected before any work: an id, a dot and a SHA-256
 /// signature take 76 bytes.
@@ -96,20 +95,14 @@ impl Transport {
             return None;
         }
         let raw = std::str::from_utf8(raw).ok()?;
-        let id_format = self.cookie.id_format;
-        let Some(keygrip) = &self.cookie.keygrip else {
-            return Some(Inbound {
-                id: SessionId::parse_as(raw, id_format)?,
-                resign: false,
-            });
+        let keygrip = self.cookie.keygrip.as_ref();
+        // Signed, the value is `<id>.<signature>`.
+        let (id, signature) = match keygrip {
+            None => (raw, None),
+            Some(_) => raw.split_once('.').map(|(id, sig)| (id, Some(sig)))?,
         };
-        let (id, signature) = raw.split_once('.')?;
-        let id = SessionId::parse_as(id, id_format)?;
-        let verified = keygrip.verify_pair(self.header.as_str(), id.as_str(), signature)?;
-        Some(Inbound {
-            id,
-            resign: verified == Verified::Rotated,
-        })
+        let name = self.header.as_str();
+        Inbound::check(name, id, || signature, keygrip, self.cookie.id_format)
     }
 
     /// The header value that hands `id` to the client.
