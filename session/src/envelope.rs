@@ -20,10 +20,9 @@ const KOA_DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 const KOA_STORE_MARGIN: Duration = Duration::from_secs(10);
 
 /// The document envelope, resolved with the cookie settings it depends on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) enum Envelope {
     /// Nothing: the document is the app's keys.
-    #[default]
     Plain,
     /// koa-session: `_expire` (ms since the epoch) and `_maxAge` (ms); `max_age` is what a
     /// new session stores, the configured max-age or koa-session's default.
