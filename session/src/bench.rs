@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use crate::data::SessionData;
+use crate::data::{SessionData, Typed};
 use crate::error::SessionError;
+use crate::part::Part;
 use crate::signing::{Algorithm, Keygrip};
 use crate::store::{ChangeSet, WriteMode};
 use crate::test::TestSession;
-use crate::typed::{Part, Typed};
 use crate::Keys;
 
 /// The cookie signer the middleware builds from a key ring.

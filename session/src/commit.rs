@@ -1,53 +1,61 @@
 //! After the handler: turn what the request did to its session into at most one guarded
-//! write (two for a renewal or a purge) and the cookies that go with it.
+//! write (two for a renewal or a purge) and what the response must tell the client, which
+//! the middleware hands to the transport.
 
 use std::time::SystemTime;
+
+use actix_web::HttpRequest;
 
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
 use crate::store::{CommitOutcome, IndexKey, IndexMoves, Record, WriteMode};
+use crate::transport::Handout;
 
 /// How many fresh ids a create tries before giving up. With 192-bit ids a second try
 /// already means something is wrong with the randomness.
 const CREATE_ATTEMPTS: usize = 3;
 
-/// What the response must tell the client about its session id.
-#[derive(Debug)]
-pub(crate) enum Handout {
-    /// Nothing: the client's id (if any) stays as it is.
-    Nothing,
-    /// This id, freshly signed: a new session, a renewal, a rotated key or a moved expiry.
-    Issue(SessionId),
-    /// Forget the id: the session ended or never existed.
-    Remove,
-}
-
-/// Saves the request's changes. Returns what the response must tell the client.
-pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Handout, SessionError> {
+/// Saves the changes of `req`, the request whose handler just ran. Returns what the
+/// response must tell the client.
+pub(crate) async fn commit(
+    state: &SessionState,
+    req: &HttpRequest,
+) -> Result<Handout, SessionError> {
+    let Some(loaded) = state.loaded_for_commit(req) else {
+        return Ok(Handout::Nothing);
+    };
     if loaded.degraded {
         return Ok(Handout::Nothing);
     }
+    let config = &state.config;
     let changes = state.changes()?;
     check_size(state, loaded, &changes)?;
     // Worked out only where a write follows: a read (most requests) moves nothing.
     let placement = || Placement::of(state, loaded, &changes);
+    // A session that says how long its cookie lives (a Node app's) keeps that lifetime.
+    let issue = |id, record: Option<&Record>| Handout::Issue {
+        id,
+        lifetime: config.lifetime_for(record),
+    };
 
     if state.is_purged() {
         let placement = placement();
         if let Some((id, _)) = loaded.existing() {
-            let key = state.key(id);
-            state.config.store.delete(&key, &placement.before).await?;
+            config
+                .store
+                .delete(&config.key(id), &placement.before)
+                .await?;
         }
         if changes.is_empty() {
             return Ok(Handout::Remove);
         }
         let id = create(state, changes, SystemTime::now(), None, placement.after).await?;
-        return Ok(Handout::Issue(id));
+        return Ok(issue(id, None));
     }
 
     let Some((id, record)) = loaded.existing() else {
-        if changes.is_empty() && !state.config.save_uninitialized {
+        if changes.is_empty() && !config.save_uninitialized {
             // A cookie that points at nothing (expired or ended) is cleared.
             let stale = loaded.inbound.is_some();
             return Ok(if stale {
@@ -58,25 +66,22 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
         }
         let after = placement().after;
         let id = create(state, changes, SystemTime::now(), None, after).await?;
-        return Ok(Handout::Issue(id));
+        return Ok(issue(id, loaded.record.as_ref()));
     };
 
     if state.wants_renewal() {
         let placement = placement();
         let id = renew(state, id, record, changes, placement).await?;
-        return Ok(Handout::Issue(id));
+        return Ok(issue(id, Some(record)));
     }
 
     let refreshed = if changes.is_empty() {
         record.refreshed
     } else {
         let moves = placement().moves(state);
-        let mut update =
-            state
-                .config
-                .change_set(WriteMode::update_of(record), changes, Some(record));
+        let mut update = config.change_set(WriteMode::update_of(record), changes, Some(record));
         update.index = moves;
-        match state.config.store.commit(&state.key(id), &update).await? {
+        match config.store.commit(&config.key(id), &update).await? {
             CommitOutcome::Written => true,
             _ => return Err(SessionError::Ended),
         }
@@ -85,9 +90,12 @@ pub(crate) async fn commit(state: &SessionState, loaded: &Loaded) -> Result<Hand
         .inbound
         .as_ref()
         .is_some_and(|inbound| inbound.resign);
-    let rolling = state.config.lifetime_for(Some(record)).is_rolling();
-    if resign || (refreshed && rolling) {
-        Ok(Handout::Issue(id.clone()))
+    let lifetime = config.lifetime_for(Some(record));
+    if resign || (refreshed && lifetime.is_rolling()) {
+        Ok(Handout::Issue {
+            id: id.clone(),
+            lifetime,
+        })
     } else {
         Ok(Handout::Nothing)
     }
@@ -102,7 +110,7 @@ async fn renew(
     changes: Vec<(String, Vec<u8>)>,
     placement: Placement,
 ) -> Result<SessionId, SessionError> {
-    let old = state.key(old);
+    let old = state.config.key(old);
     if !state.config.store.delete(&old, &placement.before).await? {
         return Err(SessionError::Ended);
     }
@@ -131,15 +139,12 @@ impl Placement {
     /// `#[session(index)]` field. A `null` value (a `None`) is in no index.
     fn of(state: &SessionState, loaded: &Loaded, changes: &[(String, Vec<u8>)]) -> Self {
         let stored = loaded.existing().map(|(_, record)| &record.fields);
-        let prefix = &state.config.key_prefix;
         let mut placement = Placement {
             before: Vec::new(),
             after: Vec::new(),
         };
         for field in state.index_fields() {
-            let index = |value: &Vec<u8>| {
-                (value.as_slice() != b"null").then(|| IndexKey::new(prefix, field, value))
-            };
+            let index = |value: &Vec<u8>| state.config.index_key(field, value);
             let old = stored.and_then(|fields| fields.get(field));
             let changed = changes.iter().find(|(name, _)| name == field);
             // After a purge nothing of the old record carries over.
@@ -223,10 +228,15 @@ async fn create(
         leave: Vec::new(),
         ttl: state.config.absolute_timeout,
     };
-    let id_format = state.config.cookie.id_format;
+    let id_format = state.config.transport.id_format();
     for _ in 0..CREATE_ATTEMPTS {
         let id = SessionId::generate_as(id_format).map_err(|_| SessionError::NoId)?;
-        match state.config.store.commit(&state.key(&id), &changes).await? {
+        match state
+            .config
+            .store
+            .commit(&state.config.key(&id), &changes)
+            .await?
+        {
             CommitOutcome::Written => return Ok(id),
             CommitOutcome::Collision | CommitOutcome::Missing => {
                 tracing::warn!(session = %id.fingerprint(), "session id collision; trying another");

@@ -1,20 +1,18 @@
-//! The middleware's options and their builder.
+//! The middleware's options, resolved once by the builder and shared by every worker,
+//! with what follows from them alone: the store keys, what a load asks of the store, and
+//! the change set of a write.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use actix_web::cookie::time::OffsetDateTime;
-use actix_web::http::header::HeaderName;
-
-use crate::compat::{Compat, Envelope};
-use crate::cookie::{CookieSettings, Lifetime};
-use crate::id::IdFormat;
-use crate::middleware::SessionMiddleware;
-use crate::signing::{Algorithm, InlineSigner, Keygrip, Keys};
-use crate::store::{Layout, SessionStore};
-use crate::transport::{default_header, IdTransport};
-
-pub use actix_web::cookie::SameSite;
+use crate::cookie::Lifetime;
+use crate::envelope::{Envelope, Wrapped};
+use crate::id::SessionId;
+use crate::store::{
+    ChangeSet, IndexKey, IndexMoves, Layout, LoadOptions, Record, SessionKey, SessionStore,
+    WriteMode,
+};
+use crate::transport::Transport;
 
 /// When a session's time-to-live in the store is pushed back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,7 +34,11 @@ pub enum TtlPolicy {
 /// Everything the middleware needs, shared by every worker.
 pub(crate) struct Config {
     pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) cookie: CookieSettings,
+    /// Where the id is read from and handed out.
+    pub(crate) transport: Transport,
+    /// What a Node package keeps in the document beside the app's keys.
+    pub(crate) envelope: Envelope,
+    pub(crate) layout: Layout,
     pub(crate) ttl: Duration,
     pub(crate) ttl_policy: TtlPolicy,
     pub(crate) key_prefix: String,
@@ -45,297 +47,80 @@ pub(crate) struct Config {
     pub(crate) save_uninitialized: bool,
     pub(crate) fail_open: bool,
     pub(crate) max_session_size: Option<usize>,
-    pub(crate) id_transport: IdTransport,
-    pub(crate) id_header: HeaderName,
-    pub(crate) layout: Layout,
-    pub(crate) envelope: Envelope,
 }
 
-/// Builds a [`SessionMiddleware`]; start from [`SessionMiddleware::builder`].
-#[must_use]
-pub struct SessionMiddlewareBuilder {
-    store: Arc<dyn SessionStore>,
-    keys: Keys,
-    algorithm: Algorithm,
-    cookie_name: String,
-    lifetime: Lifetime,
-    path: String,
-    domain: Option<String>,
-    http_only: bool,
-    secure: Option<bool>,
-    same_site: SameSite,
-    ttl: Option<Duration>,
-    ttl_policy: TtlPolicy,
-    key_prefix: String,
-    commit_on_server_error: bool,
-    absolute_timeout: Option<Duration>,
-    save_uninitialized: bool,
-    fail_open: bool,
-    max_session_size: Option<usize>,
-    id_transport: IdTransport,
-    id_header: HeaderName,
-    compat: Option<Compat>,
-}
+impl Config {
+    /// The store key of session `id`.
+    pub(crate) fn key(&self, id: &SessionId) -> SessionKey {
+        SessionKey::new(&self.key_prefix, id)
+    }
 
-/// Idle lifetime in the store when neither a TTL nor a cookie max-age is given.
-const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+    /// The per-user index of sessions whose field `field` holds the encoded `value`;
+    /// `None` for a `null` (a `None`), which is in no index.
+    pub(crate) fn index_key(&self, field: &str, value: &[u8]) -> Option<IndexKey> {
+        (value != b"null").then(|| IndexKey::new(&self.key_prefix, field, value))
+    }
 
-impl SessionMiddlewareBuilder {
-    pub(crate) fn new(store: Arc<dyn SessionStore>, keys: Keys) -> Self {
-        Self {
-            store,
-            keys,
-            algorithm: Algorithm::default(),
-            cookie_name: "session".to_owned(),
-            lifetime: Lifetime::BrowserSession,
-            path: "/".to_owned(),
-            domain: None,
-            http_only: true,
-            secure: None,
-            same_site: SameSite::Lax,
-            ttl: None,
-            ttl_policy: TtlPolicy::default(),
-            key_prefix: "session:".to_owned(),
-            commit_on_server_error: false,
-            absolute_timeout: None,
-            save_uninitialized: false,
-            fail_open: false,
-            max_session_size: None,
-            id_transport: IdTransport::default(),
-            id_header: default_header(),
-            compat: None,
+    /// What a load asks of the store: the time-to-live refresh of the policy, and the
+    /// layout.
+    pub(crate) fn load_options(&self) -> LoadOptions {
+        let (refresh_ttl, refresh_below) = match self.ttl_policy {
+            TtlPolicy::OnEveryAccess => (Some(self.ttl), None),
+            TtlPolicy::OnChange => (None, None),
+            TtlPolicy::WhenLessThan(below) => (Some(self.ttl), Some(below)),
+        };
+        LoadOptions {
+            refresh_ttl,
+            refresh_below,
+            layout: self.layout,
         }
     }
 
-    /// Shares sessions with a Node app: the cookie, signature, id shape, Redis key and JSON
-    /// document of the given package (see [`Compat`] and `docs/compat.md`), with any store.
-    /// Options set after this call override the preset's. Default: no preset, this
-    /// library's own cookie, id and hash layout.
-    ///
-    /// ```
-    /// # use actix_typed_session::{store::MemoryStore, Compat, Keys, SessionMiddleware};
-    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), Keys::new(["koa app key"]))
-    ///     .compat(Compat::KoaSession)
-    ///     .build();
-    /// ```
-    pub fn compat(mut self, compat: Compat) -> Self {
-        let preset = compat.preset();
-        self.cookie_name = preset.cookie_name.to_owned();
-        self.key_prefix = preset.key_prefix.to_owned();
-        // keygrip's default, which Koa apps keep.
-        self.algorithm = Algorithm::Sha1;
-        self.lifetime = Lifetime::BrowserSession;
-        self.ttl = preset.ttl;
-        self.ttl_policy = preset.ttl_policy;
-        self.compat = Some(compat);
-        self
+    /// The cookie lifetime of a session: what its document says (a Node app's), else the
+    /// configured one.
+    pub(crate) fn lifetime_for(&self, record: Option<&Record>) -> Lifetime {
+        record
+            .and_then(|record| self.envelope.stored_lifetime(record))
+            .unwrap_or_else(|| self.transport.lifetime())
     }
 
-    /// The cookie's name (Koa's `key`). Default: `session`. When cookies are signed, the
-    /// signature travels in a second cookie named `<name>.sig`.
-    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.cookie_name = name.into();
-        self
-    }
-
-    /// A persistent cookie that lives `max_age` (Koa's `maxAge`). Unless [`Self::ttl`] is
-    /// set, the session lives as long in the store. Default: a browser-session cookie.
-    pub fn max_age(mut self, max_age: Duration) -> Self {
-        self.lifetime = Lifetime::MaxAge(max_age);
-        self
-    }
-
-    /// A cookie that expires at a fixed moment (Koa's `expires`). Unless [`Self::ttl`] is
-    /// set, the session lives 24 hours in the store. Default: none, a browser-session
-    /// cookie.
-    pub fn expires(mut self, at: OffsetDateTime) -> Self {
-        self.lifetime = Lifetime::Expires(at);
-        self
-    }
-
-    /// A cookie that the browser drops when it closes: the default.
-    pub fn browser_session(mut self) -> Self {
-        self.lifetime = Lifetime::BrowserSession;
-        self
-    }
-
-    /// The cookie's `Path`. Default: `/`.
-    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// The cookie's `Domain`. Default: none (the cookie stays on the exact host).
-    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
-        self.domain = Some(domain.into());
-        self
-    }
-
-    /// `HttpOnly`, which keeps the id away from scripts. Default: on.
-    pub fn cookie_http_only(mut self, http_only: bool) -> Self {
-        self.http_only = http_only;
-        self
-    }
-
-    /// Forces `Secure` on or off. Default: follow the request's scheme, so the cookie is
-    /// `Secure` on https (as seen by actix, including `Forwarded` headers).
-    pub fn cookie_secure(mut self, secure: bool) -> Self {
-        self.secure = Some(secure);
-        self
-    }
-
-    /// `SameSite`. Default: `Lax`.
-    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
-        self.same_site = same_site;
-        self
-    }
-
-    /// The hash behind cookie signatures. Default: SHA-256; use SHA-1 to share cookies
-    /// with a Koa app that keeps keygrip's default.
-    pub fn signing_algorithm(mut self, algorithm: Algorithm) -> Self {
-        self.algorithm = algorithm;
-        self
-    }
-
-    /// How long an unused session lives in the store. Default: the cookie's max-age when
-    /// set, else 24 hours.
-    pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = Some(ttl);
-        self
-    }
-
-    /// When the time-to-live is pushed back. Default: [`TtlPolicy::OnEveryAccess`].
-    pub fn ttl_policy(mut self, policy: TtlPolicy) -> Self {
-        self.ttl_policy = policy;
-        self
-    }
-
-    /// The prefix of every store key (Koa's `keySchema`). Default: `session:`.
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = prefix.into();
-        self
-    }
-
-    /// Whether changes are saved when the handler answered with a 5xx. Default: no, so a
-    /// request that failed half-way leaves the session as it was.
-    pub fn commit_on_server_error(mut self, commit: bool) -> Self {
-        self.commit_on_server_error = commit;
-        self
-    }
-
-    /// The longest a session may live from its creation, however often it is used (the
-    /// idle timeout is the [`ttl`](Self::ttl)). A session found past it is deleted and the
-    /// request goes on with a fresh, empty session, never an error. Renewing keeps the
-    /// creation time. A session whose record has no creation time (written by another
-    /// program) is timed from the first write this library makes to it. Default: none.
-    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
-        self.absolute_timeout = Some(timeout);
-        self
-    }
-
-    /// Guest sessions (express-session's `saveUninitialized`, the Koa seeds' behaviour):
-    /// a request that carries no session id gets a stored, empty session and its id on
-    /// any response, even when nothing was written and the handler never asked for the
-    /// session; so does one whose id turns out to point at no live session when a handler
-    /// loads it. Costs one store write per new visitor, bots included. Default: off, so a
-    /// session is stored only once something is written to it.
-    pub fn save_uninitialized(mut self, save: bool) -> Self {
-        self.save_uninitialized = save;
-        self
-    }
-
-    /// What a request gets when the store cannot be reached at load. Off (fail closed,
-    /// the default): an empty 503. On (fail open): the request goes on with a fresh,
-    /// empty session and a warning in the log; nothing it writes is saved, and no cookie
-    /// is sent, so the client's existing session is untouched once the store is back.
-    pub fn fail_open(mut self, open: bool) -> Self {
-        self.fail_open = open;
-        self
-    }
-
-    /// The most a session may take in the store: the sum of the lengths of its field names
-    /// and encoded values, as they would be after the commit. A commit that would leave
-    /// the session over it, and larger than it was, writes nothing and the response becomes
-    /// an empty 500. A session already over it (the limit was lowered, or another program
-    /// wrote a large field) can still change without growing, shrink or end; a change that
-    /// adds even one byte is refused. Default: no limit.
-    pub fn max_session_size(mut self, bytes: usize) -> Self {
-        self.max_session_size = Some(bytes);
-        self
-    }
-
-    /// Where the session id travels: cookies, a header, or both. Default:
-    /// [`IdTransport::Cookie`].
-    ///
-    /// With a header, a response that creates, renews or re-signs a session carries the
-    /// new value in that header (the client sends it back as it is); a response that ends
-    /// the session carries the header empty. Signed, the value is `<id>.<signature>`,
-    /// the keygrip signature over `"<header-name>=<id>"`; unsigned, just the id.
-    pub fn id_transport(mut self, transport: IdTransport) -> Self {
-        self.id_transport = transport;
-        self
-    }
-
-    /// The header that carries the id when the transport includes one. Default:
-    /// `x-session-id`. Behind CORS, list it in `Access-Control-Expose-Headers`.
-    pub fn id_header(mut self, name: HeaderName) -> Self {
-        self.id_header = name;
-        self
-    }
-
-    /// The middleware, ready to `wrap` an `App`.
-    pub fn build(self) -> SessionMiddleware {
-        SessionMiddleware::from_config(self.config())
-    }
-
-    /// The options, resolved; also what `test::TestSession` runs with.
-    pub(crate) fn config(self) -> Config {
-        let keygrip = Keygrip::new(&self.keys, self.algorithm);
-        if keygrip.is_none() {
-            tracing::warn!("session cookies are not signed: no keys were given");
-        }
-        let preset = self.compat.map(Compat::preset);
-        let key_prefix = match self.compat {
-            Some(compat) => compat.key_prefix(self.key_prefix),
-            None => self.key_prefix,
-        };
-        let inline = preset
-            .as_ref()
-            .filter(|preset| preset.inline_signature)
-            .and_then(|_| InlineSigner::new(&self.keys));
-        let ttl = match (self.ttl, &self.lifetime) {
-            (Some(ttl), _) => ttl,
-            (None, Lifetime::MaxAge(max_age)) => *max_age,
-            (None, _) => DEFAULT_TTL,
-        };
-        let cookie = CookieSettings {
-            sig_name: format!("{}.sig", self.cookie_name),
-            name: self.cookie_name,
-            lifetime: self.lifetime,
-            path: self.path,
-            domain: self.domain,
-            http_only: self.http_only,
-            secure: self.secure,
-            same_site: self.same_site,
-            keygrip,
-            inline,
-            id_format: preset.as_ref().map_or(IdFormat::default(), |p| p.id_format),
-        };
-        Config {
-            store: self.store,
-            cookie,
+    /// The change set for one write: the typed fields' `set`, what the envelope adds, the
+    /// time-to-live it asks for, and the layout. `stored` is the session as loaded (for an
+    /// update or a renewal), `None` for a new one. The index moves are the caller's.
+    pub(crate) fn change_set(
+        &self,
+        mode: WriteMode,
+        mut set: Vec<(String, Vec<u8>)>,
+        stored: Option<&Record>,
+    ) -> ChangeSet {
+        let Wrapped { remove, ttl } = self.envelope.wrap(&mut set, stored, self.ttl);
+        // Under `OnEveryAccess` a load that found the session always set the configured
+        // time-to-live, and an update that keeps it owes no more. Not under `WhenLessThan`,
+        // where `refreshed` also stands for "may have refreshed" after a retried load
+        // (`redis_hash_load.rs`), and the write's own refresh is the one that counts.
+        let ttl_current = matches!(mode, WriteMode::Update { .. })
+            && self.ttl_policy == TtlPolicy::OnEveryAccess
+            && stored.is_some_and(|record| record.refreshed)
+            && ttl == self.ttl;
+        ChangeSet {
+            mode,
+            set,
+            remove,
             ttl,
-            ttl_policy: self.ttl_policy,
-            key_prefix,
-            commit_on_server_error: self.commit_on_server_error,
-            absolute_timeout: self.absolute_timeout,
-            save_uninitialized: self.save_uninitialized,
-            fail_open: self.fail_open,
-            max_session_size: self.max_session_size,
-            id_transport: self.id_transport,
-            id_header: self.id_header,
-            layout: preset.as_ref().map_or(Layout::default(), |p| p.layout),
-            envelope: preset.as_ref().map_or(Envelope::default(), |p| p.envelope),
+            ttl_current,
+            layout: self.layout,
+            base: stored.and_then(|record| record.snapshot.clone()),
+            index: IndexMoves::default(),
         }
+    }
+
+    /// Whether a session created at `created_at` is past the absolute timeout.
+    pub(crate) fn outlived(&self, created_at: Option<SystemTime>) -> bool {
+        let (Some(limit), Some(created_at)) = (self.absolute_timeout, created_at) else {
+            return false;
+        };
+        SystemTime::now()
+            .duration_since(created_at)
+            .is_ok_and(|age| age >= limit)
     }
 }

@@ -48,6 +48,29 @@ pub(crate) struct Inbound {
     pub(crate) resign: bool,
 }
 
+impl Inbound {
+    /// The id `value` that the cookie or header `name` carried, if it has the shape of
+    /// `format` and, when ids are signed (`keygrip`), the keygrip signature that
+    /// `signature` finds verifies `name=value`. The signature is looked up only for an id
+    /// of the right shape.
+    pub(crate) fn check<S: AsRef<str>>(
+        name: &str,
+        value: &str,
+        signature: impl FnOnce() -> Option<S>,
+        keygrip: Option<&Keygrip>,
+        format: IdFormat,
+    ) -> Option<Self> {
+        let id = SessionId::parse_as(value, format)?;
+        let resign = match keygrip {
+            None => false,
+            Some(keygrip) => {
+                keygrip.verify_pair(name, value, signature()?.as_ref())? == Verified::Rotated
+            }
+        };
+        Some(Self { id, resign })
+    }
+}
+
 impl CookieSettings {
     /// The verified session id of `req`, or `None` for anything missing, oversized,
     /// malformed, unsigned or forged: all of them simply mean "no session".
@@ -60,16 +83,14 @@ impl CookieSettings {
                 resign: verified == Verified::Rotated,
             });
         }
-        let id = SessionId::parse_as(&value, self.id_format)?;
-        let resign = match &self.keygrip {
-            None => false,
-            Some(keygrip) => {
-                let signature = cookie_value(req, &self.sig_name)?;
-                keygrip.verify(self.signed_data(&value).as_bytes(), &signature)?
-                    == Verified::Rotated
-            }
-        };
-        Some(Inbound { id, resign })
+        let signature = || cookie_value(req, &self.sig_name);
+        Inbound::check(
+            &self.name,
+            &value,
+            signature,
+            self.keygrip.as_ref(),
+            self.id_format,
+        )
     }
 
     /// The cookies that hand `id` to the client for `lifetime`: the id and, when signing
@@ -88,20 +109,11 @@ impl CookieSettings {
         let value = id.as_str().to_owned();
         let mut cookies = Vec::with_capacity(2);
         if let Some(keygrip) = &self.keygrip {
-            let signature = keygrip.sign(self.signed_data(&value).as_bytes());
+            let signature = keygrip.sign_pair(&self.name, &value);
             cookies.push(self.build(self.sig_name.clone(), signature, secure, lifetime));
         }
         cookies.insert(0, self.build(self.name.clone(), value, secure, lifetime));
         cookies
-    }
-
-    /// What keygrip signs for the id cookie: `name=value`.
-    fn signed_data(&self, value: &str) -> String {
-        let mut data = String::with_capacity(self.name.len() + 1 + value.len());
-        data.push_str(&self.name);
-        data.push('=');
-        data.push_str(value);
-        data
     }
 
     /// Cookies that make the client forget the session, with the same path and domain

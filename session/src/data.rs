@@ -1,13 +1,17 @@
 //! The contract between a user's session struct and the runtime. `#[derive(SessionData)]`
-//! implements it; nothing else should.
+//! implements it; nothing else should. [`Typed`] is the typed state of one struct within
+//! one request (the decoded value and a dirty mark per field); the accessors the derive
+//! generates are thin wrappers over it.
 
+use std::cell::{Cell, Ref, RefCell};
 use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::typed::TypedRef;
+use crate::error::SessionError;
 
 /// A struct whose fields are stored as session fields, one store field per struct field.
 ///
@@ -86,3 +90,120 @@ pub fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, serde_j
 ///
 /// `#[derive(SessionData)]` implements it for such structs; nothing else should.
 pub trait IndexedSession: SessionData {}
+
+/// Shared handle to the typed state; the generated accessor type wraps one.
+#[doc(hidden)]
+pub type TypedRef<T> = Rc<Typed<T>>;
+
+/// The decoded struct and which of its fields the request changed.
+#[doc(hidden)]
+pub struct Typed<T> {
+    value: RefCell<T>,
+    dirty: Box<[Cell<bool>]>,
+}
+
+impl<T: SessionData> Typed<T> {
+    pub(crate) fn decode(fields: &HashMap<String, Vec<u8>>, session: &dyn fmt::Display) -> Self {
+        Self {
+            value: RefCell::new(T::decode(&StoredFields::new(fields, session))),
+            dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
+        }
+    }
+
+    /// State for `value` as if it had been loaded, nothing dirty: for handler tests.
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            value: RefCell::new(value),
+            dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
+        }
+    }
+
+    /// Borrows the whole struct.
+    pub(crate) fn read(&self) -> Ref<'_, T> {
+        self.value.borrow()
+    }
+
+    /// Borrows one field (the projection picks it) without copying anything.
+    pub fn get<V: ?Sized>(&self, project: impl FnOnce(&T) -> &V) -> Ref<'_, V> {
+        Ref::map(self.value.borrow(), project)
+    }
+
+    /// Runs `change` on the value and marks field `index` dirty.
+    pub fn update<R>(&self, index: usize, change: impl FnOnce(&mut T) -> R) -> R {
+        let result = change(&mut self.value.borrow_mut());
+        if let Some(mark) = self.dirty.get(index) {
+            mark.set(true);
+        }
+        result
+    }
+
+    /// Runs `change` on a field that is never stored (`skip`): nothing is marked.
+    pub fn update_unstored<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        change(&mut self.value.borrow_mut())
+    }
+
+    /// Runs `change` on the whole struct and marks the fields whose encoding it changed.
+    /// Comparing encodings rather than trusting the closure means an in-place change
+    /// through `&mut` is never missed and an untouched field is never written; it costs
+    /// encoding every stored field twice. A field that fails to encode is marked, so the
+    /// commit reports the failure.
+    pub(crate) fn modify<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        let mut value = self.value.borrow_mut();
+        let before: Vec<_> = (0..self.dirty.len())
+            .map(|index| value.encode_field(index).and_then(Result::ok))
+            .collect();
+        let result = change(&mut value);
+        for (index, (before, mark)) in before.into_iter().zip(self.dirty.iter()).enumerate() {
+            let after = value.encode_field(index).and_then(Result::ok);
+            if before.is_none() || after.is_none() || before != after {
+                mark.set(true);
+            }
+        }
+        result
+    }
+
+    /// Whether field `index` was changed in this request.
+    pub fn is_dirty(&self, index: usize) -> bool {
+        self.dirty.get(index).is_some_and(Cell::get)
+    }
+
+    /// Hands `emit` the storage name and encoded value of every dirty field, in
+    /// declaration order; the first field that does not encode stops the walk with its
+    /// error. The commit and `TestSession::changes` both read the changes through it.
+    pub(crate) fn for_each_dirty(
+        &self,
+        mut emit: impl FnMut(&'static str, Vec<u8>),
+    ) -> Result<(), SessionError> {
+        let value = self.value.borrow();
+        for (index, name) in T::FIELD_NAMES.iter().enumerate() {
+            if !self.is_dirty(index) {
+                continue;
+            }
+            if let Some(encoded) = value.encode_field(index) {
+                let encoded = encoded.map_err(|source| SessionError::Encode {
+                    field: name,
+                    source,
+                })?;
+                emit(name, encoded);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the loaded values and the dirty marks, as after a purge.
+    pub(crate) fn reset(&self) {
+        *self.value.borrow_mut() = T::decode(&StoredFields::new(&HashMap::new(), &"purged"));
+        self.dirty.iter().for_each(|mark| mark.set(false));
+    }
+
+    /// The storage name of the `#[session(index)]` field, if the struct has one.
+    pub(crate) fn index_field(&self) -> Option<&'static str> {
+        T::FIELD_NAMES.get(T::INDEX_FIELD?).copied()
+    }
+
+    /// The encoded current value of the `#[session(index)]` field; `None` when the struct
+    /// has none, or it does not encode.
+    pub(crate) fn index_value(&self) -> Option<Vec<u8>> {
+        self.value.borrow().encode_field(T::INDEX_FIELD?)?.ok()
+    }
+}

@@ -9,10 +9,9 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use crate::data::SessionData;
+use crate::data::{SessionData, Typed};
 use crate::error::SessionError;
 use crate::state::SessionState;
-use crate::typed::Typed;
 
 /// The session, seen through the struct `T`.
 ///

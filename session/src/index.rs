@@ -78,8 +78,8 @@ impl<T: IndexedSession> Session<T> {
     /// The index of the field's current value; `None` for a `None` (encoded `null`).
     fn index_key(&self) -> Option<IndexKey> {
         let field = T::FIELD_NAMES.get(T::INDEX_FIELD?)?;
-        let value = self.typed.index_value().filter(|value| value != b"null")?;
-        Some(IndexKey::new(&self.state.config.key_prefix, field, &value))
+        let value = self.typed.index_value()?;
+        self.state.config.index_key(field, &value)
     }
 
     /// The id of this session if it is stored and not purged.

@@ -11,34 +11,23 @@ use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL};
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use crate::commit::{commit, Handout};
-use crate::config::{Config, SessionMiddlewareBuilder};
+use crate::commit::commit;
+use crate::config::Config;
 use crate::error::SessionError;
-use crate::signing::Keys;
 use crate::state::SessionState;
-use crate::store::SessionStore;
+use crate::transport::Handout;
 
 /// Typed sessions for an actix-web `App`: `App::new().wrap(SessionMiddleware::new(store, keys))`.
 ///
 /// Cheap to clone; build it once and clone it into the `HttpServer` factory, or build it
-/// inside the factory.
+/// inside the factory. [`SessionMiddleware::new`] and [`SessionMiddleware::builder`] make
+/// one (in `builder.rs`).
 #[derive(Clone)]
 pub struct SessionMiddleware {
     config: Arc<Config>,
 }
 
 impl SessionMiddleware {
-    /// The middleware with every option at its default (see [`SessionMiddlewareBuilder`]).
-    pub fn new(store: impl SessionStore, keys: Keys) -> Self {
-        Self::builder(store, keys).build()
-    }
-
-    /// Starts a builder for the options: cookie attributes, lifetimes, TTL policy, key
-    /// prefix and signing.
-    pub fn builder(store: impl SessionStore, keys: Keys) -> SessionMiddlewareBuilder {
-        SessionMiddlewareBuilder::new(Arc::new(store), keys)
-    }
-
     pub(crate) fn from_config(config: Config) -> Self {
         Self {
             config: Arc::new(config),
@@ -93,56 +82,40 @@ where
     }
 }
 
-/// Commits the session and sets its cookies, or replaces the response with an opaque
+/// Commits the session and hands out its id, or replaces the response with an opaque
 /// error when the commit fails, so nobody is told a change was saved when it was not.
 async fn finish<B>(
     state: &SessionState,
-    mut response: ServiceResponse<B>,
+    response: ServiceResponse<B>,
 ) -> ServiceResponse<EitherBody<B>> {
     let config = &state.config;
-    if state.loaded().is_none()
-        && config.save_uninitialized
-        && config.read_id(response.request()).is_none()
-    {
-        // A guest: no id, so this "load" makes no store call; the commit then stores an
-        // empty session.
-        let _ = state.load(response.request()).await;
-    }
-    let Some(loaded) = state.loaded() else {
-        return response.map_into_left_body();
-    };
-    if response.status().is_server_error() && !state.config.commit_on_server_error {
+    if response.status().is_server_error() && !config.commit_on_server_error {
         return response.map_into_left_body();
     }
-    // A session that says how long its cookie lives (a Node app's) keeps that lifetime.
-    let record = loaded.record.as_ref().filter(|_| !state.is_purged());
-    let lifetime = config.lifetime_for(record);
-    match commit(state, loaded).await {
+    match commit(state, response.request()).await {
         Ok(Handout::Nothing) => response.map_into_left_body(),
         Ok(handout) => {
-            // Only now: reading the scheme parses the forwarding headers, and most
-            // responses set no cookie.
-            let secure = config.cookie.secure_for(response.request());
-            if config.hand_out(&handout, lifetime, secure, response.response_mut()) {
-                keep_out_of_shared_caches(response.headers_mut());
-            }
-            response.map_into_left_body()
+            let (request, mut response) = response.into_parts();
+            config.transport.hand_out(&handout, &request, &mut response);
+            keep_out_of_shared_caches(response.headers_mut());
+            ServiceResponse::new(request, response).map_into_left_body()
         }
         Err(error @ SessionError::Store(_)) if config.fail_open => {
             tracing::warn!(
-                session = %loaded.fingerprint(), %error,
+                session = %state.fingerprint(), %error,
                 "session store unavailable: the response goes out, its session changes unsaved"
             );
             response.map_into_left_body()
         }
         Err(error) => {
-            tracing::error!(session = %loaded.fingerprint(), %error, "saving the session failed");
+            tracing::error!(session = %state.fingerprint(), %error, "saving the session failed");
             let mut failed = error.error_response();
-            if matches!(error, SessionError::Ended) {
-                let secure = config.cookie.secure_for(response.request());
-                config.hand_out(&Handout::Remove, lifetime, secure, &mut failed);
-            }
             let (request, _) = response.into_parts();
+            if matches!(error, SessionError::Ended) {
+                config
+                    .transport
+                    .hand_out(&Handout::Remove, &request, &mut failed);
+            }
             ServiceResponse::new(request, failed).map_into_right_body()
         }
     }

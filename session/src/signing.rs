@@ -193,6 +193,26 @@ impl Keygrip {
             _ => Verified::Rotated,
         })
     }
+
+    /// The signature of `value` as the carrier `name` holds it: keygrip signs
+    /// `"<name>=<value>"`, which binds the signature to its cookie or header.
+    pub(crate) fn sign_pair(&self, name: &str, value: &str) -> String {
+        self.sign(pair(name, value).as_bytes())
+    }
+
+    /// Checks a signature made by [`Keygrip::sign_pair`].
+    pub(crate) fn verify_pair(&self, name: &str, value: &str, signature: &str) -> Option<Verified> {
+        self.verify(pair(name, value).as_bytes(), signature)
+    }
+}
+
+/// What keygrip signs for a cookie or header `name` holding `value`: `name=value`.
+fn pair(name: &str, value: &str) -> String {
+    let mut data = String::with_capacity(name.len() + 1 + value.len());
+    data.push_str(name);
+    data.push('=');
+    data.push_str(value);
+    data
 }
 
 /// express-session's signer (the npm package cookie-signature): the signature travels

@@ -12,13 +12,13 @@ use std::time::SystemTime;
 use actix_web::HttpRequest;
 use tokio::sync::OnceCell;
 
-use crate::config::{Config, TtlPolicy};
+use crate::config::Config;
 use crate::cookie::Inbound;
-use crate::data::SessionData;
+use crate::data::{SessionData, Typed};
 use crate::error::{SessionError, StoreError};
 use crate::id::SessionId;
-use crate::store::{LoadOptions, Record, SessionKey};
-use crate::typed::{Part, Typed};
+use crate::part::Part;
+use crate::store::Record;
 
 /// What the first extraction found.
 pub(crate) struct Loaded {
@@ -98,15 +98,11 @@ impl SessionState {
         state
     }
 
-    pub(crate) fn key(&self, id: &SessionId) -> SessionKey {
-        SessionKey::new(&self.config.key_prefix, id)
-    }
-
     /// Reads the id from the request and loads its record, once per request.
     pub(crate) async fn load(&self, req: &HttpRequest) -> Result<&Loaded, SessionError> {
         self.loaded
             .get_or_try_init(|| async {
-                let inbound = self.config.read_id(req);
+                let inbound = self.config.transport.read_id(req);
                 let Some(found) = &inbound else {
                     return Ok(Loaded {
                         inbound,
@@ -146,34 +142,15 @@ impl SessionState {
     async fn fetch(&self, id: &SessionId) -> Result<Option<Record>, StoreError> {
         let config = &self.config;
         let fingerprint = LogId(Some(id));
-        let (refresh_ttl, refresh_below) = match config.ttl_policy {
-            TtlPolicy::OnEveryAccess => (Some(config.ttl), None),
-            TtlPolicy::OnChange => (None, None),
-            TtlPolicy::WhenLessThan(below) => (Some(config.ttl), Some(below)),
-        };
-        let options = LoadOptions {
-            refresh_ttl,
-            refresh_below,
-            layout: config.layout,
-        };
-        let key = self.key(id);
-        let record = config.store.load(&key, options).await?;
-        let outlived = |record: &Record| {
-            let (Some(limit), Some(created_at)) = (config.absolute_timeout, record.created_at)
-            else {
-                return false;
-            };
-            SystemTime::now()
-                .duration_since(created_at)
-                .is_ok_and(|age| age >= limit)
-        };
+        let key = config.key(id);
+        let record = config.store.load(&key, config.load_options()).await?;
         match record {
-            Some(record) if config.has_expired(&record) => {
+            Some(record) if config.envelope.has_expired(&record) => {
                 // As koa-session does: the stored session stays until its TTL, unused.
                 tracing::info!(session = %fingerprint, "stored session says it has expired");
                 Ok(None)
             }
-            Some(record) if outlived(&record) => {
+            Some(record) if config.outlived(record.created_at) => {
                 tracing::info!(session = %fingerprint, "session reached its absolute timeout");
                 // Any index entries go the way of stale ones: dropped when the index is listed.
                 config.store.delete(&key, &[]).await?;
@@ -183,8 +160,33 @@ impl SessionState {
         }
     }
 
+    /// For logs: the fingerprint of the request's id, never the id.
+    pub(crate) fn fingerprint(&self) -> LogId<'_> {
+        self.loaded().map_or(LogId(None), Loaded::fingerprint)
+    }
+
     /// The load's result, if a handler asked for the session.
     pub(crate) fn loaded(&self) -> Option<&Loaded> {
+        self.loaded.get()
+    }
+
+    /// What the commit after the handler works on: the handler's load, or, for a guest
+    /// under `save_uninitialized` (a request without an id whose handler never asked for
+    /// the session), an empty session made here without a store call. `None`: nothing to
+    /// commit. Reads the id only when the handler did not.
+    pub(crate) fn loaded_for_commit(&self, req: &HttpRequest) -> Option<&Loaded> {
+        if let Some(loaded) = self.loaded.get() {
+            return Some(loaded);
+        }
+        if !self.config.save_uninitialized || self.config.transport.read_id(req).is_some() {
+            return None;
+        }
+        // A fresh cell: setting it cannot fail.
+        let _ = self.loaded.set(Loaded {
+            inbound: None,
+            record: None,
+            degraded: false,
+        });
         self.loaded.get()
     }
 

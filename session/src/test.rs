@@ -34,14 +34,13 @@ use std::cell::Ref;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::config::SessionMiddlewareBuilder;
-use crate::data::SessionData;
+use crate::builder::SessionMiddlewareBuilder;
+use crate::data::{SessionData, Typed};
 use crate::error::SessionError;
 use crate::extract::Session;
 use crate::signing::Keys;
 use crate::state::SessionState;
 use crate::store::MemoryStore;
-use crate::typed::Typed;
 
 /// A stored session holding one value of `T`, for calling a handler directly.
 ///
@@ -95,24 +94,17 @@ impl<T: SessionData> TestSession<T> {
     /// written as, in declaration order. Fails as the commit would, when one does not
     /// encode.
     pub fn changes(&self) -> Result<Vec<(&'static str, serde_json::Value)>, SessionError> {
-        let value = self.typed.read();
-        let mut changes = Vec::new();
-        for (index, name) in T::FIELD_NAMES.iter().enumerate() {
-            if !self.typed.is_dirty(index) {
-                continue;
-            }
-            let Some(encoded) = value.encode_field(index) else {
-                continue;
-            };
-            let decoded = encoded
-                .and_then(|bytes| serde_json::from_slice(&bytes))
-                .map_err(|source| SessionError::Encode {
-                    field: name,
-                    source,
-                })?;
-            changes.push((*name, decoded));
-        }
-        Ok(changes)
+        let mut encoded = Vec::new();
+        self.typed
+            .for_each_dirty(|name, value| encoded.push((name, value)))?;
+        encoded
+            .into_iter()
+            .map(|(field, value)| {
+                serde_json::from_slice(&value)
+                    .map(|value| (field, value))
+                    .map_err(|source| SessionError::Encode { field, source })
+            })
+            .collect()
     }
 
     /// Whether the handler purged the session.

@@ -9,11 +9,8 @@
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::commit::Handout;
-use crate::config::Config;
-use crate::cookie::{Inbound, Lifetime};
-use crate::id::SessionId;
-use crate::signing::Verified;
+use crate::cookie::{CookieSettings, Inbound, Lifetime};
+use crate::id::{IdFormat, SessionId};
 
 /// Longer header values are rejected before any work: an id, a dot and a SHA-256
 /// signature take 76 bytes.
@@ -44,48 +41,68 @@ impl IdTransport {
     }
 }
 
-impl Config {
+/// What the response must tell the client about its session id: the commit's answer,
+/// which the transport puts on the response.
+#[derive(Debug)]
+pub(crate) enum Handout {
+    /// Nothing: the client's id (if any) stays as it is.
+    Nothing,
+    /// This id, freshly signed, in a cookie living `lifetime`: a new session, a renewal, a
+    /// rotated key or a moved expiry.
+    Issue { id: SessionId, lifetime: Lifetime },
+    /// Forget the id: the session ended or never existed.
+    Remove,
+}
+
+/// The resolved transport: where ids are read from and handed out, with the cookie and
+/// header settings.
+pub(crate) struct Transport {
+    mode: IdTransport,
+    header: HeaderName,
+    cookie: CookieSettings,
+}
+
+impl Transport {
+    pub(crate) fn new(mode: IdTransport, header: HeaderName, cookie: CookieSettings) -> Self {
+        Self {
+            mode,
+            header,
+            cookie,
+        }
+    }
+
+    /// The shape of the ids read and made.
+    pub(crate) fn id_format(&self) -> IdFormat {
+        self.cookie.id_format
+    }
+
+    /// The configured cookie lifetime, for a session whose document states none.
+    pub(crate) fn lifetime(&self) -> Lifetime {
+        self.cookie.lifetime
+    }
+
     /// The verified id the request carried, by any enabled transport; `None` for anything
     /// missing, oversized, malformed, unsigned or forged.
     pub(crate) fn read_id(&self, req: &HttpRequest) -> Option<Inbound> {
-        let from_cookie = || {
-            self.id_transport
-                .cookie()
-                .then(|| self.cookie.read(req))
-                .flatten()
-        };
-        let from_header = || {
-            self.id_transport
-                .header()
-                .then(|| self.read_header(req))
-                .flatten()
-        };
+        let from_cookie = || self.mode.cookie().then(|| self.cookie.read(req)).flatten();
+        let from_header = || self.mode.header().then(|| self.read_header(req)).flatten();
         from_cookie().or_else(from_header)
     }
 
     fn read_header(&self, req: &HttpRequest) -> Option<Inbound> {
-        let raw = req.headers().get(&self.id_header)?.as_bytes();
+        let raw = req.headers().get(&self.header)?.as_bytes();
         if raw.len() > MAX_HEADER_LEN {
             return None;
         }
         let raw = std::str::from_utf8(raw).ok()?;
-        let Some(keygrip) = &self.cookie.keygrip else {
-            return Some(Inbound {
-                id: SessionId::parse_as(raw, self.cookie.id_format)?,
-                resign: false,
-            });
+        let keygrip = self.cookie.keygrip.as_ref();
+        // Signed, the value is `<id>.<signature>`.
+        let (id, signature) = match keygrip {
+            None => (raw, None),
+            Some(_) => raw.split_once('.').map(|(id, sig)| (id, Some(sig)))?,
         };
-        let (id, signature) = raw.split_once('.')?;
-        let id = SessionId::parse_as(id, self.cookie.id_format)?;
-        let verified = keygrip.verify(self.header_signed_data(&id).as_bytes(), signature)?;
-        Some(Inbound {
-            id,
-            resign: verified == Verified::Rotated,
-        })
-    }
-
-    fn header_signed_data(&self, id: &SessionId) -> String {
-        format!("{}={}", self.id_header.as_str(), id.as_str())
+        let name = self.header.as_str();
+        Inbound::check(name, id, || signature, keygrip, self.cookie.id_format)
     }
 
     /// The header value that hands `id` to the client.
@@ -93,42 +110,44 @@ impl Config {
         match &self.cookie.keygrip {
             None => id.as_str().to_owned(),
             Some(keygrip) => {
-                let signature = keygrip.sign(self.header_signed_data(id).as_bytes());
+                let signature = keygrip.sign_pair(self.header.as_str(), id.as_str());
                 format!("{}.{signature}", id.as_str())
             }
         }
     }
 
-    /// Puts `handout` on the response by every enabled transport, a cookie living
-    /// `lifetime`. Returns whether the response now hands out (or takes back) an id.
+    /// Puts `handout` on `res`, the response to `req`, by every enabled transport.
     pub(crate) fn hand_out<B>(
         &self,
         handout: &Handout,
-        lifetime: Lifetime,
-        secure: bool,
+        req: &HttpRequest,
         res: &mut HttpResponse<B>,
-    ) -> bool {
-        let (cookies, header) = match handout {
-            Handout::Nothing => return false,
-            Handout::Issue(id) => (
-                self.cookie.issue(id, secure, lifetime),
-                self.header_value(id),
-            ),
-            // An empty header says "forget the id", as a removal cookie does.
-            Handout::Remove => (self.cookie.removal(secure), String::new()),
+    ) {
+        let issued = match handout {
+            Handout::Nothing => return,
+            Handout::Issue { id, lifetime } => Some((id, *lifetime)),
+            // An empty header and a removal cookie both say "forget the id".
+            Handout::Remove => None,
         };
-        if self.id_transport.cookie() {
+        if self.mode.cookie() {
+            // Only now: reading the scheme parses the forwarding headers, and most
+            // responses set no cookie.
+            let secure = self.cookie.secure_for(req);
+            let cookies = match issued {
+                Some((id, lifetime)) => self.cookie.issue(id, secure, lifetime),
+                None => self.cookie.removal(secure),
+            };
             for cookie in &cookies {
                 // Only fails for a value that is not a valid header; ours are base64url.
                 let _ = res.add_cookie(cookie);
             }
         }
-        if self.id_transport.header() {
-            if let Ok(value) = HeaderValue::try_from(header) {
-                res.headers_mut().insert(self.id_header.clone(), value);
+        if self.mode.header() {
+            let value = issued.map_or_else(String::new, |(id, _)| self.header_value(id));
+            if let Ok(value) = HeaderValue::try_from(value) {
+                res.headers_mut().insert(self.header.clone(), value);
             }
         }
-        true
     }
 }
 

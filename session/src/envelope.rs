@@ -1,0 +1,278 @@
+//! What a Node package keeps in the session document beside the app's keys, chosen once
+//! when the middleware is built: nothing (this library's own format and the plain Node
+//! presets), koa-session's `_expire` and `_maxAge`, or express-session's `cookie` object.
+//! The commit asks it what a write adds; the load asks it whether a document says it has
+//! expired; both ask it how long a document says its cookie lives.
+
+use std::time::{Duration, SystemTime};
+
+use actix_web::cookie::time::OffsetDateTime;
+use actix_web::cookie::SameSite;
+use serde_json::{json, Map, Value};
+
+use crate::cookie::{CookieSettings, Lifetime};
+use crate::store::time::{epoch_millis, millis, MAX_TTL};
+use crate::store::Record;
+
+/// koa-session's lifetime when none is configured, and what it then stores as `_maxAge`.
+const KOA_DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+/// koa-session keeps the store's copy this much longer than the cookie.
+const KOA_STORE_MARGIN: Duration = Duration::from_secs(10);
+
+/// The document envelope, resolved with the cookie settings it depends on.
+#[derive(Debug, Clone)]
+pub(crate) enum Envelope {
+    /// Nothing: the document is the app's keys.
+    Plain,
+    /// koa-session: `_expire` (ms since the epoch) and `_maxAge` (ms); `max_age` is what a
+    /// new session stores, the configured max-age or koa-session's default.
+    Koa { max_age: Duration },
+    /// express-session: the `cookie` object.
+    Express(ExpressCookie),
+}
+
+/// What the keys and time-to-live of one write gain from the envelope.
+pub(crate) struct Wrapped {
+    /// Keys the write removes from the document.
+    pub(crate) remove: Vec<String>,
+    /// The time-to-live the write asks for.
+    pub(crate) ttl: Duration,
+}
+
+impl Envelope {
+    /// The envelope of a plain document; `cookie` is unused, for a preset's constructor.
+    pub(crate) fn plain(_: &CookieSettings) -> Self {
+        Envelope::Plain
+    }
+
+    /// koa-session's envelope for cookies set as `cookie` says.
+    pub(crate) fn koa(cookie: &CookieSettings) -> Self {
+        let max_age = match cookie.lifetime {
+            Lifetime::MaxAge(max_age) => max_age,
+            _ => KOA_DEFAULT_MAX_AGE,
+        };
+        Envelope::Koa { max_age }
+    }
+
+    /// express-session's envelope for cookies set as `cookie` says.
+    pub(crate) fn express(cookie: &CookieSettings) -> Self {
+        Envelope::Express(ExpressCookie::new(cookie))
+    }
+
+    /// Puts the envelope into the fields `set` of one write and says what else the write
+    /// does: the keys it removes and its time-to-live (`ttl` for a plain document).
+    /// `stored` is the session as loaded (for an update or a renewal), `None` for a new
+    /// one.
+    pub(crate) fn wrap(
+        &self,
+        set: &mut Vec<(String, Vec<u8>)>,
+        stored: Option<&Record>,
+        ttl: Duration,
+    ) -> Wrapped {
+        let mut remove = Vec::new();
+        // A renewal carries the stored envelope among its fields: the fresh one replaces it.
+        let envelope_keys: &[&str] = match self {
+            Envelope::Plain => return Wrapped { remove, ttl },
+            Envelope::Koa { .. } => &["_expire", "_maxAge"],
+            Envelope::Express(_) => &["cookie"],
+        };
+        set.retain(|(name, _)| !envelope_keys.contains(&name.as_str()));
+        let now = SystemTime::now();
+        let ttl = match self {
+            Envelope::Plain => ttl,
+            Envelope::Koa { max_age } => {
+                let max_age = koa_max_age(stored).unwrap_or(*max_age);
+                let expire = epoch_millis(now).saturating_add(millis(max_age));
+                set.push(("_expire".to_owned(), expire.to_string().into_bytes()));
+                set.push((
+                    "_maxAge".to_owned(),
+                    millis(max_age).to_string().into_bytes(),
+                ));
+                // koa-session's own markers: never stored by koa-redis sessions.
+                remove.extend(["isNew".to_owned(), "_session".to_owned()]);
+                max_age + KOA_STORE_MARGIN
+            }
+            Envelope::Express(express) => {
+                let cookie = express.touched(stored, now);
+                let stored_ttl = match cookie.get("expires") {
+                    // connect-redis: the time left until `cookie.expires`, else its `ttl`.
+                    Some(_) => cookie
+                        .get("originalMaxAge")
+                        .and_then(Value::as_f64)
+                        .and_then(positive_millis)
+                        .unwrap_or(ttl),
+                    None => ttl,
+                };
+                let encoded = Value::Object(cookie).to_string().into_bytes();
+                // First, where express-session puts it in a session it creates.
+                set.insert(0, ("cookie".to_owned(), encoded));
+                stored_ttl
+            }
+        };
+        Wrapped { remove, ttl }
+    }
+
+    /// Whether a loaded session is over by its own account: koa-session's `_expire` in the
+    /// past. The request then goes on with a fresh session, as on Node.
+    pub(crate) fn has_expired(&self, record: &Record) -> bool {
+        matches!(self, Envelope::Koa { .. })
+            && stored_number(record, "_expire")
+                .is_some_and(|expire| expire < epoch_millis(SystemTime::now()) as f64)
+    }
+
+    /// The cookie lifetime a session's document states (koa-session's `_maxAge` or
+    /// `_session`, express's `cookie.originalMaxAge`); `None` when it states none.
+    pub(crate) fn stored_lifetime(&self, record: &Record) -> Option<Lifetime> {
+        match self {
+            Envelope::Plain => None,
+            Envelope::Koa { .. } if record.fields.contains_key("_session") => {
+                Some(Lifetime::BrowserSession)
+            }
+            Envelope::Koa { .. } => koa_max_age(Some(record)).map(Lifetime::MaxAge),
+            Envelope::Express(_) => {
+                let cookie = stored_cookie(record)?;
+                match cookie.get("originalMaxAge")? {
+                    Value::Null => Some(Lifetime::BrowserSession),
+                    value => value
+                        .as_f64()
+                        .and_then(positive_millis)
+                        .map(Lifetime::MaxAge),
+                }
+            }
+        }
+    }
+}
+
+/// express-session's `cookie` object for a new session, worked out from the cookie
+/// settings once: only `originalMaxAge` of a fixed expiry moves with the clock.
+#[derive(Debug, Clone)]
+pub(crate) struct ExpressCookie {
+    lifetime: Lifetime,
+    /// The keys after `originalMaxAge` and `expires`, in express's order.
+    attributes: Map<String, Value>,
+}
+
+impl ExpressCookie {
+    fn new(settings: &CookieSettings) -> Self {
+        let mut attributes = Map::new();
+        if settings.secure == Some(true) {
+            attributes.insert("secure".to_owned(), json!(true));
+        }
+        attributes.insert("httpOnly".to_owned(), json!(settings.http_only));
+        if let Some(domain) = &settings.domain {
+            attributes.insert("domain".to_owned(), json!(domain));
+        }
+        attributes.insert("path".to_owned(), json!(settings.path));
+        let same_site = match settings.same_site {
+            SameSite::Strict => "strict",
+            SameSite::Lax => "lax",
+            SameSite::None => "none",
+        };
+        attributes.insert("sameSite".to_owned(), json!(same_site));
+        Self {
+            lifetime: settings.lifetime,
+            attributes,
+        }
+    }
+
+    /// The stored object with `expires` moved to now plus `originalMaxAge` (what
+    /// express's `touch()` does), or a new one, with the keys in express's order.
+    fn touched(&self, stored: Option<&Record>, now: SystemTime) -> Map<String, Value> {
+        let mut cookie = stored
+            .and_then(stored_cookie)
+            .unwrap_or_else(|| self.fresh(now));
+        let max_age = cookie
+            .get("originalMaxAge")
+            .and_then(Value::as_f64)
+            .and_then(positive_millis);
+        match max_age {
+            Some(max_age) => {
+                cookie.insert("expires".to_owned(), json!(iso_8601(now + max_age)));
+            }
+            None => {
+                cookie.shift_remove("expires");
+            }
+        }
+        cookie
+    }
+
+    fn fresh(&self, now: SystemTime) -> Map<String, Value> {
+        let max_age = match self.lifetime {
+            Lifetime::BrowserSession => None,
+            Lifetime::MaxAge(max_age) => Some(max_age),
+            Lifetime::Expires(at) => {
+                Some(Duration::try_from(at - OffsetDateTime::from(now)).unwrap_or(Duration::ZERO))
+            }
+        };
+        let mut cookie = Map::new();
+        cookie.insert(
+            "originalMaxAge".to_owned(),
+            max_age.map_or(Value::Null, |max_age| json!(millis(max_age))),
+        );
+        // `expires` goes here, filled in by `touched`.
+        cookie.insert("expires".to_owned(), Value::Null);
+        cookie.extend(self.attributes.clone());
+        cookie
+    }
+}
+
+/// The stored `_maxAge`, when it is a usable number of milliseconds.
+fn koa_max_age(record: Option<&Record>) -> Option<Duration> {
+    stored_number(record?, "_maxAge").and_then(positive_millis)
+}
+
+/// express-session's stored `cookie` object, when it is one.
+fn stored_cookie(record: &Record) -> Option<Map<String, Value>> {
+    serde_json::from_slice(record.fields.get("cookie")?).ok()
+}
+
+fn stored_number(record: &Record, name: &str) -> Option<f64> {
+    serde_json::from_slice::<f64>(record.fields.get(name)?).ok()
+}
+
+fn positive_millis(ms: f64) -> Option<Duration> {
+    // A stored lifetime past what a Duration holds (`1e300`) is as good as forever; the
+    // panicking `from_secs_f64` would take the worker down with it (found by fuzzing).
+    (ms.is_finite() && ms > 0.0).then(|| {
+        Duration::try_from_secs_f64(ms / 1000.0).map_or(MAX_TTL, |lifetime| lifetime.min(MAX_TTL))
+    })
+}
+
+/// `Date.prototype.toISOString()`: `2026-11-22T09:30:00.000Z`.
+fn iso_8601(time: SystemTime) -> String {
+    let at = OffsetDateTime::from(time);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    #[test]
+    fn iso_dates_look_like_javascripts() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_795_339_800_123);
+        assert_eq!(iso_8601(at), "2026-11-22T09:30:00.123Z");
+        assert_eq!(iso_8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn stored_lifetimes_of_any_size_are_read_without_a_panic() {
+        assert_eq!(positive_millis(1500.0), Some(Duration::from_millis(1500)));
+        assert_eq!(positive_millis(1e300), Some(MAX_TTL));
+        assert_eq!(positive_millis(f64::MAX), Some(MAX_TTL));
+        for nothing in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(positive_millis(nothing), None, "{nothing}");
+        }
+    }
+}
