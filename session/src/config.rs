@@ -97,7 +97,7 @@ impl Config {
         // Under `OnEveryAccess` a load that found the session always set the configured
         // time-to-live, and an update that keeps it owes no more. Not under `WhenLessThan`,
         // where `refreshed` also stands for "may have refreshed" after a retried load
-        // (`store/redis/hash_load.rs`), and the write's own refresh is the one that counts.
+        // (`store/redis/operations.rs`), and the write's own refresh is the one that counts.
         let ttl_current = matches!(mode, WriteMode::Update { .. })
             && self.ttl_policy == TtlPolicy::OnEveryAccess
             && stored.is_some_and(|record| record.refreshed)

@@ -1,8 +1,8 @@
 //! What a Node package keeps in the session document beside the app's keys, chosen once
 //! when the middleware is built: nothing (this library's own format and the plain Node
 //! presets), koa-session's `_expire` and `_maxAge`, or express-session's `cookie` object.
-//! The commit asks it what a write adds; the load asks it whether a document says it has
-//! expired; both ask it how long a document says its cookie lives.
+//! The load asks it whether a document says it has expired; the commit asks it what a
+//! write adds and how long a document says its cookie lives.
 
 use std::time::{Duration, SystemTime};
 

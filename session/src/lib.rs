@@ -74,7 +74,8 @@
 //! 2. The first `Session<T>` a handler takes reads the session id (from the cookie or the
 //!    header), checks its signature and loads the session: one store round trip, shared by
 //!    every `Session<_>` of the request. A missing, forged or malformed id is "no session":
-//!    never an error, never a store call. A handler that takes none costs nothing.
+//!    never an error, never a store call. A handler that takes none costs nothing (unless
+//!    [`save_uninitialized`](SessionMiddlewareBuilder::save_uninitialized) is on).
 //! 3. Getters (`views()`) borrow a field; setters (`set_views`), `update_views` and
 //!    [`Session::modify`] mark the fields they change.
 //! 4. After the handler, the changed fields (and only those) are written in one guarded

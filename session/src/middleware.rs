@@ -20,8 +20,8 @@ use crate::transport::Handout;
 /// Typed sessions for an actix-web `App`: `App::new().wrap(SessionMiddleware::new(store, keys))`.
 ///
 /// Cheap to clone; build it once and clone it into the `HttpServer` factory, or build it
-/// inside the factory. [`SessionMiddleware::new`] and [`SessionMiddleware::builder`] make
-/// one (in `builder.rs`).
+/// inside the factory. [`SessionMiddleware::new`] takes every default;
+/// [`SessionMiddleware::builder`] sets the rest.
 #[derive(Clone)]
 pub struct SessionMiddleware {
     config: Arc<Config>,

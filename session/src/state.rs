@@ -1,5 +1,6 @@
 //! The lazy session of one request: nothing is read until a handler extracts a
-//! `Session<T>`, and then once, however many extractors ask.
+//! `Session<T>` (or, under `save_uninitialized`, the commit looks for a guest's id), and
+//! then once, however many extractors ask.
 
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};

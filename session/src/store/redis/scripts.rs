@@ -49,14 +49,16 @@ impl Scripts {
         &self,
         conn: &mut C,
     ) -> Result<(), StoreError> {
-        let all = [
-            &self.load,
-            &self.commit,
-            &self.json_load,
-            &self.json_commit,
-            &self.index_join,
-        ];
-        for script in all {
+        // Taken apart field by field, so a script added to `Scripts` and left out here does
+        // not compile.
+        let Self {
+            load,
+            commit,
+            json_load,
+            json_commit,
+            index_join,
+        } = self;
+        for script in [load, commit, json_load, json_commit, index_join] {
             script.load_async(conn).await?;
         }
         Ok(())
