@@ -11,7 +11,7 @@ use actix_web::cookie::SameSite;
 use serde_json::{json, Map, Value};
 
 use crate::cookie::{CookieSettings, Lifetime};
-use crate::store::time::{epoch_millis, millis, MAX_TTL};
+use crate::store::time::{clamp_ttl, epoch_millis, millis, MAX_TTL};
 use crate::store::Record;
 
 /// koa-session's lifetime when none is configured, and what it then stores as `_maxAge`.
@@ -90,7 +90,8 @@ impl Envelope {
                 ));
                 // koa-session's own markers: never stored by koa-redis sessions.
                 remove.extend(["isNew".to_owned(), "_session".to_owned()]);
-                max_age + KOA_STORE_MARGIN
+                // Clamped as `_maxAge` is: `Duration::MAX` plus the margin would overflow.
+                clamp_ttl(max_age) + KOA_STORE_MARGIN
             }
             Envelope::Express(express) => {
                 let cookie = express.touched(stored, now);
@@ -274,5 +275,20 @@ mod tests {
         for nothing in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert_eq!(positive_millis(nothing), None, "{nothing}");
         }
+    }
+
+    #[test]
+    fn a_koa_max_age_of_any_size_is_written_without_a_panic() {
+        let koa = Envelope::Koa {
+            max_age: Duration::MAX,
+        };
+        let mut set = Vec::new();
+        let wrapped = koa.wrap(&mut set, None, Duration::from_secs(60));
+        assert_eq!(wrapped.ttl, MAX_TTL + KOA_STORE_MARGIN);
+        let max_age = set
+            .iter()
+            .find(|(name, _)| name == "_maxAge")
+            .map(|(_, v)| v);
+        assert_eq!(max_age, Some(&millis(MAX_TTL).to_string().into_bytes()));
     }
 }
