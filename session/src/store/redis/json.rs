@@ -17,7 +17,7 @@ use super::scripts::Scripts;
 use crate::error::StoreError;
 use crate::id::hex;
 use crate::store::document::Document;
-use crate::store::time::{millis, whole_seconds};
+use crate::store::time::{millis, whole_seconds, MAX_TTL};
 use crate::store::{
     ChangeSet, CommitOutcome, JsonWrite, LoadOptions, Record, SessionKey, Snapshot, WriteMode,
 };
@@ -41,6 +41,8 @@ pub(super) async fn load<C: ConnectionLike + Send>(
     let reply: Value = ScriptCall::new(&scripts.json_load, &[key.as_str()])
         .arg(refresh.map(|s| s.to_string()).unwrap_or_default())
         .arg(below.map(|ms| ms.to_string()).unwrap_or_default())
+        // The clamp for a lifetime the stored document states (the script's comment).
+        .arg(whole_seconds(MAX_TTL))
         .invoke(conn)
         .await?;
     let Some(found) = found_session(reply, key)? else {

@@ -5,10 +5,16 @@
 --          to leave it as it is
 -- ARGV[2]  with ARGV[1]: refresh only when less than this many milliseconds are left,
 --          or "" to refresh whatever is left
+-- ARGV[3]  the longest time-to-live a store gives, in seconds (`MAX_TTL` of
+--          store/time.rs, passed in so that it is written down once)
 --
 -- A document carrying express-session's `cookie.originalMaxAge` is refreshed to that
 -- lifetime instead, as express-session's touch and connect-redis do: a session the Node
--- side gave a short life keeps it when Rust reads it.
+-- side gave a short life keeps it when Rust reads it. That number is stored data, of any
+-- size: past ARGV[3] it is clamped, as the Rust side clamps it (`positive_millis` in
+-- envelope.rs), since EXPIRE refuses a huge one (1e300, or past i64 milliseconds) and
+-- every load of the session would fail. An infinite one (cjson reads `Infinity`, which
+-- JSON.stringify never writes) is no lifetime, as in Rust.
 --
 -- Returns nil when there is no session, the key's type (a string) when it holds
 -- something other than a string (another program's data, never a session of ours), else
@@ -29,8 +35,8 @@ if ARGV[1] ~= '' then
     local ok, parsed = pcall(cjson.decode, document)
     if ok and type(parsed) == 'table' and type(parsed.cookie) == 'table' then
       local max_age = parsed.cookie.originalMaxAge
-      if type(max_age) == 'number' and max_age > 0 then
-        ttl = math.ceil(max_age / 1000)
+      if type(max_age) == 'number' and max_age > 0 and max_age < math.huge then
+        ttl = math.min(math.ceil(max_age / 1000), tonumber(ARGV[3]))
       end
     end
     redis.call('EXPIRE', key, ttl)
