@@ -66,10 +66,15 @@ impl<'a> StoredFields<'a> {
         match serde_json::from_slice(bytes) {
             Ok(value) => Some(value),
             Err(error) => {
+                // Not serde's message: it quotes the stored value (`invalid type: string
+                // "..."`), which is session data. The kind and place of the failure are
+                // enough to find the field's old type.
                 tracing::warn!(
                     session = %self.session,
                     field = name,
-                    %error,
+                    kind = ?error.classify(),
+                    line = error.line(),
+                    column = error.column(),
                     "stored session field does not decode into its Rust type; using its default"
                 );
                 None

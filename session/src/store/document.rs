@@ -2,21 +2,38 @@
 //! what another program wrote (key order, number formatting, values it alone knows).
 
 use std::collections::HashMap;
+use std::fmt;
 
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
+use super::Length;
 use crate::error::StoreError;
 
 /// Largest integer a JavaScript number holds exactly (2^53 - 1).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A session as one JSON object: keys in stored order, each value kept as its exact text.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Document {
     // A duplicate key keeps its first position and its last value, as `JSON.parse` does.
     entries: IndexMap<String, Box<RawValue>>,
+}
+
+/// Shows the keys in stored order, each with its value's length: the values are session
+/// data.
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries: Vec<(&str, Length)> = self
+            .entries
+            .iter()
+            .map(|(name, value)| (name.as_str(), Length(value.get().len())))
+            .collect();
+        f.debug_struct("Document")
+            .field("entries", &entries)
+            .finish()
+    }
 }
 
 impl Document {
@@ -153,6 +170,16 @@ mod tests {
         let mut doc = Document::default();
         let err = doc.apply(&set(&[("bad", "not json")]), &[]).unwrap_err();
         assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
+    }
+
+    #[test]
+    fn debug_output_shows_keys_and_lengths_never_values() {
+        let doc = Document::parse(br#"{"email":"alice@example.com","views":3}"#).unwrap();
+        let shown = format!("{doc:?}");
+        assert_eq!(
+            shown,
+            r#"Document { entries: [("email", 19 bytes), ("views", 1 bytes)] }"#
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Every store passes the same conformance suite (the `tests` package runs it once per
 //! backend), so the middleware can rely on the contract below without knowing the backend.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -115,7 +115,10 @@ impl fmt::Debug for IndexKey {
 }
 
 /// A stored session as loaded: encoded fields plus metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output shows the field names and the length of each value, never the
+/// values, which are session data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Record {
     /// Field storage name to encoded value (JSON), including fields the caller's structs
     /// do not know, which stores keep untouched.
@@ -131,6 +134,34 @@ pub struct Record {
     /// The stored form as loaded, for layouts that store a session whole
     /// ([`Layout::Json`]); `None` for the field layout. Hand it back as [`ChangeSet::base`].
     pub snapshot: Option<Snapshot>,
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Sorted, so that two outputs of one record read the same.
+        let fields: BTreeMap<&str, Length> = self
+            .fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), Length(value.len())))
+            .collect();
+        f.debug_struct("Record")
+            .field("fields", &fields)
+            .field("created_at", &self.created_at)
+            .field("ttl", &self.ttl)
+            .field("refreshed", &self.refreshed)
+            .field("snapshot", &self.snapshot)
+            .finish()
+    }
+}
+
+/// The length of a value, shown in its place by the `Debug` impls of types that hold
+/// session data, so a stray `{:?}` in a log cannot write the data out.
+pub(crate) struct Length(pub(crate) usize);
+
+impl fmt::Debug for Length {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0)
+    }
 }
 
 /// A session's stored form, exactly as a load found it: what a later commit merges its
@@ -239,7 +270,10 @@ impl WriteMode {
 }
 
 /// One atomic change to one session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output shows the names of the fields set and the length of each value,
+/// never the values, which are session data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ChangeSet {
     /// Create or update.
     pub mode: WriteMode,
@@ -264,6 +298,26 @@ pub struct ChangeSet {
     pub base: Option<Snapshot>,
     /// The per-user indexes this session enters or leaves with the commit.
     pub index: IndexMoves,
+}
+
+impl fmt::Debug for ChangeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set: Vec<(&str, Length)> = self
+            .set
+            .iter()
+            .map(|(name, value)| (name.as_str(), Length(value.len())))
+            .collect();
+        f.debug_struct("ChangeSet")
+            .field("mode", &self.mode)
+            .field("set", &set)
+            .field("remove", &self.remove)
+            .field("ttl", &self.ttl)
+            .field("ttl_current", &self.ttl_current)
+            .field("layout", &self.layout)
+            .field("base", &self.base)
+            .field("index", &self.index)
+            .finish()
+    }
 }
 
 /// How one commit moves its session between per-user indexes.
