@@ -113,7 +113,8 @@
 //! | [`cookie_path`](SessionMiddlewareBuilder::cookie_path) | `/` |
 //! | [`cookie_domain`](SessionMiddlewareBuilder::cookie_domain) | none: the exact host |
 //! | [`cookie_http_only`](SessionMiddlewareBuilder::cookie_http_only) | `true` |
-//! | [`cookie_secure`](SessionMiddlewareBuilder::cookie_secure) | the request's scheme: `Secure` on https |
+//! | [`cookie_secure`](SessionMiddlewareBuilder::cookie_secure), [`cookie_secure_from_scheme`](SessionMiddlewareBuilder::cookie_secure_from_scheme) | `Secure` always (browsers accept it from `http://localhost` too) |
+//! | [`trust_forwarded_headers`](SessionMiddlewareBuilder::trust_forwarded_headers) | `false`: `Forwarded`/`X-Forwarded-Proto` are ignored |
 //! | [`cookie_same_site`](SessionMiddlewareBuilder::cookie_same_site) | [`SameSite::Lax`] |
 //! | [`signing_algorithm`](SessionMiddlewareBuilder::signing_algorithm) | [`Algorithm::Sha256`]; [`Keys::none`] turns signing off |
 //! | [`ttl`](SessionMiddlewareBuilder::ttl) | the cookie's max-age, else 24 hours |
@@ -159,6 +160,7 @@ mod builder;
 mod commit;
 mod compat;
 mod config;
+mod config_error;
 mod cookie;
 mod data;
 mod envelope;
@@ -178,6 +180,7 @@ pub use actix_web::cookie::SameSite;
 pub use builder::SessionMiddlewareBuilder;
 pub use compat::Compat;
 pub use config::TtlPolicy;
+pub use config_error::ConfigError;
 pub use data::{IndexedSession, SessionData};
 pub use error::{SessionError, StoreError};
 pub use extract::Session;
