@@ -129,6 +129,15 @@
 //! | [`key_prefix`](SessionMiddlewareBuilder::key_prefix) | `session:` |
 //! | [`compat`](SessionMiddlewareBuilder::compat) | none: this library's own formats |
 //!
+//! The defaults are the safe ones, and [`build`](SessionMiddlewareBuilder::build) refuses
+//! (panics; [`try_build`](SessionMiddlewareBuilder::try_build) returns a [`ConfigError`]) a
+//! configuration that would be insecure or silently ignored: a key that is empty or
+//! shorter than 32 bytes (see [`Keys`]; [`Keys::allow_short_keys`] accepts a Node app's
+//! short secrets by name), a `__Host-` or `__Secure-` cookie name with options its prefix
+//! forbids, an `absolute_timeout` with a Node preset. A response that hands out or removes
+//! an id is kept out of shared caches: unless the handler's `Cache-Control` says `private`
+//! or `no-store`, it becomes `private, no-store`.
+//!
 //! # Stores
 //!
 //! - [`store::MemoryStore`]: in the process, same semantics and TTLs; for development
