@@ -594,6 +594,13 @@ async fn a_host_prefixed_name_forces_secure_root_path_and_no_domain() {
             "refused"
         );
     }
+    let any_case = builder(&store)
+        .cookie_name("__host-session")
+        .cookie_path("/app");
+    assert!(matches!(
+        refusal(any_case),
+        Some(ConfigError::HostPrefix { .. })
+    ));
     let secure_prefix = builder(&store)
         .cookie_name("__Secure-id")
         .cookie_secure(false);

@@ -102,7 +102,9 @@ impl SessionMiddlewareBuilder {
     ///
     /// ```
     /// # use actix_typed_session::{store::MemoryStore, Compat, Keys, SessionMiddleware};
-    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), Keys::new(["koa app key"]).allow_short_keys())
+    /// // The Koa app's `app.keys`: short, so accepted by name.
+    /// let keys = Keys::new(["koa app key"]).allow_short_keys();
+    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), keys)
     ///     .compat(Compat::KoaSession)
     ///     .build();
     /// ```
@@ -354,8 +356,9 @@ impl SessionMiddlewareBuilder {
             }
         }
         let name = &self.cookie_name;
-        // Browsers refuse these cookies otherwise (RFC 6265bis, "cookie name prefixes").
-        if name.starts_with("__Host-") {
+        // Browsers refuse these cookies otherwise (RFC 6265bis, "cookie name prefixes"),
+        // which match the prefixes without regard to case.
+        if has_prefix(name, "__Host-") {
             let conflict = if self.secure != Secure::Always {
                 Some("the Secure attribute on every response (no cookie_secure(false), no cookie_secure_from_scheme())")
             } else if self.path != "/" {
@@ -372,7 +375,7 @@ impl SessionMiddlewareBuilder {
                 });
             }
         }
-        if name.starts_with("__Secure-") && self.secure != Secure::Always {
+        if has_prefix(name, "__Secure-") && self.secure != Secure::Always {
             return Err(ConfigError::SecurePrefix { name: name.clone() });
         }
         // Every preset keeps the JSON document of a Node package, which holds no creation
@@ -439,4 +442,10 @@ impl SessionMiddlewareBuilder {
             max_session_size: self.max_session_size,
         }
     }
+}
+
+/// Whether the cookie `name` starts with `prefix`, in any case.
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
