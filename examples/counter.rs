@@ -10,7 +10,9 @@
 //! Environment: `BIND` (default 127.0.0.1:8080); at most one of `REDIS_URL` (one server),
 //! `REDIS_CLUSTER` (comma-separated node URLs) and `REDIS_SENTINEL` (comma-separated
 //! sentinel URLs, with `REDIS_MASTER_NAME`, default `mymaster`); `SESSION_KEYS`
-//! (comma-separated secrets, the first signs), `SESSION_COMPAT` (`koa` or `express`: share
+//! (comma-separated secrets of at least 32 bytes each, the first signs; unset, a fixed
+//! development key), `SESSION_ALLOW_SHORT_KEYS=1` (accept shorter secrets, such as a Node
+//! app's), `SESSION_COMPAT` (`koa` or `express`: share
 //! sessions with a koa-session + koa-redis or express-session + connect-redis app),
 //! `SESSION_PREFIX` (store key prefix, after the preset's), `WORKERS`.
 
@@ -164,7 +166,11 @@ async fn middleware() -> io::Result<SessionMiddleware> {
         );
         SessionMiddleware::builder(MemoryStore::new(), setup::keys())
     };
-    Ok(with_prefix(builder)?.build())
+    // `try_build`: a refused configuration (an empty or short key) ends the example with
+    // its message rather than a panic.
+    with_prefix(builder)?
+        .try_build()
+        .map_err(|refused| io::Error::other(refused.to_string()))
 }
 
 #[actix_web::main]

@@ -46,7 +46,8 @@ async fn app(
 ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>
 {
     let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let builder = SessionMiddleware::builder(store, Keys::new(["bad data test key"]));
+    let builder =
+        SessionMiddleware::builder(store, Keys::new(["bad data test key, long enough to sign"]));
     test::init_service(
         App::new()
             .wrap(layout.configure(builder).build())

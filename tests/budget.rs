@@ -75,9 +75,10 @@ async fn probe_with(
 > {
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     let log = CommandLog::start(server).await;
-    let sessions = SessionMiddleware::builder(store, Keys::new(["budget test key"]))
-        .ttl_policy(policy)
-        .build();
+    let sessions =
+        SessionMiddleware::builder(store, Keys::new(["budget test key, long enough to sign"]))
+            .ttl_policy(policy)
+            .build();
     let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
     Probe {
         app,

@@ -30,7 +30,8 @@ async fn counter(
     store: RedisClusterStore,
 ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>
 {
-    let sessions = SessionMiddleware::new(store, Keys::new(["cluster test key"]));
+    let sessions =
+        SessionMiddleware::new(store, Keys::new(["cluster test key, long enough to sign"]));
     test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await
 }
 

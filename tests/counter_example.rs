@@ -234,3 +234,24 @@ async fn session_compat_selects_the_node_formats() {
     let bad = Counter::start_failing(&[("SESSION_COMPAT", "rails".into())]);
     assert!(bad.contains("SESSION_COMPAT"), "{bad}");
 }
+
+#[test]
+fn keys_that_cannot_sign_safely_stop_the_example_at_start_up() {
+    // A trailing comma once put an empty HMAC key in the ring, with which anyone signs.
+    let empty = Counter::start_failing(&[("SESSION_KEYS", format!("{},", "k".repeat(32)))]);
+    assert!(empty.contains("session key #1 is empty"), "{empty}");
+    let short = Counter::start_failing(&[("SESSION_KEYS", "keyboard cat".into())]);
+    assert!(short.contains("fewer than 32"), "{short}");
+    assert!(short.contains("allow_short_keys"), "{short}");
+    // A Node app's short secret, accepted by name.
+    let counter = Counter::start(&[
+        ("SESSION_KEYS", "keyboard cat".into()),
+        ("SESSION_ALLOW_SHORT_KEYS", "1".into()),
+    ]);
+    assert!(counter.output().contains("SESSION_ALLOW_SHORT_KEYS"));
+    let empty = Counter::start_failing(&[
+        ("SESSION_KEYS", "keyboard cat,".into()),
+        ("SESSION_ALLOW_SHORT_KEYS", "1".into()),
+    ]);
+    assert!(empty.contains("is empty"), "{empty}");
+}

@@ -2,7 +2,8 @@
 //! playwright-core from `tests/node/demo-browser.js`, against the demo running as its own
 //! process, once on a Redis this test starts and once on the in-memory store. The script
 //! logs in from two browser contexts, counts, fills a cart, signs one context out from the
-//! other and checks the cookies the browser holds; these tests check that it passed, that
+//! other and checks the cookies the browser holds (`Secure` among them, over plain
+//! `http://127.0.0.1`, which browsers treat as secure); these tests check that it passed, that
 //! the sessions were where they should be, and that the screenshots were written to
 //! `<target dir>/browser-artifacts/{redis,memory}/`.
 

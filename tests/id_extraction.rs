@@ -56,9 +56,12 @@ fn harness() -> Harness<
     let app = rt.block_on(test::init_service(
         App::new()
             .wrap(
-                SessionMiddleware::builder(store.clone(), Keys::new(["property test key"]))
-                    .id_transport(IdTransport::Both)
-                    .build(),
+                SessionMiddleware::builder(
+                    store.clone(),
+                    Keys::new(["property test key, long enough to sign"]),
+                )
+                .id_transport(IdTransport::Both)
+                .build(),
             )
             .configure(counter_app::routes),
     ));

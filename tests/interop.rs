@@ -232,7 +232,7 @@ async fn koa_session_writes_what_koa_redis_writes() {
     let mut bench = bench(
         &server,
         |b| b.compat(Compat::KoaSession),
-        Keys::new(["koa key"]),
+        Keys::new(["koa key"]).allow_short_keys(),
     )
     .await;
 
@@ -319,7 +319,7 @@ async fn koa_session_reads_a_koa_redis_document_and_keeps_what_it_does_not_know(
         .expect("the koa.sess vector");
     let id = vector.data.trim_start_matches("koa.sess=").to_owned();
     let server = RedisServer::start();
-    let keys = Keys::new(&vector.keys);
+    let keys = Keys::new(&vector.keys).allow_short_keys();
     let mut bench = bench(&server, |b| b.compat(Compat::KoaSession), keys).await;
     let expire = now_ms() + 60_000;
     // What koa-session 7 + koa-redis write for maxAge 60000: SETEX id 70 <JSON>.
@@ -365,7 +365,12 @@ async fn koa_session_reads_a_koa_redis_document_and_keeps_what_it_does_not_know(
 #[actix_web::test]
 async fn an_expire_in_the_past_is_a_fresh_session() {
     let server = RedisServer::start();
-    let mut bench = bench(&server, |b| b.compat(Compat::KoaSession), Keys::new(["k"])).await;
+    let mut bench = bench(
+        &server,
+        |b| b.compat(Compat::KoaSession),
+        Keys::new(["k"]).allow_short_keys(),
+    )
+    .await;
     let id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
     let document = format!(
         r#"{{"user":"ada","views":9,"_expire":{},"_maxAge":60000}}"#,
@@ -402,7 +407,7 @@ async fn koa_session_before_6_uses_the_koa_colon_sess_cookie() {
     let mut bench = bench(
         &server,
         |b| b.compat(Compat::KoaSessionLegacy),
-        Keys::new(["old"]),
+        Keys::new(["old"]).allow_short_keys(),
     )
     .await;
     let first = bench.send("GET", "/").await;
@@ -424,7 +429,7 @@ async fn koa2_session2_redis_keys_ids_and_expiry() {
     let mut bench = bench(
         &server,
         |b| b.compat(Compat::Koa2Session2Redis),
-        Keys::new(["k2"]),
+        Keys::new(["k2"]).allow_short_keys(),
     )
     .await;
     let first = bench.send("GET", "/").await;
@@ -462,7 +467,7 @@ async fn koa2_session2_redis_reads_its_documents_under_a_renamed_cookie() {
     let mut bench = bench(
         &server,
         |b| b.compat(Compat::Koa2Session2Redis).cookie_name("koa:sess"),
-        Keys::new(&vector.keys),
+        Keys::new(&vector.keys).allow_short_keys(),
     )
     .await;
     let key = format!("SESSION:{id}");
@@ -485,7 +490,7 @@ async fn koa_session_redis3_writes_compact_json_in_insertion_order() {
     let mut bench = bench(
         &server,
         |b| b.compat(Compat::KoaSessionRedis3).key_prefix("myapp"),
-        Keys::new(["r3"]),
+        Keys::new(["r3"]).allow_short_keys(),
     )
     .await;
     // A puid, as koa-session-redis3 makes them, and its document.
@@ -538,7 +543,7 @@ async fn express_session_writes_what_connect_redis_writes() {
     let mut bench = bench(
         &server,
         |b| b.compat(Compat::ExpressSession),
-        Keys::new(["keyboard cat"]),
+        Keys::new(["keyboard cat"]).allow_short_keys(),
     )
     .await;
 
@@ -577,7 +582,8 @@ async fn express_session_writes_what_connect_redis_writes() {
     let document = bench.get(&key).await.expect("sess:<id>");
     assert_eq!(
         document,
-        r#"{"cookie":{"originalMaxAge":null,"httpOnly":true,"path":"/","sameSite":"lax"},"views":1}"#
+        r#"{"cookie":{"originalMaxAge":null,"secure":true,"httpOnly":true,"path":"/","sameSite":"lax"},"views":1}"#,
+        "`secure` as express stores it for a cookie that is always Secure (the default)"
     );
     assert_eq!(
         first.writes(),
@@ -610,7 +616,7 @@ async fn express_cookie_object_follows_a_max_age() {
             b.compat(Compat::ExpressSession)
                 .max_age(Duration::from_secs(3600))
         },
-        Keys::new(["keyboard cat"]),
+        Keys::new(["keyboard cat"]).allow_short_keys(),
     )
     .await;
     let first = bench.send("GET", "/").await;
@@ -632,7 +638,7 @@ async fn express_reads_a_connect_redis_document_and_rotated_keys() {
     let vector = &vectors::<SignatureVector>("cookie-signature-vectors.json")[0];
     let server = RedisServer::start();
     // A newer secret first: the vector's secret still verifies, and we re-sign.
-    let keys = Keys::new(["a newer secret", vector.secret.as_str()]);
+    let keys = Keys::new(["a newer secret", vector.secret.as_str()]).allow_short_keys();
     let mut bench = bench(&server, |b| b.compat(Compat::ExpressSession), keys).await;
     let key = format!("sess:{}", vector.id);
     // What express-session 1.19 + connect-redis 9 write for `cookie: { maxAge: 3600000 }`.
@@ -768,7 +774,7 @@ async fn a_node_write_between_our_load_and_commit_is_merged_not_lost() {
 async fn a_renewal_moves_an_express_document_whole_and_in_order() {
     let vector = &vectors::<SignatureVector>("cookie-signature-vectors.json")[1];
     let server = RedisServer::start();
-    let keys = Keys::new([vector.secret.as_str()]);
+    let keys = Keys::new([vector.secret.as_str()]).allow_short_keys();
     let mut bench = bench(&server, |b| b.compat(Compat::ExpressSession), keys).await;
     let old_key = format!("sess:{}", vector.id);
     let document = r#"{"cookie":{"originalMaxAge":3600000,"expires":"2030-01-01T00:00:00.000Z","httpOnly":true,"path":"/"},"views":2,"returnTo":"/cart"}"#;
@@ -807,7 +813,7 @@ async fn a_renewal_moves_an_express_document_whole_and_in_order() {
 #[actix_web::test]
 async fn a_preset_works_on_the_memory_store_too() {
     let store = actix_typed_session::store::MemoryStore::new();
-    let sessions = SessionMiddleware::builder(store.clone(), Keys::new(["k"]))
+    let sessions = SessionMiddleware::builder(store.clone(), Keys::new(["k"]).allow_short_keys())
         .compat(Compat::KoaSession)
         .build();
     let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;

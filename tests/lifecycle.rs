@@ -21,7 +21,10 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use redis::aio::MultiplexedConnection;
 
-const KEY: &str = "lifecycle test key";
+const KEY: &str = "lifecycle test key, long enough to sign";
+/// A rotation's keys, each long enough to sign.
+const OLD_KEY: &str = "the old key, retired after a rotation";
+const NEW_KEY: &str = "the new key, which signs after a rotation";
 
 /// `GET /big?n=N`: stores a user name of `n` bytes.
 async fn big(mut session: Session<Visit>, query: web::Query<Big>) -> HttpResponse {
@@ -413,7 +416,7 @@ async fn a_cookie_signed_with_an_older_key_is_reissued_with_all_its_attributes()
     let old = store(&server).await;
     let old = app!(configure(SessionMiddleware::builder(
         old,
-        Keys::new(["old key"])
+        Keys::new([OLD_KEY])
     )));
     let mut jar = Jar::default();
     let res = test::call_service(&old, jar.request("GET", "/").to_request()).await;
@@ -424,7 +427,7 @@ async fn a_cookie_signed_with_an_older_key_is_reissued_with_all_its_attributes()
     let rotated = store(&server).await;
     let rotated = app!(configure(SessionMiddleware::builder(
         rotated,
-        Keys::new(["new key", "old key"])
+        Keys::new([NEW_KEY, OLD_KEY])
     )));
     // A read only: without the rotation nothing would be sent (OnChange).
     let res = test::call_service(&rotated, jar.request("GET", "/peek").to_request()).await;
@@ -452,7 +455,7 @@ async fn a_cookie_signed_with_an_older_key_is_reissued_with_all_its_attributes()
     let new_only = store(&server).await;
     let new_only = app!(configure(SessionMiddleware::builder(
         new_only,
-        Keys::new(["new key"])
+        Keys::new([NEW_KEY])
     )));
     let res = test::call_service(&new_only, jar.request("GET", "/peek").to_request()).await;
     assert_eq!(body(res).await, "0 views", "the old signature is rejected");

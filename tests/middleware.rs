@@ -7,23 +7,29 @@ use actix_typed_session::store::{
     ChangeSet, CommitOutcome, IndexMoves, Layout, LoadOptions, SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{
-    Algorithm, Keys, Session, SessionId, SessionMiddleware, SessionMiddlewareBuilder, TtlPolicy,
+    Algorithm, Compat, ConfigError, Keys, Session, SessionId, SessionMiddleware,
+    SessionMiddlewareBuilder, TtlPolicy,
 };
 use actix_typed_session_tests::counter_app::{self, peek, Visit};
 use actix_typed_session_tests::counting_store::CountingStore;
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
 use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::Cookie;
 use actix_web::cookie::SameSite;
 use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::CACHE_CONTROL;
 use actix_web::http::header::COOKIE;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
-use actix_web::{web, App, HttpResponse};
+use actix_web::{web, App, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 
-const KEY: &str = "a test key that is long enough";
+const KEY: &str = "a test key that is long enough to sign";
+/// A rotation's keys, each long enough to sign.
+const OLD_KEY: &str = "the old key, retired after a rotation";
+const NEW_KEY: &str = "the new key, which signs after a rotation";
 
 async fn two_extractors(a: Session<Visit>, mut b: Session<Visit>) -> String {
     b.update_views(|v| *v += 10);
@@ -406,7 +412,7 @@ async fn a_cookie_signed_by_an_older_key_is_accepted_and_re_signed() {
     let store = CountingStore::default();
     let old_app = app!(SessionMiddleware::builder(
         store.clone(),
-        Keys::new(["old key"])
+        Keys::new([OLD_KEY])
     ));
     let mut jar = Jar::default();
     jar.absorb(&test::call_service(&old_app, jar.request("GET", "/").to_request()).await);
@@ -414,7 +420,7 @@ async fn a_cookie_signed_by_an_older_key_is_accepted_and_re_signed() {
 
     let rotated = app!(SessionMiddleware::builder(
         store.clone(),
-        Keys::new(["new key", "old key"])
+        Keys::new([NEW_KEY, OLD_KEY])
     ));
     let res = test::call_service(&rotated, jar.request("GET", "/peek").to_request()).await;
     jar.absorb(&res);
@@ -424,7 +430,7 @@ async fn a_cookie_signed_by_an_older_key_is_accepted_and_re_signed() {
 
     let new_only = app!(SessionMiddleware::builder(
         store.clone(),
-        Keys::new(["new key"])
+        Keys::new([NEW_KEY])
     ));
     let res = test::call_service(&new_only, jar.request("GET", "/peek").to_request()).await;
     assert_eq!(
@@ -443,29 +449,243 @@ async fn a_cookie_signed_by_an_older_key_is_accepted_and_re_signed() {
     );
 }
 
+/// The cookies a plain-http request for `/` gets from `app`, with `headers` added.
+async fn cookies_for<S, B>(app: &S, uri: &str, headers: &[(&str, &str)]) -> Vec<Cookie<'static>>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let mut req = TestRequest::get().uri(uri);
+    for header in headers {
+        req = req.insert_header(*header);
+    }
+    let cookies = set_cookies(&test::call_service(app, req.to_request()).await);
+    assert!(!cookies.is_empty(), "a first visit gets a cookie");
+    cookies
+}
+
+fn all_secure(cookies: &[Cookie<'_>]) -> bool {
+    cookies.iter().all(|c| c.secure() == Some(true))
+}
+
+fn none_secure(cookies: &[Cookie<'_>]) -> bool {
+    cookies.iter().all(|c| c.secure() != Some(true))
+}
+
 #[actix_web::test]
-async fn secure_follows_the_request_scheme_unless_forced() {
+async fn cookies_are_secure_by_default_whatever_the_request_says() {
     let store = CountingStore::default();
     let app = app!(builder(&store));
-    let res = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
-    let cookies = set_cookies(&res);
-    assert!(!cookies.is_empty() && cookies.iter().all(|c| c.secure() != Some(true)));
-    let req = TestRequest::get()
-        .uri("/")
-        .insert_header(("x-forwarded-proto", "https"));
-    let res = test::call_service(&app, req.to_request()).await;
-    let cookies = set_cookies(&res);
-    assert!(!cookies.is_empty() && cookies.iter().all(|c| c.secure() == Some(true)));
+    assert!(all_secure(&cookies_for(&app, "/", &[]).await));
+    let forged = [("x-forwarded-proto", "http")];
+    assert!(all_secure(&cookies_for(&app, "/", &forged).await));
+    assert!(all_secure(
+        &cookies_for(&app, "/", &[("forwarded", "proto=http")]).await
+    ));
 
+    // The plain-http opt-out, one named call.
     let app = app!(builder(&store)
-        .cookie_secure(true)
+        .cookie_secure(false)
         .cookie_same_site(SameSite::Strict));
-    let res = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
-    let cookies = set_cookies(&res);
-    assert!(!cookies.is_empty());
+    let cookies = cookies_for(&app, "/", &[("x-forwarded-proto", "https")]).await;
+    assert!(none_secure(&cookies));
     assert!(cookies
         .iter()
-        .all(|c| c.secure() == Some(true) && c.same_site() == Some(SameSite::Strict)));
+        .all(|c| c.same_site() == Some(SameSite::Strict)));
+}
+
+#[actix_web::test]
+async fn from_scheme_ignores_forwarded_headers_unless_they_are_trusted() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store).cookie_secure_from_scheme());
+    assert!(none_secure(&cookies_for(&app, "/", &[]).await));
+    let claimed = [("x-forwarded-proto", "https")];
+    assert!(
+        none_secure(&cookies_for(&app, "/", &claimed).await),
+        "any client can send X-Forwarded-Proto"
+    );
+    assert!(none_secure(
+        &cookies_for(&app, "/", &[("forwarded", "proto=https")]).await
+    ));
+    assert!(all_secure(
+        &cookies_for(&app, "https://localhost/", &[]).await
+    ));
+
+    let app = app!(builder(&store)
+        .cookie_secure_from_scheme()
+        .trust_forwarded_headers(true));
+    assert!(none_secure(&cookies_for(&app, "/", &[]).await));
+    assert!(all_secure(&cookies_for(&app, "/", &claimed).await));
+    assert!(all_secure(
+        &cookies_for(&app, "/", &[("forwarded", "proto=https")]).await
+    ));
+}
+
+fn refusal(builder: SessionMiddlewareBuilder) -> Option<ConfigError> {
+    builder.try_build().err()
+}
+
+#[test]
+fn keys_that_cannot_sign_safely_are_refused_at_build() {
+    let store = CountingStore::default();
+    let with = |keys: Keys| refusal(SessionMiddleware::builder(store.clone(), keys));
+    let key_32 = "k".repeat(32);
+    let key_31 = "k".repeat(31);
+    // The counter example's `SESSION_KEYS="k,"`.
+    assert_eq!(
+        with(Keys::new(["k", ""])),
+        Some(ConfigError::ShortKey { index: 0, len: 1 })
+    );
+    assert_eq!(
+        with(Keys::new([key_32.as_str(), ""])),
+        Some(ConfigError::EmptyKey { index: 1 })
+    );
+    assert_eq!(
+        with(Keys::new([key_31.as_str()])),
+        Some(ConfigError::ShortKey { index: 0, len: 31 })
+    );
+    assert_eq!(with(Keys::new([key_32.as_str()])), None);
+    assert_eq!(
+        with(Keys::new([key_32.as_str(), key_31.as_str()])),
+        Some(ConfigError::ShortKey { index: 1, len: 31 }),
+        "a rotated key too"
+    );
+    assert_eq!(with(Keys::new(["koa key", "old"]).allow_short_keys()), None);
+    assert_eq!(
+        with(Keys::new(["k", ""]).allow_short_keys()),
+        Some(ConfigError::EmptyKey { index: 1 }),
+        "an empty key even with the opt-in"
+    );
+    assert_eq!(
+        with(Keys::new(Vec::<&str>::new())),
+        Some(ConfigError::NoKeys)
+    );
+    assert_eq!(with(Keys::none()), None, "unsigned cookies, chosen by name");
+    let message = with(Keys::new(["short"])).unwrap().to_string();
+    assert!(message.contains("allow_short_keys"), "{message}");
+}
+
+#[test]
+#[should_panic(expected = "session key #1 is empty")]
+fn build_panics_on_an_empty_key() {
+    let keys = Keys::new([KEY, ""]);
+    let _ = SessionMiddleware::new(CountingStore::default(), keys);
+}
+
+#[actix_web::test]
+async fn a_host_prefixed_name_forces_secure_root_path_and_no_domain() {
+    let store = CountingStore::default();
+    let host = || builder(&store).cookie_name("__Host-session");
+    let app = app!(host());
+    let cookies = cookies_for(&app, "/", &[("x-forwarded-proto", "http")]).await;
+    assert_eq!(cookies[0].name(), "__Host-session");
+    for cookie in &cookies {
+        assert_eq!(cookie.secure(), Some(true), "{cookie}");
+        assert_eq!(cookie.path(), Some("/"), "{cookie}");
+        assert_eq!(cookie.domain(), None, "{cookie}");
+    }
+    for conflicting in [
+        host().cookie_secure(false),
+        host().cookie_secure_from_scheme(),
+        host().cookie_path("/app"),
+        host().cookie_domain("example.com"),
+    ] {
+        assert!(
+            matches!(refusal(conflicting), Some(ConfigError::HostPrefix { .. })),
+            "refused"
+        );
+    }
+    let any_case = builder(&store)
+        .cookie_name("__host-session")
+        .cookie_path("/app");
+    assert!(matches!(
+        refusal(any_case),
+        Some(ConfigError::HostPrefix { .. })
+    ));
+    let secure_prefix = builder(&store)
+        .cookie_name("__Secure-id")
+        .cookie_secure(false);
+    assert!(matches!(
+        refusal(secure_prefix),
+        Some(ConfigError::SecurePrefix { .. })
+    ));
+}
+
+#[test]
+fn absolute_timeout_is_refused_with_a_node_preset() {
+    let store = CountingStore::default();
+    let keys = || Keys::new(["node secret"]).allow_short_keys();
+    for compat in [
+        Compat::KoaSession,
+        Compat::KoaSessionLegacy,
+        Compat::Koa2Session2Redis,
+        Compat::KoaSessionRedis3,
+        Compat::ExpressSession,
+    ] {
+        let builder = SessionMiddleware::builder(store.clone(), keys())
+            .compat(compat)
+            .absolute_timeout(Duration::from_secs(3600));
+        assert_eq!(
+            refusal(builder),
+            Some(ConfigError::AbsoluteTimeoutWithCompat { compat })
+        );
+        let without = SessionMiddleware::builder(store.clone(), keys()).compat(compat);
+        assert_eq!(refusal(without), None);
+    }
+}
+
+/// Counts a visit and answers with the `Cache-Control` the request asks for.
+async fn cached(mut session: Session<Visit>, req: HttpRequest) -> HttpResponse {
+    session.update_views(|v| *v += 1);
+    let mut res = HttpResponse::Ok();
+    if let Some(cache) = req.headers().get("x-cache-control") {
+        res.insert_header((CACHE_CONTROL, cache.clone()));
+    }
+    res.finish()
+}
+
+#[actix_web::test]
+async fn a_response_that_hands_out_an_id_is_never_stored_by_a_shared_cache() {
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .route("/cached", web::get().to(cached)),
+    )
+    .await;
+    let cache_control = |own: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut req = TestRequest::get().uri("/cached");
+            if let Some(own) = own {
+                req = req.insert_header(("x-cache-control", own));
+            }
+            let res = test::call_service(app, req.to_request()).await;
+            assert!(!set_cookies(&res).is_empty(), "an id handed out");
+            res.headers()
+                .get(CACHE_CONTROL)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    for storable in [
+        None,
+        Some("public, max-age=3600"),
+        Some("max-age=60, s-maxage=600"),
+        Some("max-age=60"),
+        Some("Public"),
+        Some("private=\"set-cookie\", max-age=60"),
+    ] {
+        assert_eq!(
+            cache_control(storable).await,
+            "private, no-store",
+            "{storable:?}"
+        );
+    }
+    for kept in ["private, max-age=60", "no-store", "no-cache, no-store"] {
+        assert_eq!(cache_control(Some(kept)).await, kept);
+    }
 }
 
 #[actix_web::test]

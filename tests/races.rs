@@ -108,7 +108,7 @@ async fn app(
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     let mut builder = layout.configure(SessionMiddleware::builder(
         store,
-        Keys::new(["race test key"]),
+        Keys::new(["race test key, long enough to sign it"]),
     ));
     if let Some(ttl) = ttl {
         builder = builder.ttl(ttl).ttl_policy(TtlPolicy::OnChange);

@@ -36,7 +36,8 @@ async fn counter_with_one_visit(
         .connect()
         .await
         .expect("connect");
-    let sessions = SessionMiddleware::new(store, Keys::new(["outage test key"]));
+    let sessions =
+        SessionMiddleware::new(store, Keys::new(["outage test key, long enough to sign"]));
     let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;
     let mut jar = Jar::default();
     let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;

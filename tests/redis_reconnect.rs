@@ -86,7 +86,10 @@ async fn app_through(
 ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>
 {
     let store = RedisStore::connect(url).await.expect("connect");
-    let mut sessions = SessionMiddleware::builder(store, Keys::new(["reconnect test key"]));
+    let mut sessions = SessionMiddleware::builder(
+        store,
+        Keys::new(["reconnect test key, long enough to sign"]),
+    );
     if let Some(compat) = compat {
         sessions = sessions.compat(compat);
     }
@@ -254,10 +257,13 @@ async fn a_threshold_refresh_whose_answer_was_lost_still_sends_the_cookie() {
     let server = RedisServer::start();
     let proxy = CutProxy::start(server.port()).await;
     let store = RedisStore::connect(&proxy.url()).await.expect("connect");
-    let sessions = SessionMiddleware::builder(store, Keys::new(["reconnect test key"]))
-        .max_age(Duration::from_secs(60))
-        .ttl_policy(TtlPolicy::WhenLessThan(Duration::from_secs(30)))
-        .build();
+    let sessions = SessionMiddleware::builder(
+        store,
+        Keys::new(["reconnect test key, long enough to sign"]),
+    )
+    .max_age(Duration::from_secs(60))
+    .ttl_policy(TtlPolicy::WhenLessThan(Duration::from_secs(30)))
+    .build();
     let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;
     let mut jar = Jar::default();
     assert_eq!(send(&app, &mut jar, "GET", "/").await.1, "1 views");

@@ -101,7 +101,7 @@ fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 async fn two_versions_of_a_struct_share_a_session_without_destroying_each_others_fields() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let keys = Keys::new(["one secret for both versions"]);
+    let keys = Keys::new(["one secret for both versions of the app"]);
     let old = test::init_service(
         App::new()
             .wrap(SessionMiddleware::new(store.clone(), keys.clone()))

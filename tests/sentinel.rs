@@ -34,7 +34,8 @@ async fn the_store_follows_a_failover_with_503s_only_and_no_wrong_answer() {
         .connect()
         .await
         .expect("connect through the sentinel");
-    let sessions = SessionMiddleware::new(store, Keys::new(["sentinel test key"]));
+    let sessions =
+        SessionMiddleware::new(store, Keys::new(["sentinel test key, long enough to sign"]));
     let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;
     let mut visitors = Visitors::start(&app, VISITORS).await;
     // A write the replica never received is lost in a failover, by Redis's design: not
@@ -63,7 +64,8 @@ async fn the_first_request_after_the_master_restarts_is_served() {
     let store = RedisSentinelStore::connect([setup.sentinel_url()], MASTER_NAME)
         .await
         .expect("connect through the sentinel");
-    let sessions = SessionMiddleware::new(store, Keys::new(["sentinel test key"]));
+    let sessions =
+        SessionMiddleware::new(store, Keys::new(["sentinel test key, long enough to sign"]));
     let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;
     let mut jar = Jar::default();
     assert_eq!(send(&app, &mut jar, "GET", "/").await.1, "1 views");

@@ -82,7 +82,8 @@ async fn app(
     Error = Error,
 > {
     let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let mut builder = SessionMiddleware::builder(store, Keys::new(["index test key"]));
+    let mut builder =
+        SessionMiddleware::builder(store, Keys::new(["index test key, long enough to sign"]));
     if let Some(timeout) = absolute_timeout {
         builder = builder.absolute_timeout(timeout);
     }

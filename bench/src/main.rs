@@ -174,7 +174,7 @@ fn run() -> Result<(), String> {
     let ours = Server::app(
         &settings.counter,
         redis.port,
-        &[("SESSION_KEYS", "bench key")],
+        &[("SESSION_KEYS", "bench key that is long enough to sign")],
     )?;
     let ours_big = Server::app(&bins.join("typed-session-app"), redis.port, &[])?;
     let theirs = Server::app(&bins.join("actix-session-app"), redis.port, &[])?;

@@ -6,9 +6,10 @@
 //! REDIS_URL=redis://127.0.0.1:6379 cargo run --example demo  # Redis
 //! ```
 //!
-//! Then open <http://127.0.0.1:8080>. Environment: `BIND` (default 127.0.0.1:8080),
-//! `REDIS_URL` (else the in-memory store), `SESSION_KEYS` (comma-separated secrets, the
-//! first signs), `WORKERS`.
+//! Then open <http://127.0.0.1:8080>: the session cookie is `Secure`, which browsers keep
+//! from `http://127.0.0.1` and `http://localhost` (as from https). Environment: `BIND`
+//! (default 127.0.0.1:8080), `REDIS_URL` (else the in-memory store), `SESSION_KEYS`
+//! (comma-separated secrets of at least 32 bytes, the first signs), `WORKERS`.
 //!
 //! | route | does |
 //! |---|---|
@@ -39,7 +40,8 @@ use setup::keys;
 
 async fn middleware() -> io::Result<SessionMiddleware> {
     // Every option at its default: a browser-session cookie, HttpOnly, SameSite=Lax,
-    // Secure on https, 24 hours of idle time in the store.
+    // Secure, 24 hours of idle time in the store. Browsers keep a Secure cookie from
+    // http://127.0.0.1 and http://localhost, so the demo works over plain http there.
     Ok(match env::var("REDIS_URL") {
         Ok(url) => {
             let store = RedisStore::connect(&url).await.map_err(io::Error::other)?;

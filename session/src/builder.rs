@@ -10,16 +10,22 @@ use actix_web::http::header::HeaderName;
 
 use crate::compat::Compat;
 use crate::config::{Config, TtlPolicy};
-use crate::cookie::{CookieSettings, Lifetime};
+use crate::config_error::ConfigError;
+use crate::cookie::{CookieSettings, Lifetime, Secure};
 use crate::envelope::Envelope;
 use crate::id::IdFormat;
 use crate::middleware::SessionMiddleware;
-use crate::signing::{Algorithm, InlineSigner, Keygrip, Keys};
+use crate::signing::{Algorithm, InlineSigner, KeyProblem, Keygrip, Keys};
 use crate::store::{Layout, SessionStore};
 use crate::transport::{default_header, IdTransport, Transport};
 
 impl SessionMiddleware {
     /// The middleware with every option at its default (see [`SessionMiddlewareBuilder`]).
+    ///
+    /// # Panics
+    ///
+    /// When the keys cannot sign safely (an empty key, one shorter than 32 bytes, no key):
+    /// see [`SessionMiddlewareBuilder::build`].
     pub fn new(store: impl SessionStore, keys: Keys) -> Self {
         Self::builder(store, keys).build()
     }
@@ -42,7 +48,8 @@ pub struct SessionMiddlewareBuilder {
     path: String,
     domain: Option<String>,
     http_only: bool,
-    secure: Option<bool>,
+    secure: Secure,
+    trust_forwarded: bool,
     same_site: SameSite,
     ttl: Option<Duration>,
     ttl_policy: TtlPolicy,
@@ -71,7 +78,8 @@ impl SessionMiddlewareBuilder {
             path: "/".to_owned(),
             domain: None,
             http_only: true,
-            secure: None,
+            secure: Secure::Always,
+            trust_forwarded: false,
             same_site: SameSite::Lax,
             ttl: None,
             ttl_policy: TtlPolicy::default(),
@@ -94,7 +102,9 @@ impl SessionMiddlewareBuilder {
     ///
     /// ```
     /// # use actix_typed_session::{store::MemoryStore, Compat, Keys, SessionMiddleware};
-    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), Keys::new(["koa app key"]))
+    /// // The Koa app's `app.keys`: short, so accepted by name.
+    /// let keys = Keys::new(["koa app key"]).allow_short_keys();
+    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), keys)
     ///     .compat(Compat::KoaSession)
     ///     .build();
     /// ```
@@ -157,10 +167,44 @@ impl SessionMiddlewareBuilder {
         self
     }
 
-    /// Forces `Secure` on or off. Default: follow the request's scheme, so the cookie is
-    /// `Secure` on https (as seen by actix, including `Forwarded` headers).
+    /// `Secure`, which keeps browsers from sending the cookie over plain http, where the
+    /// network could read the id. Default: on. `false` is for a site served over plain
+    /// http only (an intranet without TLS); a browser then sends the cookie to anyone
+    /// between it and the server.
+    ///
+    /// Browsers keep `Secure` cookies from `http://localhost` and `http://127.0.0.1`, so
+    /// local development needs no change.
     pub fn cookie_secure(mut self, secure: bool) -> Self {
-        self.secure = Some(secure);
+        self.secure = if secure {
+            Secure::Always
+        } else {
+            Secure::Never
+        };
+        self
+    }
+
+    /// `Secure` only on requests that came over https, for a site served over both http
+    /// and https. The scheme is the connection's own (TLS, or an https URI), unless
+    /// [`trust_forwarded_headers`](Self::trust_forwarded_headers) says a proxy tells it.
+    /// Default: off, the cookie is always `Secure` (see [`Self::cookie_secure`]).
+    ///
+    /// Behind a proxy that terminates TLS and forwards plain http, without trusted
+    /// forwarded headers, every request looks like http: no cookie is `Secure`, and one
+    /// `http://` request shows the id to the network.
+    pub fn cookie_secure_from_scheme(mut self) -> Self {
+        self.secure = Secure::FromScheme {
+            trust_forwarded: false,
+        };
+        self
+    }
+
+    /// With [`cookie_secure_from_scheme`](Self::cookie_secure_from_scheme): the request's
+    /// scheme is what the `Forwarded` or `X-Forwarded-Proto` header says (actix's
+    /// `ConnectionInfo`). Turn it on only behind a proxy that sets these headers and
+    /// overwrites what clients send, since any client can send them. Has no effect on an
+    /// always (or never) `Secure` cookie. Default: off, the headers are ignored.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
         self
     }
 
@@ -208,6 +252,10 @@ impl SessionMiddlewareBuilder {
     /// request goes on with a fresh, empty session, never an error. Renewing keeps the
     /// creation time. A session whose record has no creation time (written by another
     /// program) is timed from the first write this library makes to it. Default: none.
+    ///
+    /// Refused with a Node preset ([`Self::compat`]): the Node packages keep no creation
+    /// time in their documents, so the limit could not be kept (see
+    /// [`ConfigError::AbsoluteTimeoutWithCompat`]).
     pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = Some(timeout);
         self
@@ -264,8 +312,78 @@ impl SessionMiddlewareBuilder {
     }
 
     /// The middleware, ready to `wrap` an `App`.
+    ///
+    /// # Panics
+    ///
+    /// When [`try_build`](Self::try_build) refuses the configuration, with its
+    /// [`ConfigError`]'s message: an empty key or one shorter than 32 bytes (see
+    /// [`Keys`]), a `__Host-` or `__Secure-` cookie name with options the prefix forbids,
+    /// or an [`absolute_timeout`](Self::absolute_timeout) with a Node preset. These are
+    /// mistakes in the code or its configuration, found once at start-up.
     pub fn build(self) -> SessionMiddleware {
-        SessionMiddleware::from_config(self.config())
+        match self.try_build() {
+            Ok(middleware) => middleware,
+            // Refusing to start with an insecure configuration is the secure behaviour,
+            // as actix-session's `Key::from` panics on a short key; `try_build` is there
+            // for an app that would rather report it.
+            #[allow(clippy::panic)]
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// The middleware, or why the configuration is refused (see [`ConfigError`]).
+    ///
+    /// ```
+    /// # use actix_typed_session::{store::MemoryStore, ConfigError, Keys, SessionMiddleware};
+    /// let refused = SessionMiddleware::builder(MemoryStore::new(), Keys::new(["k", ""]))
+    ///     .try_build();
+    /// assert!(matches!(refused, Err(ConfigError::ShortKey { index: 0, len: 1 })));
+    /// ```
+    pub fn try_build(self) -> Result<SessionMiddleware, ConfigError> {
+        self.check()?;
+        Ok(SessionMiddleware::from_config(self.config()))
+    }
+
+    /// Refuses the options that would make sessions forgeable or stealable, or that would
+    /// be accepted and ignored.
+    fn check(&self) -> Result<(), ConfigError> {
+        match self.keys.problem() {
+            None => {}
+            Some(KeyProblem::NoKeys) => return Err(ConfigError::NoKeys),
+            Some(KeyProblem::Empty(index)) => return Err(ConfigError::EmptyKey { index }),
+            Some(KeyProblem::Short(index, len)) => {
+                return Err(ConfigError::ShortKey { index, len })
+            }
+        }
+        let name = &self.cookie_name;
+        // Browsers refuse these cookies otherwise (RFC 6265bis, "cookie name prefixes"),
+        // which match the prefixes without regard to case.
+        if has_prefix(name, "__Host-") {
+            let conflict = if self.secure != Secure::Always {
+                Some("the Secure attribute on every response (no cookie_secure(false), no cookie_secure_from_scheme())")
+            } else if self.path != "/" {
+                Some("cookie_path(\"/\")")
+            } else if self.domain.is_some() {
+                Some("no cookie_domain")
+            } else {
+                None
+            };
+            if let Some(requirement) = conflict {
+                return Err(ConfigError::HostPrefix {
+                    name: name.clone(),
+                    requirement,
+                });
+            }
+        }
+        if has_prefix(name, "__Secure-") && self.secure != Secure::Always {
+            return Err(ConfigError::SecurePrefix { name: name.clone() });
+        }
+        // Every preset keeps the JSON document of a Node package, which holds no creation
+        // time: `outlived` would never see one.
+        if let (Some(compat), Some(_)) = (self.compat, self.absolute_timeout) {
+            return Err(ConfigError::AbsoluteTimeoutWithCompat { compat });
+        }
+        Ok(())
     }
 
     /// The options, resolved; also what `test::TestSession` runs with.
@@ -295,7 +413,12 @@ impl SessionMiddlewareBuilder {
             path: self.path,
             domain: self.domain,
             http_only: self.http_only,
-            secure: self.secure,
+            secure: match self.secure {
+                Secure::FromScheme { .. } => Secure::FromScheme {
+                    trust_forwarded: self.trust_forwarded,
+                },
+                fixed => fixed,
+            },
             same_site: self.same_site,
             keygrip,
             inline,
@@ -319,4 +442,10 @@ impl SessionMiddlewareBuilder {
             max_session_size: self.max_session_size,
         }
     }
+}
+
+/// Whether the cookie `name` starts with `prefix`, in any case.
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }

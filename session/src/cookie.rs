@@ -22,6 +22,20 @@ pub(crate) enum Lifetime {
     Expires(OffsetDateTime),
 }
 
+/// When cookies get the `Secure` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Secure {
+    /// Always: the default. Browsers also keep `Secure` cookies from `http://localhost`
+    /// and `http://127.0.0.1`, so local development over plain http works.
+    Always,
+    /// Never: a deployment served over plain http.
+    Never,
+    /// When the request came over https. `trust_forwarded`: as the proxy's `Forwarded` or
+    /// `X-Forwarded-Proto` says; otherwise as the connection itself (TLS, or an absolute
+    /// https URI), since any client can send those headers.
+    FromScheme { trust_forwarded: bool },
+}
+
 /// The cookie half of the configuration.
 pub(crate) struct CookieSettings {
     pub(crate) name: String,
@@ -30,7 +44,7 @@ pub(crate) struct CookieSettings {
     pub(crate) path: String,
     pub(crate) domain: Option<String>,
     pub(crate) http_only: bool,
-    pub(crate) secure: Option<bool>,
+    pub(crate) secure: Secure,
     pub(crate) same_site: SameSite,
     /// Signs with a `.sig` cookie (Koa), unless `inline` is set.
     pub(crate) keygrip: Option<Keygrip>,
@@ -156,10 +170,22 @@ impl CookieSettings {
         builder.finish()
     }
 
-    /// Whether cookies for `req` get `Secure`: as configured, else as the request came.
+    /// Whether cookies for `req` get `Secure`.
     pub(crate) fn secure_for(&self, req: &HttpRequest) -> bool {
-        self.secure
-            .unwrap_or_else(|| req.connection_info().scheme() == "https")
+        match self.secure {
+            Secure::Always => true,
+            Secure::Never => false,
+            Secure::FromScheme {
+                trust_forwarded: true,
+            } => req.connection_info().scheme() == "https",
+            // What actix's `ConnectionInfo` falls back on when no header says otherwise.
+            Secure::FromScheme {
+                trust_forwarded: false,
+            } => match req.uri().scheme_str() {
+                Some(scheme) => scheme == "https",
+                None => req.app_config().secure(),
+            },
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use actix_web::cookie::time::OffsetDateTime;
 use actix_web::cookie::SameSite;
 use serde_json::{json, Map, Value};
 
-use crate::cookie::{CookieSettings, Lifetime};
+use crate::cookie::{CookieSettings, Lifetime, Secure};
 use crate::store::time::{clamp_ttl, epoch_millis, millis, MAX_TTL};
 use crate::store::Record;
 
@@ -156,7 +156,8 @@ pub(crate) struct ExpressCookie {
 impl ExpressCookie {
     fn new(settings: &CookieSettings) -> Self {
         let mut attributes = Map::new();
-        if settings.secure == Some(true) {
+        // express stores `secure: true` only for cookies that are always `Secure`.
+        if settings.secure == Secure::Always {
             attributes.insert("secure".to_owned(), json!(true));
         }
         attributes.insert("httpOnly".to_owned(), json!(settings.http_only));

@@ -113,7 +113,8 @@
 //! | [`cookie_path`](SessionMiddlewareBuilder::cookie_path) | `/` |
 //! | [`cookie_domain`](SessionMiddlewareBuilder::cookie_domain) | none: the exact host |
 //! | [`cookie_http_only`](SessionMiddlewareBuilder::cookie_http_only) | `true` |
-//! | [`cookie_secure`](SessionMiddlewareBuilder::cookie_secure) | the request's scheme: `Secure` on https |
+//! | [`cookie_secure`](SessionMiddlewareBuilder::cookie_secure), [`cookie_secure_from_scheme`](SessionMiddlewareBuilder::cookie_secure_from_scheme) | `Secure` always (browsers accept it from `http://localhost` too) |
+//! | [`trust_forwarded_headers`](SessionMiddlewareBuilder::trust_forwarded_headers) | `false`: `Forwarded`/`X-Forwarded-Proto` are ignored |
 //! | [`cookie_same_site`](SessionMiddlewareBuilder::cookie_same_site) | [`SameSite::Lax`] |
 //! | [`signing_algorithm`](SessionMiddlewareBuilder::signing_algorithm) | [`Algorithm::Sha256`]; [`Keys::none`] turns signing off |
 //! | [`ttl`](SessionMiddlewareBuilder::ttl) | the cookie's max-age, else 24 hours |
@@ -127,6 +128,15 @@
 //! | [`id_header`](SessionMiddlewareBuilder::id_header) | `x-session-id` |
 //! | [`key_prefix`](SessionMiddlewareBuilder::key_prefix) | `session:` |
 //! | [`compat`](SessionMiddlewareBuilder::compat) | none: this library's own formats |
+//!
+//! The defaults are the safe ones, and [`build`](SessionMiddlewareBuilder::build) refuses
+//! (panics; [`try_build`](SessionMiddlewareBuilder::try_build) returns a [`ConfigError`]) a
+//! configuration that would be insecure or silently ignored: a key that is empty or
+//! shorter than 32 bytes (see [`Keys`]; [`Keys::allow_short_keys`] accepts a Node app's
+//! short secrets by name), a `__Host-` or `__Secure-` cookie name with options its prefix
+//! forbids, an `absolute_timeout` with a Node preset. A response that hands out or removes
+//! an id is kept out of shared caches: unless the handler's `Cache-Control` says `private`
+//! or `no-store`, it becomes `private, no-store`.
 //!
 //! # Stores
 //!
@@ -159,6 +169,7 @@ mod builder;
 mod commit;
 mod compat;
 mod config;
+mod config_error;
 mod cookie;
 mod data;
 mod envelope;
@@ -178,6 +189,7 @@ pub use actix_web::cookie::SameSite;
 pub use builder::SessionMiddlewareBuilder;
 pub use compat::Compat;
 pub use config::TtlPolicy;
+pub use config_error::ConfigError;
 pub use data::{IndexedSession, SessionData};
 pub use error::{SessionError, StoreError};
 pub use extract::Session;

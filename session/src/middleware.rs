@@ -3,7 +3,7 @@
 
 use std::future::{ready, Ready};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
@@ -121,10 +121,31 @@ async fn finish<B>(
     }
 }
 
-/// A response that hands out a session id must not be stored by a shared cache, which
-/// would give that session to the next visitor. A handler's own `Cache-Control` wins.
+/// A response that hands out (or removes) a session id must not be stored by a shared
+/// cache, which would give that session to the next visitor. A handler's own
+/// `Cache-Control` is kept only when it says `private` or `no-store`; anything else
+/// (`public`, `s-maxage`, or a bare `max-age`, which lets a shared cache store the response
+/// too) is replaced, with a warning the first time.
 fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
-    if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let mut directives = headers
+        .get_all(CACHE_CONTROL)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|directive| directive.trim().to_ascii_lowercase());
+    let had_own = headers.contains_key(CACHE_CONTROL);
+    // `private="set-cookie"` names fields and still lets the rest be stored: not enough
+    // for an id that may travel in a header.
+    if directives.any(|directive| directive == "private" || directive == "no-store") {
+        return;
     }
+    if had_own {
+        static WARNED: Once = Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(
+                "a response that hands out a session id had a Cache-Control that lets shared \
+                 caches store it: replaced with `private, no-store` (warned once)"
+            );
+        });
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
 }

@@ -30,16 +30,45 @@ pub enum Algorithm {
 /// old one after it until the cookies it signed have expired: a cookie verified by an old
 /// key is re-signed with the first one on its next response.
 ///
-/// An empty ring means cookies are not signed. The id alone is still an unguessable
-/// 192-bit value, but signing lets the middleware reject forged cookies without a
-/// store round trip.
-#[derive(Clone, Default)]
+/// Every key must be at least [`Keys::MIN_LEN`] (32) bytes: the middleware refuses to be
+/// built otherwise (see [`ConfigError`](crate::ConfigError)). Anyone who sees one signed
+/// cookie can try guesses of a short secret offline, as fast as they can compute HMACs,
+/// and a guessed key signs any id. Make keys random, for example
+/// `openssl rand -base64 48`. [`Keys::allow_short_keys`] accepts shorter ones, for
+/// sharing sessions with a Node app whose secrets are short; an empty key is refused
+/// always.
+///
+/// [`Keys::none`] sends cookies unsigned. The id alone is still an unguessable 192-bit
+/// value, but signing lets the middleware reject forged cookies without a store round
+/// trip.
+#[derive(Clone)]
 pub struct Keys {
     secrets: Vec<Vec<u8>>,
+    /// Keys shorter than [`Keys::MIN_LEN`] were accepted by name.
+    short_allowed: bool,
+    /// Made by [`Keys::none`]: an empty ring is then a choice, not a configuration that
+    /// lost its keys.
+    unsigned: bool,
+}
+
+/// Why a key ring cannot sign safely; the builder turns it into a `ConfigError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyProblem {
+    /// `Keys::new` with no key at all.
+    NoKeys,
+    /// The key at this position of the ring is empty.
+    Empty(usize),
+    /// The key at this position is this many bytes, under `Keys::MIN_LEN`.
+    Short(usize, usize),
 }
 
 impl Keys {
-    /// A key ring; the first key signs.
+    /// The fewest bytes a key may have unless [`Keys::allow_short_keys`] is called: as
+    /// many as the output of HMAC-SHA-256.
+    pub const MIN_LEN: usize = 32;
+
+    /// A key ring; the first key signs. Each key must be at least [`Keys::MIN_LEN`] bytes,
+    /// and the ring must hold at least one, or building the middleware fails.
     pub fn new<I, K>(keys: I) -> Self
     where
         I: IntoIterator<Item = K>,
@@ -47,12 +76,36 @@ impl Keys {
     {
         Self {
             secrets: keys.into_iter().map(|k| k.as_ref().to_vec()).collect(),
+            short_allowed: false,
+            unsigned: false,
         }
     }
 
-    /// No keys: cookies are sent and accepted unsigned.
+    /// No keys: cookies are sent and accepted unsigned. Also what `Keys::default()` gives.
     pub fn none() -> Self {
-        Self::default()
+        Self {
+            secrets: Vec::new(),
+            short_allowed: false,
+            unsigned: true,
+        }
+    }
+
+    /// Accepts keys shorter than [`Keys::MIN_LEN`] bytes, to share sessions with a Node
+    /// app whose secrets are short (`app.keys`, express-session's `secret`).
+    ///
+    /// Weaker: one signed cookie is enough to guess a short secret offline, and the
+    /// guessed secret signs any session id, of this app and of the Node app. Prefer giving
+    /// both apps a long random key (put it first on both sides, keep the old one after it
+    /// until its cookies expire). Empty keys are still refused.
+    ///
+    /// ```
+    /// # use actix_typed_session::{store::MemoryStore, Keys, SessionMiddleware};
+    /// let keys = Keys::new(["keyboard cat"]).allow_short_keys();
+    /// let sessions = SessionMiddleware::new(MemoryStore::new(), keys);
+    /// ```
+    pub fn allow_short_keys(mut self) -> Self {
+        self.short_allowed = true;
+        self
     }
 
     /// Whether the ring holds no key.
@@ -63,6 +116,30 @@ impl Keys {
     /// How many keys the ring holds.
     pub fn len(&self) -> usize {
         self.secrets.len()
+    }
+
+    /// The first reason this ring cannot sign safely, if any.
+    pub(crate) fn problem(&self) -> Option<KeyProblem> {
+        if self.secrets.is_empty() {
+            return (!self.unsigned).then_some(KeyProblem::NoKeys);
+        }
+        self.secrets
+            .iter()
+            .enumerate()
+            .find_map(|(index, secret)| match secret.len() {
+                0 => Some(KeyProblem::Empty(index)),
+                len if len < Self::MIN_LEN && !self.short_allowed => {
+                    Some(KeyProblem::Short(index, len))
+                }
+                _ => None,
+            })
+    }
+}
+
+/// The same as [`Keys::none`]: unsigned cookies.
+impl Default for Keys {
+    fn default() -> Self {
+        Self::none()
     }
 }
 
@@ -394,6 +471,32 @@ mod tests {
         ] {
             assert_eq!(signer.unsign(&bad), None, "accepted {bad:?}");
         }
+    }
+
+    #[test]
+    fn short_and_empty_keys_are_problems_unless_allowed() {
+        let long = "k".repeat(Keys::MIN_LEN);
+        let short = "k".repeat(Keys::MIN_LEN - 1);
+        assert_eq!(Keys::new([long.as_str()]).problem(), None);
+        assert_eq!(
+            Keys::new([long.as_str(), short.as_str()]).problem(),
+            Some(KeyProblem::Short(1, 31))
+        );
+        assert_eq!(
+            Keys::new([long.as_str(), ""]).problem(),
+            Some(KeyProblem::Empty(1))
+        );
+        assert_eq!(Keys::new(["k"]).allow_short_keys().problem(), None);
+        assert_eq!(
+            Keys::new(["k", ""]).allow_short_keys().problem(),
+            Some(KeyProblem::Empty(1))
+        );
+        assert_eq!(
+            Keys::new(Vec::<String>::new()).problem(),
+            Some(KeyProblem::NoKeys)
+        );
+        assert_eq!(Keys::none().problem(), None);
+        assert_eq!(Keys::default().problem(), None);
     }
 
     #[test]

@@ -46,12 +46,14 @@ async function views(page) {
 }
 
 // The session cookies the context holds, checked the way a browser keeps them: HttpOnly,
-// the configured SameSite, and out of reach of page scripts. Returns the id cookie's value.
+// Secure (the default, which Chromium keeps from http://127.0.0.1 as from https), the
+// configured SameSite, and out of reach of page scripts. Returns the id cookie's value.
 async function checkCookies(context, page, when) {
   const held = await context.cookies();
   assert.deepEqual(held.map((c) => c.name).sort(), COOKIES, `cookies held ${when}`);
   for (const cookie of held) {
     assert.equal(cookie.httpOnly, true, `${cookie.name} is HttpOnly ${when}`);
+    assert.equal(cookie.secure, true, `${cookie.name} is Secure, over http://127.0.0.1 ${when}`);
     assert.equal(cookie.sameSite, sameSite, `${cookie.name} has SameSite=${sameSite} ${when}`);
     assert.equal(cookie.path, '/', `${cookie.name} has Path=/ ${when}`);
   }

@@ -36,6 +36,11 @@ fn example_binary(name: &str) -> PathBuf {
     own_target.join("debug").join("examples").join(name)
 }
 
+/// The keys an example signs with unless a test sets `SESSION_KEYS`: two, each long
+/// enough to pass the middleware's check (32 bytes), the first signs.
+pub const TEST_KEYS: &str =
+    "first test key that is long enough to sign,second test key that is long enough to sign";
+
 /// One running example process; killed on drop, its output printed if the test failed.
 pub struct Counter {
     child: Child,
@@ -45,7 +50,7 @@ pub struct Counter {
 
 impl Counter {
     /// Starts the example with `env` on top of a clean environment that sets `BIND`,
-    /// `WORKERS=1`, `SESSION_KEYS` (two test keys) and `RUST_LOG`, and waits until it
+    /// `WORKERS=1`, `SESSION_KEYS` ([`TEST_KEYS`]) and `RUST_LOG`, and waits until it
     /// accepts connections.
     pub fn start(env: &[(&str, String)]) -> Self {
         Self::start_example("counter", env)
@@ -62,7 +67,7 @@ impl Counter {
             .env_clear()
             .env("BIND", format!("127.0.0.1:{port}"))
             .env("WORKERS", "1")
-            .env("SESSION_KEYS", "first test key,second test key")
+            .env("SESSION_KEYS", TEST_KEYS)
             .env("RUST_LOG", "info")
             .stdout(out.try_clone().expect("log file"))
             .stderr(out);

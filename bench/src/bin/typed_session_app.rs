@@ -32,7 +32,8 @@ async fn main() -> std::io::Result<()> {
     let store = RedisStore::connect(&url)
         .await
         .map_err(std::io::Error::other)?;
-    let sessions = SessionMiddleware::new(store, Keys::new(["bench key"]));
+    let sessions =
+        SessionMiddleware::new(store, Keys::new(["bench key that is long enough to sign"]));
     HttpServer::new(move || {
         App::new()
             .wrap(sessions.clone())

@@ -1,0 +1,77 @@
+//! Why the builder refuses a configuration: each refusal is an option that would leave the
+//! sessions open to forgery or theft, or one that would be accepted and then ignored. A
+//! middleware that refuses to start is the safe outcome; one that starts insecure is not.
+
+use crate::compat::Compat;
+
+/// A configuration the middleware refuses to be built with, from
+/// [`SessionMiddlewareBuilder::try_build`](crate::SessionMiddlewareBuilder::try_build)
+/// (and the panic message of [`build`](crate::SessionMiddlewareBuilder::build)). Each
+/// message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// [`Keys::new`](crate::Keys::new) was given no key. An empty list from a
+    /// configuration file would otherwise turn signing off without a word.
+    #[error(
+        "Keys::new was given no session key: give at least one key of 32 random bytes, \
+         or Keys::none() to send unsigned cookies on purpose"
+    )]
+    NoKeys,
+    /// A key of the ring is empty: HMAC with an empty key lets anyone sign any id.
+    #[error(
+        "session key #{index} is empty, which lets anyone sign any session id: remove it \
+         (an empty entry in a comma-separated list, such as \"key,\", makes one)"
+    )]
+    EmptyKey {
+        /// Its position in the ring, from 0.
+        index: usize,
+    },
+    /// A key of the ring is shorter than [`Keys::MIN_LEN`](crate::Keys::MIN_LEN) bytes.
+    #[error(
+        "session key #{index} is {len} bytes, fewer than 32: one signed cookie is enough to \
+         guess a short key offline; use at least 32 random bytes (openssl rand -base64 48), \
+         or Keys::allow_short_keys() to share a Node app's short secret knowingly"
+    )]
+    ShortKey {
+        /// Its position in the ring, from 0.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A cookie named `__Host-...` with an option that browsers refuse for such a name:
+    /// they would drop the cookie, so no session would ever stick.
+    #[error(
+        "the cookie name {name:?} starts with __Host-, which requires {requirement}: \
+         drop the conflicting option or rename the cookie"
+    )]
+    HostPrefix {
+        /// The cookie name.
+        name: String,
+        /// What the prefix requires and the configuration does not give.
+        requirement: &'static str,
+    },
+    /// A cookie named `__Secure-...` that is not always `Secure`: browsers drop it
+    /// whenever it is not.
+    #[error(
+        "the cookie name {name:?} starts with __Secure-, which requires the Secure \
+         attribute: remove cookie_secure(false) and cookie_secure_from_scheme(), or rename \
+         the cookie"
+    )]
+    SecurePrefix {
+        /// The cookie name.
+        name: String,
+    },
+    /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout) with a
+    /// Node preset: the Node package keeps no creation time in its document, so the limit
+    /// could never apply.
+    #[error(
+        "absolute_timeout cannot be kept with the {compat:?} preset: its session document \
+         stores no creation time, so the limit would be accepted and ignored; drop \
+         absolute_timeout, or end sessions on the Node side"
+    )]
+    AbsoluteTimeoutWithCompat {
+        /// The preset.
+        compat: Compat,
+    },
+}
