@@ -247,8 +247,9 @@ async fn express_app<St: SessionStore + 'static>(
     store: St,
 ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>
 {
-    let builder = SessionMiddleware::builder(store, Keys::new(["bad data test key"]))
-        .compat(Compat::ExpressSession);
+    let builder =
+        SessionMiddleware::builder(store, Keys::new(["bad data test key, long enough to sign"]))
+            .compat(Compat::ExpressSession);
     test::init_service(
         App::new()
             .wrap(builder.build())

@@ -174,7 +174,10 @@ fn store_layout(layout: Layout) -> StoreLayout {
 /// (every cookie value the app handed out, and the id part of every session key).
 async fn flow(server: &RedisServer, layout: Layout) -> (String, BTreeSet<String>) {
     let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let builder = SessionMiddleware::builder(store.clone(), Keys::new(["no secrets test key"]));
+    let builder = SessionMiddleware::builder(
+        store.clone(),
+        Keys::new(["no secrets test key, long enough to sign"]),
+    );
     let app = test::init_service(
         App::new()
             .wrap(layout.configure(builder).build())
