@@ -26,3 +26,8 @@ struct ComingFromActixSessionDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/sharing-sessions-with-node.md")]
 struct SharingWithNodeDoctests;
+
+/// The threat model's example of a field whose default must be the safe one.
+#[cfg(doctest)]
+#[doc = include_str!("../SECURITY.md")]
+struct SecurityDoctests;

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-/// Random bytes in a new id: 192 bits, comfortably above OWASP's 128-bit floor.
+/// Random bytes in a new id: 192 bits, comfortably above OWASP's recommended minimum.
 const ID_BYTES: usize = 24;
 /// Length of a generated id: base64url of [`ID_BYTES`] without padding.
 const ID_LEN: usize = ID_BYTES * 4 / 3;
