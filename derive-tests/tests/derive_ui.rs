@@ -1,6 +1,6 @@
 //! Every error `#[derive(SessionData)]` can report, pinned with its span and wording in
 //! `tests/ui/*.stderr`, plus the inputs it must accept. Regenerate the pins after a
-//! deliberate change with `TRYBUILD=overwrite cargo test -p actix-typed-session --test derive_ui`.
+//! deliberate change with `TRYBUILD=overwrite cargo test -p actix-typed-session-derive-tests --test derive_ui`.
 
 #[test]
 fn derive_ui() {
