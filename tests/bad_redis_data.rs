@@ -276,6 +276,9 @@ fn express_document(max_age: &str) -> String {
 /// (in seconds) a load must give the session: its own lifetime, clamped to `MAX_TTL`,
 /// or connect-redis' default when it states none that can be used.
 const EXPRESS_LIFETIMES: &[(&str, i64)] = &[
+    // An ordinary lifetime, and the longest that passes unclamped.
+    ("60000", 60),
+    ("3153600000000", MAX_TTL_SECS),
     ("1e300", MAX_TTL_SECS),
     // Past what i64 milliseconds hold, and one millisecond past MAX_TTL.
     ("1e19", MAX_TTL_SECS),
