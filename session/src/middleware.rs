@@ -131,11 +131,13 @@ fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
         .get_all(CACHE_CONTROL)
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .map(|directive| directive.trim().to_ascii_lowercase());
+        .map(str::trim);
     let had_own = headers.contains_key(CACHE_CONTROL);
     // `private="set-cookie"` names fields and still lets the rest be stored: not enough
     // for an id that may travel in a header.
-    if directives.any(|directive| directive == "private" || directive == "no-store") {
+    if directives.any(|directive| {
+        directive.eq_ignore_ascii_case("private") || directive.eq_ignore_ascii_case("no-store")
+    }) {
         return;
     }
     if had_own {
