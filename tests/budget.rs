@@ -167,7 +167,7 @@ async fn each_route_stays_within_its_round_trip_budget() {
     assert_traffic(
         &list,
         3,
-        &[&LOAD[..], &["SMEMBERS", "EXISTS"]].concat(),
+        &[&LOAD[..], &["ZREVRANGE", "EXISTS"]].concat(),
         "load + the index + one check per listed session",
     );
 
@@ -175,7 +175,7 @@ async fn each_route_stays_within_its_round_trip_budget() {
     assert_traffic(
         &purge,
         2,
-        &[&LOAD[..], &["MULTI", "DEL", "SREM", "EXEC"]].concat(),
+        &[&LOAD[..], &["MULTI", "DEL", "ZREM", "EXEC"]].concat(),
         "load + purge, leaving the index in the same transaction",
     );
 

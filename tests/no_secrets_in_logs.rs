@@ -244,8 +244,7 @@ async fn flow(server: &RedisServer, layout: Layout) -> (String, BTreeSet<String>
         base: record.snapshot.clone(),
         index: IndexMoves {
             join: vec![IndexKey::new(layout.prefix(), "email", &encoded(EMAIL))],
-            leave: Vec::new(),
-            ttl: None,
+            ..IndexMoves::default()
         },
     };
     let shown = format!("{record:?}\n{changes:?}\n");

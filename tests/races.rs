@@ -1,7 +1,8 @@
 //! Requests racing on one session against a real Redis, in both layouts, with random
 //! delays so each trial interleaves differently: concurrent writes to different fields
 //! all land, a logout is never undone by a write racing it, two renewals leave one
-//! session with the data, and a write racing expiry never leaves a partial record.
+//! session with the data, a renewal racing "sign out everywhere" never escapes it, and a
+//! write racing expiry never leaves a partial record.
 //!
 //! `RACE_TRIALS` sets the trials of the logout race (default below); the others scale
 //! with it.
@@ -98,6 +99,27 @@ async fn slow(mut session: Session<counter_app::Visit>, query: web::Query<Slow>)
     format!("{} views", views + 1)
 }
 
+/// A struct over the counter's session without its index field.
+#[derive(SessionData)]
+#[session(prefix = "prefs.")]
+struct Prefs {
+    font: Option<String>,
+}
+
+/// `POST /prefs/renew`: a renewal reached through a struct that knows nothing of the user.
+async fn renew_prefs(mut session: Session<Prefs>) -> &'static str {
+    session.set_font(Some("serif".to_owned()));
+    session.renew();
+    "renewed"
+}
+
+/// `POST /end-others`: "sign out everywhere else".
+async fn end_others(
+    session: Session<counter_app::Visit>,
+) -> Result<String, actix_typed_session::SessionError> {
+    Ok(format!("ended {}", session.end_other_sessions().await?))
+}
+
 /// The app with the counter's routes and this file's, on `server`, in `layout`.
 async fn app(
     server: &RedisServer,
@@ -119,7 +141,9 @@ async fn app(
             .configure(counter_app::routes)
             .route("/set/{n}", web::get().to(set_field))
             .route("/fields", web::get().to(show_fields))
-            .route("/slow", web::get().to(slow)),
+            .route("/slow", web::get().to(slow))
+            .route("/prefs/renew", web::post().to(renew_prefs))
+            .route("/end-others", web::post().to(end_others)),
     )
     .await
 }
@@ -170,6 +194,20 @@ where
 
 async fn flush(conn: &mut MultiplexedConnection) {
     let _: () = redis::cmd("FLUSHDB").query_async(conn).await.unwrap();
+}
+
+/// Everything stored under `key`, hash or string, as text.
+async fn stored_text(conn: &mut MultiplexedConnection, key: &str) -> String {
+    let kind: String = redis::cmd("TYPE").arg(key).query_async(conn).await.unwrap();
+    let value: redis::Value = match kind.as_str() {
+        "hash" => redis::cmd("HGETALL")
+            .arg(key)
+            .query_async(conn)
+            .await
+            .unwrap(),
+        _ => redis::cmd("GET").arg(key).query_async(conn).await.unwrap(),
+    };
+    format!("{value:?}")
 }
 
 /// Every session key in Redis (the per-user index keys are not sessions).
@@ -314,6 +352,77 @@ async fn concurrent_renewals_leave_exactly_one_session_with_the_data() {
         // it then logs in on a fresh, empty session of its own.
         eprintln!(
             "{layout:?}: {trials} renewal races: {one_refused} with one refused, {both_won} one after the other"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_renewal_racing_sign_out_everywhere_never_escapes_it() {
+    let server = RedisServer::start();
+    let mut conn = server.connection().await;
+    let trials = trials() / 2;
+    for layout in Layout::ALL {
+        let app = app(&server, layout, None).await;
+        let (mut refused, mut ended_after) = (0, 0);
+        for trial in 0..trials {
+            flush(&mut conn).await;
+            let mut jitter = Jitter::new(trial);
+            let (mut here, mut there) = (Jar::default(), Jar::default());
+            send(&app, &mut here, "POST", "/login", 1).await;
+            send(&app, &mut there, "POST", "/login", 1).await;
+            let end = after(
+                &app,
+                jitter.delay(2),
+                here.request("POST", "/end-others").to_request(),
+            );
+            // The other device renews its session meanwhile, through a struct without the
+            // index field.
+            let renew = async {
+                tokio::time::sleep(jitter.delay(2)).await;
+                let res =
+                    test::call_service(&app, there.request("POST", "/prefs/renew").to_request())
+                        .await;
+                (res.status(), res)
+            };
+            let (ended, (renewed, res)) = tokio::join!(end, renew);
+            there.absorb(&res);
+            assert_eq!(
+                ended.0,
+                StatusCode::OK,
+                "{layout:?} trial {trial}: {ended:?}"
+            );
+            match renewed {
+                StatusCode::SERVICE_UNAVAILABLE => refused += 1,
+                StatusCode::OK => ended_after += 1,
+                other => panic!("{layout:?} trial {trial}: the renewal answered {other}"),
+            }
+            let res = test::call_service(&app, there.request("GET", "/whoami").to_request()).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::UNAUTHORIZED,
+                "{layout:?} trial {trial}: the renewed session escaped sign-out"
+            );
+            let res = test::call_service(&app, here.request("GET", "/whoami").to_request()).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::OK,
+                "{layout:?} trial {trial}: the kept session ended"
+            );
+            // Another session may be left: a renewal that loaded after its session had
+            // ended starts a fresh one, with no user in it.
+            for key in session_keys(&mut conn).await {
+                if key != layout.key_of(&here) {
+                    let stored = stored_text(&mut conn, &key).await;
+                    assert!(
+                        !stored.contains("ada"),
+                        "{layout:?} trial {trial}: a session of the user escaped: {stored}"
+                    );
+                }
+            }
+        }
+        eprintln!(
+            "{layout:?}: {trials} renewals racing sign-out: {refused} answered 503 (ended \
+             under them), {ended_after} 200 (renewed then ended, or started afresh after)"
         );
     }
 }

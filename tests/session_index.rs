@@ -5,8 +5,11 @@
 use std::time::Duration;
 
 use actix_http::Request;
-use actix_typed_session::store::RedisStore;
-use actix_typed_session::{Keys, Session, SessionData, SessionError, SessionId, SessionMiddleware};
+use actix_typed_session::store::{MemoryStore, RedisStore, SessionStore};
+use actix_typed_session::{
+    Keys, Session, SessionData, SessionError, SessionId, SessionMiddleware,
+    SessionMiddlewareBuilder,
+};
 use actix_typed_session_tests::http::{body, Jar};
 use actix_typed_session_tests::RedisServer;
 use actix_web::body::MessageBody;
@@ -21,6 +24,24 @@ struct Account {
     #[session(index)]
     user: Option<String>,
     theme: String,
+}
+
+/// Another struct over the same session, without the index field.
+#[derive(SessionData)]
+#[session(prefix = "prefs.")]
+struct Prefs {
+    font: Option<String>,
+}
+
+async fn renew_prefs(mut session: Session<Prefs>) -> &'static str {
+    session.set_font(Some("serif".to_owned()));
+    session.renew();
+    "renewed"
+}
+
+async fn purge_prefs(session: Session<Prefs>) -> &'static str {
+    session.purge();
+    "purged"
 }
 
 async fn login(mut session: Session<Account>, user: web::Path<String>) -> &'static str {
@@ -70,7 +91,9 @@ fn routes(config: &mut web::ServiceConfig) {
         .route("/sessions", web::get().to(list))
         .route("/end-others", web::post().to(end_others))
         .route("/end-all", web::post().to(end_all))
-        .route("/logout", web::post().to(logout));
+        .route("/logout", web::post().to(logout))
+        .route("/prefs/renew", web::post().to(renew_prefs))
+        .route("/prefs/purge", web::post().to(purge_prefs));
 }
 
 async fn app(
@@ -82,12 +105,15 @@ async fn app(
     Error = Error,
 > {
     let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let mut builder =
-        SessionMiddleware::builder(store, Keys::new(["index test key, long enough to sign"]));
+    let mut builder = builder(store);
     if let Some(timeout) = absolute_timeout {
         builder = builder.absolute_timeout(timeout);
     }
     test::init_service(App::new().wrap(builder.build()).configure(routes)).await
+}
+
+fn builder(store: impl SessionStore) -> SessionMiddlewareBuilder {
+    SessionMiddleware::builder(store, Keys::new(["index test key, long enough to sign"]))
 }
 
 async fn send<S, B>(app: &S, jar: &mut Jar, method: &str, path: &str) -> (StatusCode, String)
@@ -123,11 +149,13 @@ async fn index_sets(server: &RedisServer) -> Vec<(String, Vec<String>)> {
     keys.sort();
     let mut sets = Vec::new();
     for key in keys {
-        let mut members: Vec<String> = redis::cmd("SMEMBERS")
+        let mut members: Vec<String> = redis::cmd("ZRANGE")
             .arg(&key)
+            .arg(0)
+            .arg(-1)
             .query_async(&mut conn)
             .await
-            .expect("SMEMBERS");
+            .expect("ZRANGE");
         members.sort();
         sets.push((key, members));
     }
@@ -246,12 +274,33 @@ async fn the_index_follows_logouts_expiry_and_a_change_of_user() {
     send(&app, &mut bob, "POST", "/login/bob").await;
     let (_, listed) = send(&app, &mut bob, "GET", "/sessions").await;
     assert_eq!(listed.lines().count(), 1, "only the live session: {listed}");
-    let bob_set = index_sets(&server)
+    let bob_id = id(&bob);
+    let bob_set = || async {
+        index_sets(&server)
+            .await
+            .into_iter()
+            .find(|(_, members)| members.contains(&bob_id))
+            .expect("bob's index")
+    };
+    // Within the grace period the entry stays: it might be a write still on its way.
+    let (bob_index, members) = bob_set().await;
+    assert!(members.contains(&id(&three)), "{members:?}");
+    // Once it joined longer ago than that, a listing drops it.
+    let _: i64 = redis::cmd("ZADD")
+        .arg(&bob_index)
+        .arg("XX")
+        .arg(0)
+        .arg(id(&three))
+        .query_async(&mut conn)
         .await
-        .into_iter()
-        .find(|(_, members)| members.contains(&id(&bob)))
-        .expect("bob's index");
-    assert_eq!(bob_set.1, vec![id(&bob)], "the stale id was removed");
+        .unwrap();
+    let (_, listed) = send(&app, &mut bob, "GET", "/sessions").await;
+    assert_eq!(listed.lines().count(), 1, "only the live session: {listed}");
+    assert_eq!(
+        bob_set().await.1,
+        vec![bob_id.clone()],
+        "the stale id was removed"
+    );
 }
 
 #[actix_web::test]
@@ -295,4 +344,157 @@ async fn a_session_without_a_user_is_in_no_index() {
             .1,
         "ended 0"
     );
+}
+
+#[actix_web::test]
+async fn a_renewal_or_purge_through_a_struct_without_the_index_field_moves_the_whole_index() {
+    let server = RedisServer::start();
+    let app = app(&server, None).await;
+    let mut jar = Jar::default();
+    let id = |jar: &Jar| jar.get("session").unwrap().value().to_owned();
+    send(&app, &mut jar, "POST", "/login/ada").await;
+    let before = id(&jar);
+
+    // The handler extracted only `Prefs`, which knows nothing of the user: the session
+    // recorded its index, so the new id takes the old one's place there all the same.
+    let (status, _) = send(&app, &mut jar, "POST", "/prefs/renew").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(id(&jar), before, "renewed");
+    let sets = index_sets(&server).await;
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(sets[0].1, vec![id(&jar)], "the index lists the new id only");
+    let (_, me) = send(&app, &mut jar, "GET", "/whoami").await;
+    assert_eq!(me, "ada");
+
+    // So does a purge: the session leaves its index at once.
+    send(&app, &mut jar, "POST", "/prefs/purge").await;
+    assert!(
+        index_sets(&server).await.is_empty(),
+        "the purged id stays indexed"
+    );
+}
+
+/// One user logs in `LOGINS` times while another keeps using the app: the index stays at
+/// its cap, the oldest sessions end, a listing reads no more than the cap, and the other
+/// user is answered throughout.
+async fn many_logins_keep_the_index_at_its_cap(
+    store: impl SessionStore,
+    redis: Option<&RedisServer>,
+) {
+    const LOGINS: usize = 10_000;
+    const CAP: usize = 16;
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(store).max_sessions_per_index(CAP).build())
+            .configure(routes),
+    )
+    .await;
+    let mut bob = Jar::default();
+    send(&app, &mut bob, "POST", "/login/bob").await;
+    let mut first = Jar::default();
+    let mut last = Jar::default();
+    let mut answered = 0;
+    let done = std::cell::Cell::new(false);
+    let logins = async {
+        for n in 0..LOGINS {
+            let mut jar = Jar::default();
+            let (status, _) = send(&app, &mut jar, "POST", "/login/ada").await;
+            assert_eq!(status, StatusCode::OK, "login {n}");
+            if n == 0 {
+                first = jar;
+            } else {
+                last = jar;
+            }
+            // Let the other user's requests in between.
+            tokio::task::yield_now().await;
+        }
+        done.set(true);
+    };
+    let other_user = async {
+        while !done.get() {
+            let mut jar = bob.clone();
+            let (status, me) = send(&app, &mut jar, "GET", "/whoami").await;
+            assert_eq!((status, me.as_str()), (StatusCode::OK, "bob"));
+            answered += 1;
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::join!(logins, other_user);
+    assert!(
+        answered >= LOGINS / 2,
+        "the other user was answered {answered} times"
+    );
+
+    let (_, listed) = send(&app, &mut last, "GET", "/sessions").await;
+    assert_eq!(
+        listed.lines().count(),
+        CAP,
+        "the listing holds the cap: {listed}"
+    );
+    let (_, me) = send(&app, &mut first, "GET", "/whoami").await;
+    assert_eq!(me, "", "the first login ended long ago");
+    let (_, me) = send(&app, &mut last, "GET", "/whoami").await;
+    assert_eq!(me, "ada");
+    let (_, me) = send(&app, &mut bob, "GET", "/whoami").await;
+    assert_eq!(me, "bob", "another user's session is untouched");
+
+    let Some(server) = redis else { return };
+    let sets = index_sets(server).await;
+    let ada = sets
+        .iter()
+        .find(|(_, members)| members.len() > 1)
+        .expect("ada's index");
+    assert_eq!(ada.1.len(), CAP, "the index holds the cap");
+    let mut conn = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{PREFIX}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let sessions = keys.iter().filter(|key| !key.contains("index:")).count();
+    assert_eq!(
+        sessions,
+        CAP + 1,
+        "ada's {CAP} newest sessions and bob's are stored"
+    );
+    // The listing checks each listed id once, and reads no more of the index than the cap.
+    let exists = |conn: &mut redis::aio::MultiplexedConnection| {
+        let mut conn = conn.clone();
+        async move {
+            let stats: String = redis::cmd("INFO")
+                .arg("commandstats")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            stats
+                .lines()
+                .find_map(|line| line.strip_prefix("cmdstat_exists:calls="))
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|calls| calls.parse::<usize>().ok())
+                .unwrap_or(0)
+        }
+    };
+    let before = exists(&mut conn).await;
+    send(&app, &mut last, "GET", "/sessions").await;
+    assert_eq!(
+        exists(&mut conn).await - before,
+        CAP,
+        "one check per listed session"
+    );
+}
+
+#[actix_web::test]
+async fn ten_thousand_logins_of_one_user_keep_a_redis_index_at_its_cap() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    many_logins_keep_the_index_at_its_cap(store, Some(&server)).await;
+}
+
+#[actix_web::test]
+async fn ten_thousand_logins_of_one_user_keep_a_memory_index_at_its_cap() {
+    many_logins_keep_the_index_at_its_cap(MemoryStore::new(), None).await;
 }

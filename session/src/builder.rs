@@ -16,7 +16,7 @@ use crate::envelope::Envelope;
 use crate::id::IdFormat;
 use crate::middleware::SessionMiddleware;
 use crate::signing::{Algorithm, InlineSigner, KeyProblem, Keygrip, Keys};
-use crate::store::{Layout, SessionStore};
+use crate::store::{Layout, SessionStore, DEFAULT_MAX_SESSIONS_PER_INDEX};
 use crate::transport::{default_header, IdTransport, Transport};
 
 impl SessionMiddleware {
@@ -59,6 +59,7 @@ pub struct SessionMiddlewareBuilder {
     save_uninitialized: bool,
     fail_open: bool,
     max_session_size: Option<usize>,
+    max_sessions_per_index: usize,
     id_transport: IdTransport,
     id_header: HeaderName,
     compat: Option<Compat>,
@@ -89,6 +90,7 @@ impl SessionMiddlewareBuilder {
             save_uninitialized: false,
             fail_open: false,
             max_session_size: None,
+            max_sessions_per_index: DEFAULT_MAX_SESSIONS_PER_INDEX,
             id_transport: IdTransport::default(),
             id_header: default_header(),
             compat: None,
@@ -292,6 +294,18 @@ impl SessionMiddlewareBuilder {
         self
     }
 
+    /// The most sessions one per-user index keeps (the sessions sharing one value of an
+    /// `#[session(index)]` field, such as one user's). A login past it ends that user's
+    /// sessions that joined the index longest ago (entries of sessions already gone are
+    /// dropped first), so the newest login always succeeds and one account cannot grow
+    /// the store, or the cost of listing it, without bound. Refusing the new login
+    /// instead would let anyone who knows a password lock its owner out. At least 1.
+    /// Default: [`DEFAULT_MAX_SESSIONS_PER_INDEX`](crate::store::DEFAULT_MAX_SESSIONS_PER_INDEX) (64).
+    pub fn max_sessions_per_index(mut self, sessions: usize) -> Self {
+        self.max_sessions_per_index = sessions;
+        self
+    }
+
     /// Where the session id travels: cookies, a header, or both. Default:
     /// [`IdTransport::Cookie`].
     ///
@@ -378,6 +392,9 @@ impl SessionMiddlewareBuilder {
         if has_prefix(name, "__Secure-") && self.secure != Secure::Always {
             return Err(ConfigError::SecurePrefix { name: name.clone() });
         }
+        if self.max_sessions_per_index == 0 {
+            return Err(ConfigError::NoSessionsPerIndex);
+        }
         // Every preset keeps the JSON document of a Node package, which holds no creation
         // time: `outlived` would never see one.
         if let (Some(compat), Some(_)) = (self.compat, self.absolute_timeout) {
@@ -440,6 +457,7 @@ impl SessionMiddlewareBuilder {
             save_uninitialized: self.save_uninitialized,
             fail_open: self.fail_open,
             max_session_size: self.max_session_size,
+            max_sessions_per_index: self.max_sessions_per_index,
         }
     }
 }

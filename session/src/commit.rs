@@ -2,6 +2,7 @@
 //! write (two for a renewal or a purge) and what the response must tell the client, which
 //! the middleware hands to the transport.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use actix_web::HttpRequest;
@@ -9,8 +10,13 @@ use actix_web::HttpRequest;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
-use crate::store::{CommitOutcome, IndexKey, IndexMoves, Record, WriteMode};
+use crate::store::{CommitOutcome, IndexKey, IndexMoves, Record, TakeOver, WriteMode};
 use crate::transport::Handout;
+
+/// The reserved session field that records the per-user indexes a session is in, by the
+/// name of the indexed field, so a renewal or a purge moves all of them whichever structs
+/// the request extracted.
+pub(crate) const INDEXES_FIELD: &str = "__index";
 
 /// How many fresh ids a create tries before giving up. With 192-bit ids a second try
 /// already means something is wrong with the randomness.
@@ -44,13 +50,14 @@ pub(crate) async fn commit(
         if let Some((id, _)) = loaded.existing() {
             config
                 .store
-                .delete(&config.key(id), &placement.before)
+                .delete(&config.key(id), &placement.before_keys())
                 .await?;
         }
         if changes.is_empty() {
             return Ok(Handout::Remove);
         }
-        let id = create(state, changes, SystemTime::now(), None, placement.after).await?;
+        let (changes, moves) = placement.for_new_session(state, changes);
+        let id = create(state, changes, SystemTime::now(), None, moves).await?;
         return Ok(issue(id, None));
     }
 
@@ -64,8 +71,8 @@ pub(crate) async fn commit(
                 Handout::Nothing
             });
         }
-        let after = placement().after;
-        let id = create(state, changes, SystemTime::now(), None, after).await?;
+        let (changes, moves) = placement().for_new_session(state, changes);
+        let id = create(state, changes, SystemTime::now(), None, moves).await?;
         return Ok(issue(id, loaded.record.as_ref()));
     };
 
@@ -78,8 +85,13 @@ pub(crate) async fn commit(
     let refreshed = if changes.is_empty() {
         record.refreshed
     } else {
-        let moves = placement().moves(state);
+        let placement = placement();
+        let mut changes = changes;
+        let mut remove = Vec::new();
+        placement.record(&mut changes, &mut remove);
+        let moves = placement.moves(state);
         let mut update = config.change_set(WriteMode::update_of(record), changes, Some(record));
+        update.remove.extend(remove);
         update.index = moves;
         match config.store.commit(&config.key(id), &update).await? {
             CommitOutcome::Written => true,
@@ -103,6 +115,8 @@ pub(crate) async fn commit(
 
 /// Moves the session to a fresh id: the old record is deleted first, and only the request
 /// that deleted it goes on to create the new one, so two racing renewals leave one session.
+/// The new id takes the old one's place in its indexes only if the old one is still there,
+/// so a renewal racing "sign out everywhere" ends with the rest (see [`TakeOver`]).
 async fn renew(
     state: &SessionState,
     old: &SessionId,
@@ -110,12 +124,32 @@ async fn renew(
     changes: Vec<(String, Vec<u8>)>,
     placement: Placement,
 ) -> Result<SessionId, SessionError> {
-    let old = state.config.key(old);
-    if !state.config.store.delete(&old, &placement.before).await? {
+    let config = &state.config;
+    let kept: Vec<IndexKey> = placement
+        .before
+        .values()
+        .filter(|index| placement.after.values().any(|after| after == *index))
+        .cloned()
+        .collect();
+    // The old id stays in the indexes the new one takes over; in any other it is left
+    // as a stale entry, which listings drop.
+    if !config.store.retire(&config.key(old), &kept).await? {
         return Err(SessionError::Ended);
     }
     let mut fields = record.fields.clone();
     fields.extend(changes);
+    let mut remove = Vec::new();
+    placement.record(&mut fields, &mut remove);
+    for name in remove {
+        fields.remove(&name);
+    }
+    let mut moves = placement.moves(state);
+    moves.join.retain(|index| !kept.contains(index));
+    moves.leave.clear();
+    moves.take_over = Some(TakeOver {
+        from: old.clone(),
+        indexes: kept,
+    });
     // A record without a creation time starts its absolute timeout now.
     let created_at = record.created_at.unwrap_or_else(SystemTime::now);
     create(
@@ -123,56 +157,128 @@ async fn renew(
         fields.into_iter().collect(),
         created_at,
         Some(record),
-        placement.after,
+        moves,
     )
     .await
 }
 
-/// The per-user indexes the session is in before this request and belongs in after it.
+/// The per-user indexes the session is in before this request and belongs in after it,
+/// by the name of the indexed field.
 struct Placement {
-    before: Vec<IndexKey>,
-    after: Vec<IndexKey>,
+    /// What the session recorded in [`INDEXES_FIELD`], plus what the extracted structs'
+    /// stored values say for a session stored before it recorded them.
+    before: BTreeMap<String, IndexKey>,
+    after: BTreeMap<String, IndexKey>,
+    /// What the session recorded, to tell whether the record needs rewriting.
+    recorded: BTreeMap<String, String>,
 }
 
 impl Placement {
-    /// Read from the stored record and the request's changes, for every typed view with an
-    /// `#[session(index)]` field. A `null` value (a `None`) is in no index.
+    /// Read from the session's record of its indexes, the stored record and the
+    /// request's changes for every typed view with an `#[session(index)]` field. A
+    /// `null` value (a `None`) is in no index. An index field of a struct the request did
+    /// not extract keeps the index it recorded.
     fn of(state: &SessionState, loaded: &Loaded, changes: &[(String, Vec<u8>)]) -> Self {
+        let config = &state.config;
         let stored = loaded.existing().map(|(_, record)| &record.fields);
-        let mut placement = Placement {
-            before: Vec::new(),
-            after: Vec::new(),
+        let recorded: BTreeMap<String, String> = stored
+            .and_then(|fields| fields.get(INDEXES_FIELD))
+            .and_then(|value| serde_json::from_slice(value).ok())
+            .unwrap_or_default();
+        let mut before: BTreeMap<String, IndexKey> = recorded
+            .iter()
+            .filter_map(|(field, key)| Some((field.clone(), config.recorded_index(key)?)))
+            .collect();
+        // After a purge nothing of the old record carries over.
+        let mut after = if state.is_purged() {
+            BTreeMap::new()
+        } else {
+            before.clone()
         };
         for field in state.index_fields() {
-            let index = |value: &Vec<u8>| state.config.index_key(field, value);
+            let index = |value: &Vec<u8>| config.index_key(field, value);
             let old = stored.and_then(|fields| fields.get(field));
+            if let (false, Some(key)) = (before.contains_key(field), old.and_then(index)) {
+                before.insert(field.to_owned(), key);
+            }
             let changed = changes.iter().find(|(name, _)| name == field);
-            // After a purge nothing of the old record carries over.
             let new = match changed {
                 Some((_, value)) => Some(value),
                 None if state.is_purged() => None,
                 None => old,
             };
-            placement.before.extend(old.and_then(index));
-            placement.after.extend(new.and_then(index));
+            match new.and_then(index) {
+                Some(key) => after.insert(field.to_owned(), key),
+                None => after.remove(field),
+            };
         }
-        placement
+        Placement {
+            before,
+            after,
+            recorded,
+        }
+    }
+
+    fn before_keys(&self) -> Vec<IndexKey> {
+        self.before.values().cloned().collect()
+    }
+
+    /// Adds the rewrite of the session's record of its indexes to a write, when it changed:
+    /// into `set`, or its name into `remove` when the session is in no index any more.
+    fn record<S: Extend<(String, Vec<u8>)>>(&self, set: &mut S, remove: &mut Vec<String>) {
+        let now: BTreeMap<&str, &str> = self
+            .after
+            .iter()
+            .map(|(field, key)| (field.as_str(), key.recorded_name()))
+            .collect();
+        let then: BTreeMap<&str, &str> = self
+            .recorded
+            .iter()
+            .map(|(field, key)| (field.as_str(), key.as_str()))
+            .collect();
+        if now == then {
+            return;
+        }
+        if now.is_empty() {
+            remove.push(INDEXES_FIELD.to_owned());
+        } else if let Ok(value) = serde_json::to_vec(&now) {
+            set.extend([(INDEXES_FIELD.to_owned(), value)]);
+        }
+    }
+
+    /// A new session's fields, with its record of indexes, and the indexes it joins.
+    fn for_new_session(
+        self,
+        state: &SessionState,
+        mut changes: Vec<(String, Vec<u8>)>,
+    ) -> (Vec<(String, Vec<u8>)>, IndexMoves) {
+        let new = Placement {
+            before: BTreeMap::new(),
+            after: self.after,
+            recorded: BTreeMap::new(),
+        };
+        new.record(&mut changes, &mut Vec::new());
+        (changes, new.moves(state))
     }
 
     /// The moves of a session that keeps its id.
-    fn moves(self, state: &SessionState) -> IndexMoves {
-        let Placement { before, after } = self;
+    fn moves(&self, state: &SessionState) -> IndexMoves {
+        let before: Vec<&IndexKey> = self.before.values().collect();
+        let after: Vec<&IndexKey> = self.after.values().collect();
         IndexMoves {
             join: after
                 .iter()
                 .filter(|key| !before.contains(key))
-                .cloned()
+                .map(|key| (*key).clone())
                 .collect(),
             leave: before
-                .into_iter()
+                .iter()
                 .filter(|key| !after.contains(key))
+                .map(|key| (*key).clone())
                 .collect(),
+            take_over: None,
             ttl: state.config.absolute_timeout,
+            cap: state.config.max_sessions_per_index,
         }
     }
 }
@@ -218,16 +324,12 @@ async fn create(
     fields: Vec<(String, Vec<u8>)>,
     created_at: SystemTime,
     renewed: Option<&Record>,
-    indexes: Vec<IndexKey>,
+    moves: IndexMoves,
 ) -> Result<SessionId, SessionError> {
     let mut changes = state
         .config
         .change_set(WriteMode::Create { created_at }, fields, renewed);
-    changes.index = IndexMoves {
-        join: indexes,
-        leave: Vec::new(),
-        ttl: state.config.absolute_timeout,
-    };
+    changes.index = moves;
     let id_format = state.config.transport.id_format();
     for _ in 0..CREATE_ATTEMPTS {
         let id = SessionId::generate_as(id_format).map_err(|_| SessionError::NoId)?;
@@ -238,7 +340,10 @@ async fn create(
             .await?
         {
             CommitOutcome::Written => return Ok(id),
-            CommitOutcome::Collision | CommitOutcome::Missing => {
+            // Signed out meanwhile: the session this one renews left its index, or the
+            // new one was taken out before it was written.
+            CommitOutcome::Missing => return Err(SessionError::Ended),
+            CommitOutcome::Collision => {
                 tracing::warn!(session = %id.fingerprint(), "session id collision; trying another");
             }
         }

@@ -47,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) save_uninitialized: bool,
     pub(crate) fail_open: bool,
     pub(crate) max_session_size: Option<usize>,
+    /// The most sessions one per-user index keeps; past it the oldest end.
+    pub(crate) max_sessions_per_index: usize,
 }
 
 impl Config {
@@ -59,6 +61,12 @@ impl Config {
     /// `None` for a `null` (a `None`), which is in no index.
     pub(crate) fn index_key(&self, field: &str, value: &[u8]) -> Option<IndexKey> {
         (value != b"null").then(|| IndexKey::new(&self.key_prefix, field, value))
+    }
+
+    /// An index a session recorded it is in (see `commit.rs`); `None` for a name that is
+    /// not an index's.
+    pub(crate) fn recorded_index(&self, name: &str) -> Option<IndexKey> {
+        IndexKey::from_recorded(&self.key_prefix, name)
     }
 
     /// What a load asks of the store: the time-to-live refresh of the policy, and the

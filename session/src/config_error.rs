@@ -18,6 +18,13 @@ pub enum ConfigError {
          or Keys::none() to send unsigned cookies on purpose"
     )]
     NoKeys,
+    /// [`max_sessions_per_index`](crate::SessionMiddlewareBuilder::max_sessions_per_index)
+    /// of 0 would end every session at its login.
+    #[error(
+        "max_sessions_per_index(0) would end every indexed session as it logs in: give at \
+         least 1"
+    )]
+    NoSessionsPerIndex,
     /// A key of the ring is empty: HMAC with an empty key lets anyone sign any id.
     #[error(
         "session key #{index} is empty, which lets anyone sign any session id: remove it \

@@ -33,14 +33,17 @@ impl<T: IndexedSession> Session<T> {
     /// every session of the logged-in user: this one first (once it is stored), then the
     /// others by fingerprint. Empty when the field is `None`.
     ///
-    /// Costs one store round trip for the index and one check per listed session (sent
-    /// together); entries of sessions that expired or ended are dropped on the way.
+    /// Lists at most [`max_sessions_per_index`](crate::SessionMiddlewareBuilder::max_sessions_per_index)
+    /// sessions, the ones that logged in last. Costs one store round trip for the index
+    /// and one check per listed session (sent together); entries of sessions that expired
+    /// or ended are dropped on the way.
     pub async fn sessions(&self) -> Result<Vec<SessionInfo>, SessionError> {
         let Some(index) = self.index_key() else {
             return Ok(Vec::new());
         };
         let current = self.current_id();
-        let ids = self.state.config.store.index_list(&index).await?;
+        let limit = self.state.config.max_sessions_per_index;
+        let ids = self.state.config.store.index_list(&index, limit).await?;
         let mut listed: Vec<SessionInfo> = ids
             .iter()
             .map(|id| SessionInfo {

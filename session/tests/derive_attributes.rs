@@ -105,8 +105,15 @@ impl SessionStore for RecordingStore {
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
         self.inner.delete(key, leave).await
     }
-    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
-        self.inner.index_list(index).await
+    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+        self.inner.retire(key, hold).await
+    }
+    async fn index_list(
+        &self,
+        index: &IndexKey,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        self.inner.index_list(index, limit).await
     }
     async fn index_end(
         &self,

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_typed_session::store::{
     ChangeSet, CommitOutcome, IndexKey, IndexMoves, JsonWrite, Layout, LoadOptions, Record,
-    SessionKey, SessionStore, WriteMode,
+    SessionKey, SessionStore, TakeOver, WriteMode,
 };
 use actix_typed_session::SessionId;
 
@@ -143,6 +143,10 @@ pub async fn run_in<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     an_update_moves_a_session_between_indexes(store, cx).await;
     ending_an_index_ends_all_its_sessions_but_the_kept_one(store, cx).await;
     a_refused_commit_changes_no_index(store, cx).await;
+    a_renewal_takes_the_place_of_the_session_it_renews(store, cx).await;
+    a_renewal_of_a_session_ended_meanwhile_is_refused(store, cx).await;
+    a_renewal_that_took_its_place_is_ended_with_the_rest(store, cx).await;
+    an_index_past_its_cap_ends_its_oldest_sessions(store, cx).await;
 }
 
 /// A key no other check uses.
@@ -595,7 +599,7 @@ fn moving(mut changes: ChangeSet, join: &[&IndexKey], leave: &[&IndexKey]) -> Ch
     changes.index = IndexMoves {
         join: join.iter().map(|&index| index.clone()).collect(),
         leave: leave.iter().map(|&index| index.clone()).collect(),
-        ttl: None,
+        ..IndexMoves::default()
     };
     changes
 }
@@ -616,7 +620,7 @@ async fn create_in<S: SessionStore + ?Sized>(
 /// The ids an index lists, sorted.
 async fn listed<S: SessionStore + ?Sized>(store: &S, index: &IndexKey) -> Vec<String> {
     let mut ids: Vec<String> = store
-        .index_list(index)
+        .index_list(index, usize::MAX)
         .await
         .expect("index_list failed")
         .iter()
@@ -746,4 +750,138 @@ async fn a_refused_commit_changes_no_index<S: SessionStore + ?Sized>(store: &S, 
     assert_eq!(commit(store, &gone, &late).await, CommitOutcome::Missing);
     assert_eq!(listed(store, &index).await, ids(&[&key]));
     assert_eq!(listed(store, &elsewhere).await, Vec::<String>::new());
+}
+
+/// The first step of a renewal of `old`, in `index`: deleted, its entry held.
+async fn retire_in<S: SessionStore + ?Sized>(store: &S, old: &SessionKey, index: &IndexKey) {
+    assert!(store
+        .retire(old, std::slice::from_ref(index))
+        .await
+        .expect("retire failed"));
+}
+
+/// The second step: a new session that takes the place of `old` in `index`.
+async fn renewal_of<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+    old: &SessionKey,
+    index: &IndexKey,
+) -> (SessionKey, CommitOutcome) {
+    let key = fresh_key();
+    let mut changes = cx.create(&[("user", b"1")], now_ms(), cx.long);
+    changes.index.take_over = Some(TakeOver {
+        from: SessionId::parse(old.id()).expect("a generated id"),
+        indexes: vec![index.clone()],
+    });
+    let outcome = commit(store, &key, &changes).await;
+    (key, outcome)
+}
+
+async fn a_renewal_takes_the_place_of_the_session_it_renews<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let index = fresh_index();
+    let other = create_in(store, cx, &index, cx.long).await;
+    let old = create_in(store, cx, &index, cx.long).await;
+    retire_in(store, &old, &index).await;
+    // A listing between the two steps finds the old session gone, but keeps its entry:
+    // the renewal is on its way.
+    assert_eq!(listed(store, &index).await, ids(&[&other]));
+    let (new, outcome) = renewal_of(store, cx, &old, &index).await;
+    assert_eq!(outcome, CommitOutcome::Written);
+    assert_eq!(listed(store, &index).await, ids(&[&other, &new]));
+    assert_eq!(load(store, &old, cx).await, None);
+}
+
+async fn a_renewal_of_a_session_ended_meanwhile_is_refused<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let index = fresh_index();
+    let current = create_in(store, cx, &index, cx.long).await;
+    let old = create_in(store, cx, &index, cx.long).await;
+    retire_in(store, &old, &index).await;
+    // "Sign out everywhere else" lands between the renewal's two steps.
+    let keep = SessionId::parse(current.id()).expect("a generated id");
+    store
+        .index_end(&index, Some(&keep))
+        .await
+        .expect("index_end failed");
+    let (new, outcome) = renewal_of(store, cx, &old, &index).await;
+    assert_eq!(
+        outcome,
+        CommitOutcome::Missing,
+        "the renewal escaped the ending"
+    );
+    assert_eq!(
+        load(store, &new, cx).await,
+        None,
+        "a refused renewal wrote its session"
+    );
+    assert_eq!(listed(store, &index).await, ids(&[&current]));
+}
+
+async fn a_renewal_that_took_its_place_is_ended_with_the_rest<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let index = fresh_index();
+    let old = create_in(store, cx, &index, cx.long).await;
+    retire_in(store, &old, &index).await;
+    let (new, outcome) = renewal_of(store, cx, &old, &index).await;
+    assert_eq!(outcome, CommitOutcome::Written);
+    let ended = store
+        .index_end(&index, None)
+        .await
+        .expect("index_end failed");
+    assert_eq!(ended, 1);
+    assert_eq!(load(store, &new, cx).await, None);
+}
+
+async fn an_index_past_its_cap_ends_its_oldest_sessions<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let index = fresh_index();
+    let mut keys = Vec::new();
+    for _ in 0..5 {
+        let key = fresh_key();
+        let mut changes = moving(
+            cx.create(&[("user", b"1")], now_ms(), cx.long),
+            &[&index],
+            &[],
+        );
+        changes.index.cap = 3;
+        assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
+        keys.push(key);
+        // Entries are ordered by when they joined, to the millisecond.
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    assert_eq!(
+        listed(store, &index).await,
+        ids(&[&keys[2], &keys[3], &keys[4]])
+    );
+    for oldest in &keys[..2] {
+        assert_eq!(
+            load(store, oldest, cx).await,
+            None,
+            "an evicted session lives on"
+        );
+    }
+    // A session gone without telling the index does not count against the cap: the next
+    // login ends no live session.
+    assert!(store.delete(&keys[2], &[]).await.expect("delete failed"));
+    let key = fresh_key();
+    let mut changes = moving(
+        cx.create(&[("user", b"1")], now_ms(), cx.long),
+        &[&index],
+        &[],
+    );
+    changes.index.cap = 3;
+    assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
+    assert_eq!(
+        listed(store, &index).await,
+        ids(&[&keys[3], &keys[4], &key])
+    );
 }

@@ -88,10 +88,21 @@ impl SessionStore for CountingStore {
         self.inner.delete(key, leave).await
     }
 
-    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+    /// Counted as a delete: it is one, that keeps the session's index entries.
+    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+        self.counts.deletes.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.retire(key, hold).await
+    }
+
+    async fn index_list(
+        &self,
+        index: &IndexKey,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, StoreError> {
         self.counts.index_calls.fetch_add(1, Ordering::SeqCst);
         self.check()?;
-        self.inner.index_list(index).await
+        self.inner.index_list(index, limit).await
     }
 
     async fn index_end(

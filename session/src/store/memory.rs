@@ -1,7 +1,7 @@
 //! An in-process store: the default for development and tests, with the same semantics as
 //! the Redis store (guarded writes, time-to-live), and nothing shared between processes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime};
@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use super::document::Document;
 use super::time::clamp_ttl;
 use super::{
-    ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, SessionStore,
-    Snapshot, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, IndexMoves, Layout, LoadOptions, Record, SessionKey,
+    SessionStore, Snapshot, WriteMode, INDEX_GRACE,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -72,10 +72,14 @@ impl Entry {
     }
 }
 
-/// The ids in one per-user index.
+/// The ids in one per-user index, each with when it joined (or was last held for a
+/// renewal). Every change is O(1) per id; only listing, ending and making room (past the
+/// cap, so bounded by it) walk the ids.
 struct Index {
-    ids: HashSet<String>,
+    ids: HashMap<String, Instant>,
     expires_at: Option<Instant>,
+    /// The key prefix of its sessions.
+    session_prefix: String,
 }
 
 impl Index {
@@ -89,18 +93,121 @@ impl Data {
         self.sessions.get(key).is_some_and(|e| e.is_live(now))
     }
 
-    /// The live index under `key`, without the ids of sessions that are gone.
-    fn pruned_index(&mut self, index: &IndexKey, now: Instant) -> Option<&mut Index> {
+    /// Drops expired sessions, and index entries whose sessions are gone (past the grace
+    /// period), and indexes left empty: memory stays bounded by the live sessions.
+    fn sweep(&mut self, now: Instant) {
         let Data { sessions, indexes } = self;
-        let entry = indexes.get_mut(index.as_str()).filter(|i| i.is_live(now))?;
-        entry.ids.retain(|id| {
+        sessions.retain(|_, entry| entry.is_live(now));
+        indexes.retain(|_, index| {
+            let prefix = &index.session_prefix;
+            index.ids.retain(|id, joined| {
+                sessions.contains_key(&format!("{prefix}{id}"))
+                    || now.saturating_duration_since(*joined) <= INDEX_GRACE
+            });
+            index.is_live(now) && !index.ids.is_empty()
+        });
+    }
+
+    /// The live index under `key`.
+    fn index(&self, index: &IndexKey, now: Instant) -> Option<&Index> {
+        self.indexes.get(index.as_str()).filter(|i| i.is_live(now))
+    }
+
+    /// The ids of `index` whose sessions are live, newest first, and drops the entries
+    /// of sessions that are gone once past the grace period.
+    fn live_ids(&mut self, index: &IndexKey, now: Instant) -> Vec<(String, Instant)> {
+        let Data { sessions, indexes } = self;
+        let Some(entry) = indexes.get_mut(index.as_str()).filter(|i| i.is_live(now)) else {
+            return Vec::new();
+        };
+        let live = |id: &str| {
             SessionId::parse_any(id).is_some_and(|id| {
                 sessions
                     .get(index.session_key(&id).as_str())
                     .is_some_and(|e| e.is_live(now))
             })
+        };
+        entry
+            .ids
+            .retain(|id, joined| live(id) || now.saturating_duration_since(*joined) <= INDEX_GRACE);
+        let mut ids: Vec<(String, Instant)> = entry
+            .ids
+            .iter()
+            .filter(|(id, _)| live(id))
+            .map(|(id, joined)| (id.clone(), *joined))
+            .collect();
+        ids.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ids
+    }
+
+    /// Whether `from` is in every index of a renewal's take-over: only then may the renewal
+    /// take its place (see [`super::TakeOver`]).
+    fn may_take_over(&self, moves: &IndexMoves, now: Instant) -> bool {
+        moves.take_over.as_ref().is_none_or(|take| {
+            take.indexes.iter().all(|index| {
+                self.index(index, now)
+                    .is_some_and(|entry| entry.ids.contains_key(take.from.as_str()))
+            })
+        })
+    }
+
+    /// Puts `id` into its indexes as `moves` says, under the lock of the write.
+    fn enter(&mut self, moves: &IndexMoves, id: &str, now: Instant) {
+        let until = moves.ttl.map(|ttl| now + clamp_ttl(ttl));
+        let taken = moves.take_over.iter().flat_map(|take| {
+            take.indexes
+                .iter()
+                .map(move |index| (index, Some(take.from.as_str())))
         });
-        Some(entry)
+        let joined = moves.join.iter().map(|index| (index, None));
+        for (index, replaces) in joined.chain(taken) {
+            let fresh = || Index {
+                ids: HashMap::new(),
+                expires_at: until,
+                session_prefix: index.session_prefix.clone(),
+            };
+            let entry = self
+                .indexes
+                .entry(index.as_str().to_owned())
+                .or_insert_with(fresh);
+            if !entry.is_live(now) {
+                *entry = fresh();
+            }
+            if let Some(old) = replaces {
+                entry.ids.remove(old);
+            }
+            entry.ids.insert(id.to_owned(), now);
+            // Only ever lengthened: `None` is no expiry at all.
+            entry.expires_at = entry.expires_at.zip(until).map(|(at, until)| at.max(until));
+        }
+        for index in &moves.join {
+            self.make_room(index, moves.cap, now);
+        }
+    }
+
+    /// Brings `index` back to `cap` ids: stale entries go first, then the live sessions
+    /// that joined longest ago end.
+    fn make_room(&mut self, index: &IndexKey, cap: usize, now: Instant) {
+        if self
+            .index(index, now)
+            .is_none_or(|entry| entry.ids.len() <= cap)
+        {
+            return;
+        }
+        let live = self.live_ids(index, now);
+        for (id, _) in live.iter().skip(cap) {
+            self.end(index, id);
+        }
+    }
+
+    /// Takes `id` out of `index` and ends its session.
+    fn end(&mut self, index: &IndexKey, id: &str) {
+        if let Some(entry) = self.indexes.get_mut(index.as_str()) {
+            entry.ids.remove(id);
+        }
+        if let Some(id) = SessionId::parse_any(id) {
+            self.sessions.remove(index.session_key(&id).as_str());
+        }
     }
 
     fn leave(&mut self, indexes: &[IndexKey], id: &str) {
@@ -207,10 +314,12 @@ impl SessionStore for MemoryStore {
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(SWEEP_EVERY)
         {
-            data.sessions.retain(|_, entry| entry.is_live(now));
-            data.indexes.retain(|_, index| index.is_live(now));
+            data.sweep(now);
         }
         let live = data.is_live(key.as_str(), now);
+        if !data.may_take_over(&changes.index, now) {
+            return Ok(CommitOutcome::Missing);
+        }
         let sessions = &mut data.sessions;
         let entry = match (changes.mode, live) {
             (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision),
@@ -260,25 +369,8 @@ impl SessionStore for MemoryStore {
         }
         entry.expires_at = now + clamp_ttl(changes.layout.stored_ttl(changes.ttl));
         // Under the same lock as the write, so the indexes move with it or not at all.
-        let index_moves = &changes.index;
-        let until = index_moves.ttl.map(|ttl| now + clamp_ttl(ttl));
-        for index in &index_moves.join {
-            let fresh = || Index {
-                ids: HashSet::new(),
-                expires_at: until,
-            };
-            let entry = data
-                .indexes
-                .entry(index.as_str().to_owned())
-                .or_insert_with(fresh);
-            if !entry.is_live(now) {
-                *entry = fresh();
-            }
-            entry.ids.insert(key.id().to_owned());
-            // Only ever lengthened: `None` is no expiry at all.
-            entry.expires_at = entry.expires_at.zip(until).map(|(at, until)| at.max(until));
-        }
-        data.leave(&index_moves.leave, key.id());
+        data.enter(&changes.index, key.id(), now);
+        data.leave(&changes.index.leave, key.id());
         Ok(CommitOutcome::Written)
     }
 
@@ -290,16 +382,34 @@ impl SessionStore for MemoryStore {
         Ok(removed.is_some_and(|entry| entry.is_live(now)))
     }
 
-    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
-        let Some(entry) = data.pruned_index(index, now) else {
-            return Ok(Vec::new());
-        };
-        Ok(entry
-            .ids
+        let removed = data.sessions.remove(key.as_str());
+        for index in hold {
+            if let Some(joined) = data
+                .indexes
+                .get_mut(index.as_str())
+                .and_then(|entry| entry.ids.get_mut(key.id()))
+            {
+                *joined = now;
+            }
+        }
+        Ok(removed.is_some_and(|entry| entry.is_live(now)))
+    }
+
+    async fn index_list(
+        &self,
+        index: &IndexKey,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let now = Instant::now();
+        let mut data = self.data();
+        Ok(data
+            .live_ids(index, now)
             .iter()
-            .filter_map(|id| SessionId::parse_any(id))
+            .take(limit)
+            .filter_map(|(id, _)| SessionId::parse_any(id))
             .collect())
     }
 
@@ -310,24 +420,20 @@ impl SessionStore for MemoryStore {
     ) -> Result<usize, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
-        let Some(entry) = data.pruned_index(index, now) else {
+        let Some(entry) = data.indexes.get_mut(index.as_str()) else {
             return Ok(0);
         };
-        let ended: Vec<String> = entry
-            .ids
-            .iter()
-            .filter(|id| keep.is_none_or(|keep| keep.as_str() != id.as_str()))
-            .cloned()
-            .collect();
-        entry.ids.retain(|id| !ended.contains(id));
+        let kept = keep.and_then(|keep| entry.ids.remove_entry(keep.as_str()));
+        let ended = std::mem::take(&mut entry.ids);
+        entry.ids.extend(kept);
         if entry.ids.is_empty() {
             data.indexes.remove(index.as_str());
         }
-        for id in &ended {
-            if let Some(id) = SessionId::parse_any(id) {
-                data.sessions.remove(index.session_key(&id).as_str());
-            }
+        let mut count = 0;
+        for id in ended.keys().filter_map(|id| SessionId::parse_any(id)) {
+            let removed = data.sessions.remove(index.session_key(&id).as_str());
+            count += usize::from(removed.is_some_and(|entry| entry.is_live(now)));
         }
-        Ok(ended.len())
+        Ok(count)
     }
 }

@@ -106,6 +106,20 @@ impl IndexKey {
     pub fn session_key(&self, id: &SessionId) -> SessionKey {
         SessionKey::new(&self.session_prefix, id)
     }
+
+    /// The key without the prefix, as a session records the indexes it is in.
+    pub(crate) fn recorded_name(&self) -> &str {
+        &self.key[self.session_prefix.len()..]
+    }
+
+    /// The index a session recorded by [`recorded_name`](Self::recorded_name), for
+    /// sessions stored under `prefix`; `None` for a name that is not an index's.
+    pub(crate) fn from_recorded(prefix: &str, name: &str) -> Option<Self> {
+        name.starts_with("index:").then(|| Self {
+            key: format!("{prefix}{name}"),
+            session_prefix: prefix.to_owned(),
+        })
+    }
 }
 
 impl fmt::Debug for IndexKey {
@@ -320,18 +334,71 @@ impl fmt::Debug for ChangeSet {
     }
 }
 
+/// How many sessions one per-user index keeps unless the middleware is told otherwise
+/// ([`max_sessions_per_index`](crate::SessionMiddlewareBuilder::max_sessions_per_index)).
+pub const DEFAULT_MAX_SESSIONS_PER_INDEX: usize = 64;
+
+/// How long an index entry whose session is not (or no longer) stored is kept before a
+/// listing may drop it as stale: long enough for a write that joined before it landed
+/// (a cluster joins the index first), or a renewal between its two steps, to finish.
+pub const INDEX_GRACE: Duration = Duration::from_secs(60);
+
 /// How one commit moves its session between per-user indexes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexMoves {
     /// Indexes the session's id enters. A store adds it before or atomically with the
     /// write, never after it, so a written session is never missing from its index.
     pub join: Vec<IndexKey>,
+    /// A renewal: the indexes in which this session takes the place of the one it renews.
+    pub take_over: Option<TakeOver>,
     /// Indexes the session's id leaves, with or after the write.
     pub leave: Vec<IndexKey>,
     /// How long an index the session joins must live at least; `None`: no expiry. Stores
     /// only ever lengthen an index's time-to-live, and drop entries of sessions that no
     /// longer exist whenever they list an index.
     pub ttl: Option<Duration>,
+    /// The most sessions an index the session joins keeps. Past it, the sessions that
+    /// joined longest ago end (stale entries are dropped first), so the newest login
+    /// always succeeds.
+    pub cap: usize,
+}
+
+impl Default for IndexMoves {
+    fn default() -> Self {
+        Self {
+            join: Vec::new(),
+            take_over: None,
+            leave: Vec::new(),
+            ttl: None,
+            cap: DEFAULT_MAX_SESSIONS_PER_INDEX,
+        }
+    }
+}
+
+/// The indexes a renewed session takes over from the session it replaces.
+///
+/// A store replaces `from` with the new id in each of them atomically, and refuses the
+/// whole commit ([`CommitOutcome::Missing`], nothing written) when `from` is no longer in
+/// one of them: it was ended meanwhile ("sign out everywhere"), and its renewal must not
+/// escape that. [`SessionStore::retire`] keeps `from` in them until then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakeOver {
+    /// The id of the session being renewed.
+    pub from: SessionId,
+    /// The indexes it is in, which the new id takes over.
+    pub indexes: Vec<IndexKey>,
+}
+
+impl IndexMoves {
+    /// Whether the commit joins or takes over any index, and so may have to make room in
+    /// it.
+    pub fn enters_any(&self) -> bool {
+        !self.join.is_empty()
+            || self
+                .take_over
+                .as_ref()
+                .is_some_and(|t| !t.indexes.is_empty())
+    }
 }
 
 /// How a commit ended, when the store itself did not fail.
@@ -375,12 +442,26 @@ pub trait SessionStore: Send + Sync + 'static {
     /// whether the session existed.
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError>;
 
-    /// The sessions in a per-user index that still exist. Ids of sessions that expired or
-    /// ended are removed from the index on the way.
-    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError>;
+    /// Deletes a session that a renewal is about to replace: like [`delete`], but its id
+    /// stays in the indexes `hold`, marked as just used (so no listing drops it as stale
+    /// within [`INDEX_GRACE`]), for the renewal's create to take its place there (see
+    /// [`TakeOver`]). Returns whether the session existed.
+    ///
+    /// [`delete`]: SessionStore::delete
+    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError>;
 
-    /// Ends every session in a per-user index but `keep`, and takes them out of it.
-    /// Returns how many sessions existed and were ended.
+    /// Up to `limit` live sessions of a per-user index, the ones that joined last first.
+    /// Entries of sessions that expired or ended are removed from the index on the way
+    /// (once older than [`INDEX_GRACE`]).
+    async fn index_list(
+        &self,
+        index: &IndexKey,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, StoreError>;
+
+    /// Ends every session in a per-user index but `keep`, and takes them out of it, in
+    /// bounded batches. Returns how many sessions existed and were ended. A session that a
+    /// renewal is moving to a new id meanwhile is ended too (see [`TakeOver`]).
     async fn index_end(
         &self,
         index: &IndexKey,

@@ -112,8 +112,18 @@ impl SessionStore for RedisClusterStore {
             .await
     }
 
-    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
-        self.operations.index_list(&self.conn, index).await
+    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+        self.operations
+            .retire(&mut self.conn.clone(), key, hold)
+            .await
+    }
+
+    async fn index_list(
+        &self,
+        index: &IndexKey,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        self.operations.index_list(&self.conn, index, limit).await
     }
 
     async fn index_end(

@@ -12,18 +12,29 @@ use crate::store::time::{epoch_millis, millis};
 use crate::store::{ChangeSet, CommitOutcome, IndexKey, SessionKey, WriteMode};
 
 /// Applies a change set to a session hash (see `lua/commit.lua`), with its index moves
-/// when `inline`.
+/// when `inline`. Also says whether an index it joined is over its cap.
 pub(super) async fn commit<C: ConnectionLike + Send>(
     scripts: &Scripts,
     conn: &mut C,
     key: &SessionKey,
     changes: &ChangeSet,
     inline: bool,
-) -> Result<CommitOutcome, StoreError> {
+) -> Result<(CommitOutcome, bool), StoreError> {
     let moves = &changes.index;
+    let (from, taken) = match (&moves.take_over, inline) {
+        (Some(take), true) => (take.from.as_str(), take.indexes.as_slice()),
+        _ => ("", &[][..]),
+    };
     let mut keys = vec![key.as_str()];
     if inline {
-        keys.extend(moves.join.iter().chain(&moves.leave).map(IndexKey::as_str));
+        keys.extend(
+            moves
+                .join
+                .iter()
+                .chain(taken)
+                .chain(&moves.leave)
+                .map(IndexKey::as_str),
+        );
     }
     let mut call = ScriptCall::new(&scripts.commit, &keys);
     match changes.mode {
@@ -40,26 +51,31 @@ pub(super) async fn commit<C: ConnectionLike + Send>(
                 .arg(created_at.unwrap_or_default());
         }
     }
-    // Only the indexes the script moves need the id; without any it is left empty.
-    let id = if keys.len() > 1 { key.id() } else { "" };
     call.arg(changes.set.len());
-    call.arg(if inline { moves.join.len() } else { 0 })
-        .arg(
-            moves
-                .ttl
-                .map(|ttl| millis(ttl).to_string())
-                .unwrap_or_default(),
-        )
-        .arg(id);
+    // Only a write that names an index says how; most writes send nothing for it.
+    if keys.len() > 1 {
+        let ttl = moves.ttl.map(|ttl| millis(ttl).to_string());
+        call.arg(format!(
+            "{}|{}|{}|{}|{}|{from}",
+            moves.join.len(),
+            taken.len(),
+            moves.cap,
+            ttl.unwrap_or_default(),
+            key.id(),
+        ));
+    } else {
+        call.arg("");
+    }
     for (name, value) in &changes.set {
         call.arg(name).arg(value);
     }
     call.arg(&changes.remove);
     let status: i64 = call.invoke(conn).await?;
     match status {
-        0 => Ok(CommitOutcome::Written),
-        1 => Ok(CommitOutcome::Missing),
-        2 => Ok(CommitOutcome::Collision),
+        0 => Ok((CommitOutcome::Written, false)),
+        1 => Ok((CommitOutcome::Missing, false)),
+        2 => Ok((CommitOutcome::Collision, false)),
+        3 => Ok((CommitOutcome::Written, true)),
         other => Err(StoreError::Protocol(format!(
             "commit script returned {other}"
         ))),

@@ -1,11 +1,12 @@
-//! Per-user indexes in Redis: one set of session ids per indexed value, shared by the
-//! single-node, Sentinel and cluster stores. A delete is here too: it is the one other call
-//! that changes them, taking the session out of its indexes.
+//! Per-user indexes in Redis: one sorted set of session ids per indexed value, scored with
+//! the time each joined, shared by the single-node, Sentinel and cluster stores. Deleting
+//! and retiring a session are here too: they are the other calls that change an index.
 //!
-//! A set is never trusted to be current: sessions expire without telling it. Listing and
-//! ending check each id against its session key and drop the ones that are gone. On a
-//! cluster the set and its sessions live in different slots, so these are single-key
-//! commands, sent concurrently over the multiplexed connection rather than as one script.
+//! An index is never trusted to be current: sessions expire without telling it. Listing,
+//! ending and making room check ids against their session keys and drop the ones that are
+//! gone (once past [`INDEX_GRACE`]). On a cluster an index and its sessions live in
+//! different slots, so these are single-key commands, sent concurrently over the
+//! multiplexed connection rather than as one script. Every read of an index is bounded.
 
 use futures_util::future::try_join_all;
 use redis::aio::ConnectionLike;
@@ -16,38 +17,83 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::time::millis;
-use crate::store::{IndexKey, IndexMoves, SessionKey};
+use crate::store::{IndexKey, IndexMoves, SessionKey, INDEX_GRACE};
 
-/// Puts the session into the indexes it joins, one script call per index (cluster
-/// only: on one node the commit script does it).
+/// How many ids one call of `index_end.lua`, or one read past an index's cap, handles.
+const BATCH: usize = 256;
+
+/// What joining the indexes of a commit came to (cluster and JSON layout only: on one
+/// node the hash layout's commit script joins them itself).
+pub(super) enum Joined {
+    /// In every index; `full` when one holds more ids than its cap.
+    Yes { full: bool },
+    /// A renewal found the session it renews gone from an index it takes over: it was
+    /// ended meanwhile. Nothing is left joined.
+    Refused,
+}
+
+/// Puts the session into the indexes it joins and takes over, one script call each.
 pub(super) async fn join<C: ConnectionLike + Send>(
     scripts: &Scripts,
     conn: &mut C,
     key: &SessionKey,
     moves: &IndexMoves,
-) -> Result<(), StoreError> {
+) -> Result<Joined, StoreError> {
     let ttl = moves
         .ttl
         .map(|ttl| millis(ttl).to_string())
         .unwrap_or_default();
-    for index in &moves.join {
-        let _: i64 = ScriptCall::new(&scripts.index_join, &[index.as_str()])
+    let mut steps: Vec<(&IndexKey, &str)> = moves.join.iter().map(|index| (index, "")).collect();
+    if let Some(take) = &moves.take_over {
+        steps.extend(take.indexes.iter().map(|index| (index, take.from.as_str())));
+    }
+    let mut full = false;
+    let mut entered = Vec::new();
+    for (index, replaces) in steps {
+        let held: i64 = ScriptCall::new(&scripts.index_join, &[index.as_str()])
             .arg(key.id())
+            .arg(replaces)
             .arg(&ttl)
             .invoke(conn)
             .await?;
+        if held < 0 {
+            leave(conn, key, &entered).await?;
+            return Ok(Joined::Refused);
+        }
+        full |= usize::try_from(held).unwrap_or(usize::MAX) > moves.cap;
+        entered.push(index.clone());
     }
-    Ok(())
+    Ok(Joined::Yes { full })
 }
 
-/// Takes the session out of `indexes`, one `SREM` each.
+/// Whether the session is still in every index of `indexes`: an ending may have taken it
+/// out between its join and its write.
+pub(super) async fn still_in<C: ConnectionLike + Send>(
+    conn: &mut C,
+    key: &SessionKey,
+    indexes: &[IndexKey],
+) -> Result<bool, StoreError> {
+    for index in indexes {
+        let score: Option<f64> = redis::cmd("ZSCORE")
+            .arg(index.as_str())
+            .arg(key.id())
+            .query_async(conn)
+            .await?;
+        if score.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Takes the session out of `indexes`, one `ZREM` each.
 pub(super) async fn leave<C: ConnectionLike + Send>(
     conn: &mut C,
     key: &SessionKey,
     indexes: &[IndexKey],
 ) -> Result<(), StoreError> {
     for index in indexes {
-        let _: i64 = redis::cmd("SREM")
+        let _: i64 = redis::cmd("ZREM")
             .arg(index.as_str())
             .arg(key.id())
             .query_async(conn)
@@ -74,56 +120,146 @@ pub(super) async fn delete<C: ConnectionLike + Send>(
     let mut pipe = redis::pipe();
     pipe.atomic().cmd("DEL").arg(key.as_str());
     for index in indexes {
-        pipe.cmd("SREM").arg(index.as_str()).arg(key.id()).ignore();
+        pipe.cmd("ZREM").arg(index.as_str()).arg(key.id()).ignore();
     }
     let (removed,): (i64,) = pipe.query_async(conn).await?;
     Ok(removed > 0)
 }
 
-/// The live sessions of an index; ids of sessions that are gone (or that are not ids
-/// at all) are removed from it.
+/// Deletes a session a renewal replaces, holding its entries in `hold` (see
+/// `lua/retire.lua`): one call on one node; on a cluster the holds go first, so the
+/// entries are fresh before the session is gone.
+pub(super) async fn retire<C: ConnectionLike + Send>(
+    scripts: &Scripts,
+    topology: Topology,
+    conn: &mut C,
+    key: &SessionKey,
+    hold: &[IndexKey],
+) -> Result<bool, StoreError> {
+    if topology == Topology::Cluster || hold.is_empty() {
+        for index in hold {
+            let _: i64 = ScriptCall::new(&scripts.index_hold, &[index.as_str()])
+                .arg(key.id())
+                .invoke(conn)
+                .await?;
+        }
+        return delete(topology, conn, key, &[]).await;
+    }
+    let mut keys = vec![key.as_str()];
+    keys.extend(hold.iter().map(IndexKey::as_str));
+    let removed: i64 = ScriptCall::new(&scripts.retire, &keys)
+        .arg(key.id())
+        .invoke(conn)
+        .await?;
+    Ok(removed > 0)
+}
+
+/// Up to `limit` live sessions of an index, the ones that joined last first; entries of
+/// sessions that are gone (or that are not ids at all) are pruned.
 pub(super) async fn list<C: ConnectionLike + Clone + Send>(
+    scripts: &Scripts,
     conn: &C,
     index: &IndexKey,
+    limit: usize,
 ) -> Result<Vec<SessionId>, StoreError> {
-    let (live, stale) = members(conn, index).await?;
-    remove_members(conn, index, &stale).await?;
+    let (live, stale) = newest_members(conn, index, limit).await?;
+    prune(scripts, conn, index, &stale).await?;
     Ok(live)
 }
 
-/// Ends every live session of an index but `keep`. Only the ids ended (and the stale
-/// ones) leave the set, so a session that joins meanwhile stays listed.
+/// Ends every session of an index but `keep`: each batch is taken out of the index in one
+/// step (`lua/index_end.lua`), then its sessions are deleted.
 pub(super) async fn end<C: ConnectionLike + Clone + Send>(
+    scripts: &Scripts,
     conn: &C,
     index: &IndexKey,
     keep: Option<&SessionId>,
 ) -> Result<usize, StoreError> {
-    let (live, mut gone) = members(conn, index).await?;
-    let ending: Vec<SessionId> = live.into_iter().filter(|id| Some(id) != keep).collect();
-    let deleted = try_join_all(ending.iter().map(|id| {
-        let mut conn = conn.clone();
-        let key = index.session_key(id);
-        async move {
-            let removed: i64 = redis::cmd("DEL")
-                .arg(key.as_str())
-                .query_async(&mut conn)
-                .await?;
-            Ok::<_, StoreError>(removed > 0)
+    let keep = keep.map(SessionId::as_str).unwrap_or_default();
+    let mut ended = 0;
+    loop {
+        let taken: Vec<String> = ScriptCall::new(&scripts.index_end, &[index.as_str()])
+            .arg(keep)
+            .arg(BATCH)
+            .invoke(&mut conn.clone())
+            .await?;
+        ended += delete_sessions(conn, index, &taken).await?;
+        if taken.len() < BATCH {
+            return Ok(ended);
         }
-    }))
+    }
+}
+
+/// Brings an index back to `cap` ids after a join went past it: stale entries go first,
+/// then the live sessions that joined longest ago end. Reads at most `cap` + [`BATCH`]
+/// ids, so an index far over a lowered cap shrinks over several joins.
+pub(super) async fn make_room<C: ConnectionLike + Clone + Send>(
+    scripts: &Scripts,
+    conn: &C,
+    index: &IndexKey,
+    cap: usize,
+) -> Result<(), StoreError> {
+    let (live, stale) = newest_members(conn, index, cap.saturating_add(BATCH)).await?;
+    prune(scripts, conn, index, &stale).await?;
+    let Some(oldest) = live.get(cap..).filter(|ids| !ids.is_empty()) else {
+        return Ok(());
+    };
+    let ids: Vec<String> = oldest.iter().map(|id| id.as_str().to_owned()).collect();
+    let _: i64 = redis::cmd("ZREM")
+        .arg(index.as_str())
+        .arg(&ids)
+        .query_async(&mut conn.clone())
+        .await?;
+    let ended = delete_sessions(conn, index, &ids).await?;
+    tracing::info!(
+        ended,
+        cap,
+        "a per-user index was full: its oldest sessions ended"
+    );
+    Ok(())
+}
+
+/// Deletes the sessions of `ids` (members of `index`), concurrently. Returns how many
+/// existed.
+async fn delete_sessions<C: ConnectionLike + Clone + Send>(
+    conn: &C,
+    index: &IndexKey,
+    ids: &[String],
+) -> Result<usize, StoreError> {
+    let deleted = try_join_all(
+        ids.iter()
+            .filter_map(|id| SessionId::parse_any(id))
+            .map(|id| {
+                let mut conn = conn.clone();
+                let key = index.session_key(&id);
+                async move {
+                    let removed: i64 = redis::cmd("DEL")
+                        .arg(key.as_str())
+                        .query_async(&mut conn)
+                        .await?;
+                    Ok::<_, StoreError>(removed > 0)
+                }
+            }),
+    )
     .await?;
-    gone.extend(ending.iter().map(|id| id.as_str().to_owned()));
-    remove_members(conn, index, &gone).await?;
     Ok(deleted.into_iter().filter(|removed| *removed).count())
 }
 
-/// The members of an index, split into the ids of live sessions and the rest.
-async fn members<C: ConnectionLike + Clone + Send>(
+/// The `limit` newest members of an index, split into the ids of live sessions (newest
+/// first) and the rest.
+async fn newest_members<C: ConnectionLike + Clone + Send>(
     conn: &C,
     index: &IndexKey,
+    limit: usize,
 ) -> Result<(Vec<SessionId>, Vec<String>), StoreError> {
-    let members: Vec<String> = redis::cmd("SMEMBERS")
+    if limit == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let last = i64::try_from(limit - 1).unwrap_or(i64::MAX);
+    let members: Vec<String> = redis::cmd("ZREVRANGE")
         .arg(index.as_str())
+        .arg(0)
+        .arg(last)
         .query_async(&mut conn.clone())
         .await?;
     let checks = members.into_iter().map(|member| {
@@ -150,7 +286,9 @@ async fn members<C: ConnectionLike + Clone + Send>(
     Ok((live, stale))
 }
 
-async fn remove_members<C: ConnectionLike + Clone + Send>(
+/// Drops `members` whose sessions were found gone, each once past [`INDEX_GRACE`].
+async fn prune<C: ConnectionLike + Clone + Send>(
+    scripts: &Scripts,
     conn: &C,
     index: &IndexKey,
     members: &[String],
@@ -158,10 +296,10 @@ async fn remove_members<C: ConnectionLike + Clone + Send>(
     if members.is_empty() {
         return Ok(());
     }
-    let _: i64 = redis::cmd("SREM")
-        .arg(index.as_str())
+    let _: i64 = ScriptCall::new(&scripts.index_prune, &[index.as_str()])
+        .arg(millis(INDEX_GRACE))
         .arg(members)
-        .query_async(&mut conn.clone())
+        .invoke(&mut conn.clone())
         .await?;
     Ok(())
 }

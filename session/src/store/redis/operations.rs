@@ -12,7 +12,8 @@ use super::{hash_commit, hash_load, index, json};
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, IndexKey, Layout, LoadOptions, Record, SessionKey, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, IndexMoves, Layout, LoadOptions, Record, SessionKey,
+    WriteMode,
 };
 
 /// The session operations on Redis, for one topology, with the scripts they call.
@@ -66,12 +67,14 @@ impl Operations {
         Ok(record)
     }
 
-    /// Applies a change set in one round trip, with its index moves: inside the write's own
-    /// script for the hash layout on one node; elsewhere (a cluster, where the index is in
-    /// another slot, or the JSON layout, whose script knows no index) joins are sent before
-    /// the write and leaves after it. `attempt` says whether an earlier try may have landed
-    /// (see `retry.rs`).
-    pub(super) async fn commit<C: ConnectionLike + Send>(
+    /// Applies a change set with its index moves: inside the write's own script (one
+    /// round trip) for the hash layout on one node; elsewhere (a cluster, where the index
+    /// is in another slot, or the JSON layout, whose script knows no index) joins are sent
+    /// before the write, then checked after it (an ending may have taken the session out
+    /// meanwhile: it is then deleted), and leaves are sent after it. An index left over
+    /// its cap is brought back to it. `attempt` says whether an earlier try may have
+    /// landed (see `retry.rs`).
+    pub(super) async fn commit<C: ConnectionLike + Clone + Send>(
         &self,
         conn: &mut C,
         key: &SessionKey,
@@ -80,12 +83,21 @@ impl Operations {
     ) -> Result<CommitOutcome, StoreError> {
         let moves = &changes.index;
         let inline = self.topology == Topology::OneNode && changes.layout == Layout::Fields;
+        let mut full = false;
         if !inline {
-            index::join(&self.scripts, conn, key, moves).await?;
+            match index::join(&self.scripts, conn, key, moves).await? {
+                index::Joined::Refused => return Ok(CommitOutcome::Missing),
+                index::Joined::Yes { full: over } => full = over,
+            }
         }
         let mut outcome = match changes.layout {
             Layout::Json(write) => json::commit(&self.scripts, conn, key, changes, write).await?,
-            _ => hash_commit::commit(&self.scripts, conn, key, changes, inline).await?,
+            _ => {
+                let (outcome, over) =
+                    hash_commit::commit(&self.scripts, conn, key, changes, inline).await?;
+                full |= over;
+                outcome
+            }
         };
         if let (Attempt::Again, WriteMode::Create { .. }, CommitOutcome::Collision) =
             (attempt, changes.mode, outcome)
@@ -96,13 +108,25 @@ impl Operations {
             outcome = CommitOutcome::Written;
         }
         if !inline {
+            let entered = entered(moves);
+            if outcome == CommitOutcome::Written && !index::still_in(conn, key, &entered).await? {
+                // Signed out between the join and the write: the ending could not see the
+                // session yet, so it goes now, before anyone is told it was saved.
+                index::delete(self.topology, conn, key, &entered).await?;
+                outcome = CommitOutcome::Missing;
+            }
             // A refused write undoes its joins, so an id that collided with a live session
             // never lists that session in the wrong index.
             let leave = match outcome {
                 CommitOutcome::Written => &moves.leave,
-                _ => &moves.join,
+                _ => &entered,
             };
             index::leave(conn, key, leave).await?;
+        }
+        if full && outcome == CommitOutcome::Written {
+            for index in &moves.join {
+                index::make_room(&self.scripts, conn, index, moves.cap).await?;
+            }
         }
         Ok(outcome)
     }
@@ -117,13 +141,25 @@ impl Operations {
         index::delete(self.topology, conn, key, leave).await
     }
 
-    /// The live sessions of an index (see [`index::list`]).
+    /// Deletes a session a renewal replaces, holding its index entries (see
+    /// [`index::retire`]).
+    pub(super) async fn retire<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<bool, StoreError> {
+        index::retire(&self.scripts, self.topology, conn, key, hold).await
+    }
+
+    /// The newest live sessions of an index (see [`index::list`]).
     pub(super) async fn index_list<C: ConnectionLike + Clone + Send>(
         &self,
         conn: &C,
         index: &IndexKey,
+        limit: usize,
     ) -> Result<Vec<SessionId>, StoreError> {
-        index::list(conn, index).await
+        index::list(&self.scripts, conn, index, limit).await
     }
 
     /// Ends the live sessions of an index but `keep` (see [`index::end`]).
@@ -133,6 +169,13 @@ impl Operations {
         index: &IndexKey,
         keep: Option<&SessionId>,
     ) -> Result<usize, StoreError> {
-        index::end(conn, index, keep).await
+        index::end(&self.scripts, conn, index, keep).await
     }
+}
+
+/// Every index a commit puts its session into: the ones it joins and the ones it takes
+/// over.
+fn entered(moves: &IndexMoves) -> Vec<IndexKey> {
+    let taken = moves.take_over.iter().flat_map(|take| &take.indexes);
+    moves.join.iter().chain(taken).cloned().collect()
 }

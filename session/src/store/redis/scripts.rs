@@ -1,8 +1,8 @@
 //! The Lua scripts, compiled once per store, and their preload.
 //!
 //! Every script is listed in [`Scripts`] and nowhere else, so the preload cannot miss one.
-//! `index.lua` holds no script of its own: it is put in front of the scripts that join a
-//! session to a per-user index.
+//! `index.lua` holds no script of its own: it is put in front of the scripts that use its
+//! helpers.
 
 use redis::aio::ConnectionLike;
 use redis::Script;
@@ -22,6 +22,21 @@ pub(super) struct Scripts {
     /// One session into one index, where the commit cannot do it (a cluster, the JSON
     /// layout).
     pub(super) index_join: Script,
+    /// A renewal's first step on one node: delete the old session, hold its index entries.
+    pub(super) retire: Script,
+    /// A renewal's hold on one index entry, where the index may be on another node.
+    pub(super) index_hold: Script,
+    /// One batch of an index taken out, to be ended.
+    pub(super) index_end: Script,
+    /// Stale entries dropped from an index, once past the grace period.
+    pub(super) index_prune: Script,
+}
+
+/// A script that uses the helpers of `index.lua`, put in front of it.
+macro_rules! with_index_helpers {
+    ($file:literal) => {
+        Script::new(concat!(include_str!("lua/index.lua"), include_str!($file)))
+    };
 }
 
 impl Scripts {
@@ -29,16 +44,14 @@ impl Scripts {
     pub(super) fn new() -> Self {
         Self {
             load: Script::new(include_str!("lua/load.lua")),
-            commit: Script::new(concat!(
-                include_str!("lua/index.lua"),
-                include_str!("lua/commit.lua")
-            )),
+            commit: with_index_helpers!("lua/commit.lua"),
             json_load: Script::new(include_str!("lua/json_load.lua")),
             json_commit: Script::new(include_str!("lua/json_commit.lua")),
-            index_join: Script::new(concat!(
-                include_str!("lua/index.lua"),
-                include_str!("lua/index_join.lua")
-            )),
+            index_join: with_index_helpers!("lua/index_join.lua"),
+            retire: with_index_helpers!("lua/retire.lua"),
+            index_hold: with_index_helpers!("lua/index_hold.lua"),
+            index_end: Script::new(include_str!("lua/index_end.lua")),
+            index_prune: with_index_helpers!("lua/index_prune.lua"),
         }
     }
 
@@ -57,8 +70,22 @@ impl Scripts {
             json_load,
             json_commit,
             index_join,
+            retire,
+            index_hold,
+            index_end,
+            index_prune,
         } = self;
-        for script in [load, commit, json_load, json_commit, index_join] {
+        for script in [
+            load,
+            commit,
+            json_load,
+            json_commit,
+            index_join,
+            retire,
+            index_hold,
+            index_end,
+            index_prune,
+        ] {
             script.load_async(conn).await?;
         }
         Ok(())

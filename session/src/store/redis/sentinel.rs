@@ -186,12 +186,22 @@ impl SessionStore for RedisSentinelStore {
         self.settle(result)
     }
 
-    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+        let mut conn = self.master().await?;
+        let result = self.shared.operations.retire(&mut conn, key, hold).await;
+        self.settle(result)
+    }
+
+    async fn index_list(
+        &self,
+        index: &IndexKey,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, StoreError> {
         let operations = &self.shared.operations;
         retry_once_if_dropped(
             Repeat::Safe,
             || self.master(),
-            |conn, _| async move { self.settle(operations.index_list(&conn, index).await) },
+            |conn, _| async move { self.settle(operations.index_list(&conn, index, limit).await) },
         )
         .await
     }

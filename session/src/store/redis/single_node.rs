@@ -96,12 +96,22 @@ impl SessionStore for RedisStore {
             .await
     }
 
-    async fn index_list(&self, index: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+        self.operations
+            .retire(&mut self.conns.get().await?, key, hold)
+            .await
+    }
+
+    async fn index_list(
+        &self,
+        index: &IndexKey,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, StoreError> {
         let operations = &self.operations;
         retry_once_if_dropped(
             Repeat::Safe,
             || self.conns.get(),
-            |conn, _| async move { operations.index_list(&conn, index).await },
+            |conn, _| async move { operations.index_list(&conn, index, limit).await },
         )
         .await
     }
