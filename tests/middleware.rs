@@ -319,6 +319,11 @@ async fn a_write_to_a_session_ended_meanwhile_is_refused_not_resurrected() {
         !cookies.is_empty() && cookies.iter().all(|c| c.value().is_empty()),
         "the dead cookie is cleared"
     );
+    assert_eq!(
+        res.headers().get(CACHE_CONTROL).unwrap(),
+        "private, no-store",
+        "the 503 that clears the cookie is kept out of shared caches too"
+    );
     let loaded = store
         .inner
         .load(&key, LoadOptions::default())
@@ -611,6 +616,69 @@ async fn a_host_prefixed_name_forces_secure_root_path_and_no_domain() {
 }
 
 #[test]
+fn same_site_none_is_refused_unless_every_cookie_is_secure() {
+    let store = CountingStore::default();
+    let none = || builder(&store).cookie_same_site(SameSite::None);
+    assert_eq!(refusal(none()), None, "Secure always: the default");
+    assert_eq!(refusal(none().cookie_secure(true)), None);
+    for (unsecured, option) in [
+        (none().cookie_secure(false), "cookie_secure(false)"),
+        (
+            none().cookie_secure_from_scheme(),
+            "cookie_secure_from_scheme()",
+        ),
+        (
+            none()
+                .cookie_secure_from_scheme()
+                .trust_forwarded_headers(true),
+            "cookie_secure_from_scheme()",
+        ),
+    ] {
+        let error = refusal(unsecured).unwrap();
+        assert_eq!(error, ConfigError::SameSiteNoneWithoutSecure { option });
+        let message = error.to_string();
+        assert!(message.contains(option), "{message}");
+        assert!(message.contains("SameSite::Lax"), "{message}");
+    }
+    for same_site in [SameSite::Lax, SameSite::Strict] {
+        let builder = builder(&store).cookie_same_site(same_site);
+        assert_eq!(refusal(builder.cookie_secure(false)), None, "{same_site:?}");
+    }
+}
+
+#[test]
+fn trusting_forwarded_headers_is_refused_unless_the_cookie_follows_the_scheme() {
+    let store = CountingStore::default();
+    for ignored in [
+        builder(&store).trust_forwarded_headers(true),
+        builder(&store)
+            .cookie_secure(false)
+            .trust_forwarded_headers(true),
+        // The last of the two `Secure` calls wins.
+        builder(&store)
+            .cookie_secure_from_scheme()
+            .trust_forwarded_headers(true)
+            .cookie_secure(true),
+    ] {
+        let error = refusal(ignored).unwrap();
+        assert_eq!(error, ConfigError::TrustForwardedWithoutFromScheme);
+        let message = error.to_string();
+        assert!(
+            message.contains("add cookie_secure_from_scheme()"),
+            "{message}"
+        );
+    }
+    let follows = builder(&store)
+        .trust_forwarded_headers(true)
+        .cookie_secure_from_scheme();
+    assert_eq!(refusal(follows), None, "in either order");
+    assert_eq!(
+        refusal(builder(&store).trust_forwarded_headers(false)),
+        None
+    );
+}
+
+#[test]
 fn absolute_timeout_is_refused_with_a_node_preset() {
     let store = CountingStore::default();
     let keys = || Keys::new(["node secret"]).allow_short_keys();
@@ -685,6 +753,61 @@ async fn a_response_that_hands_out_an_id_is_never_stored_by_a_shared_cache() {
     }
     for kept in ["private, max-age=60", "no-store", "no-cache, no-store"] {
         assert_eq!(cache_control(Some(kept)).await, kept);
+    }
+}
+
+/// Counts a visit when the query says `write`, and answers with a `Cache-Control` that
+/// keeps browsers' own copies out of shared caches and CDN-only headers that would let a
+/// CDN store the response.
+async fn cdn_cached(mut session: Session<Visit>, req: HttpRequest) -> HttpResponse {
+    if req.query_string() == "write" {
+        session.update_views(|v| *v += 1);
+    }
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "private, max-age=60"))
+        .insert_header(("cdn-cache-control", "public, max-age=600"))
+        .insert_header(("surrogate-control", "max-age=600"))
+        .finish()
+}
+
+#[actix_web::test]
+async fn cdn_cache_headers_are_removed_from_a_response_that_hands_out_an_id() {
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .route("/cdn", web::get().to(cdn_cached)),
+    )
+    .await;
+    let cdn_headers = |res: &ServiceResponse<_>| {
+        ["cdn-cache-control", "surrogate-control"].map(|name| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        })
+    };
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/cdn?write").to_request()).await;
+    assert!(!set_cookies(&res).is_empty(), "an id handed out");
+    assert_eq!(cdn_headers(&res), [None, None], "a CDN obeys them first");
+    assert_eq!(
+        res.headers().get(CACHE_CONTROL).unwrap(),
+        "private, max-age=60",
+        "the handler's private Cache-Control is what the CDN now reads"
+    );
+    jar.absorb(&res);
+
+    for uri in ["/cdn", "/cdn?write"] {
+        let res = test::call_service(&app, jar.request("GET", uri).to_request()).await;
+        assert!(set_cookies(&res).is_empty(), "{uri}: no id handed out");
+        assert_eq!(
+            cdn_headers(&res),
+            [
+                Some("public, max-age=600".to_owned()),
+                Some("max-age=600".to_owned())
+            ],
+            "{uri}: a response without an id is the app's to cache"
+        );
     }
 }
 

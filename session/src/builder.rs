@@ -193,6 +193,10 @@ impl SessionMiddlewareBuilder {
     /// Behind a proxy that terminates TLS and forwards plain http, without trusted
     /// forwarded headers, every request looks like http: no cookie is `Secure`, and one
     /// `http://` request shows the id to the network.
+    ///
+    /// Refused with `SameSite=None` (see [`ConfigError::SameSiteNoneWithoutSecure`]):
+    /// browsers drop the cookie of every http response, so it would do no more than the
+    /// default, `Secure` always.
     pub fn cookie_secure_from_scheme(mut self) -> Self {
         self.secure = Secure::FromScheme {
             trust_forwarded: false,
@@ -203,14 +207,23 @@ impl SessionMiddlewareBuilder {
     /// With [`cookie_secure_from_scheme`](Self::cookie_secure_from_scheme): the request's
     /// scheme is what the `Forwarded` or `X-Forwarded-Proto` header says (actix's
     /// `ConnectionInfo`). Turn it on only behind a proxy that sets these headers and
-    /// overwrites what clients send, since any client can send them. Has no effect on an
-    /// always (or never) `Secure` cookie. Default: off, the headers are ignored.
+    /// overwrites what clients send, since any client can send them. Default: off, the
+    /// headers are ignored.
+    ///
+    /// The headers decide nothing else, so `true` without `cookie_secure_from_scheme()` is
+    /// refused rather than ignored (see [`ConfigError::TrustForwardedWithoutFromScheme`]).
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.trust_forwarded = trust;
         self
     }
 
     /// `SameSite`. Default: `Lax`.
+    ///
+    /// `SameSite::None`, which lets the cookie go with cross-site requests too, needs
+    /// `Secure` on every cookie: browsers drop a `SameSite=None` cookie without it. It is
+    /// refused with [`cookie_secure(false)`](Self::cookie_secure) and with
+    /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme) (see
+    /// [`ConfigError::SameSiteNoneWithoutSecure`]).
     pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
         self.same_site = same_site;
         self
@@ -332,7 +345,10 @@ impl SessionMiddlewareBuilder {
     /// When [`try_build`](Self::try_build) refuses the configuration, with its
     /// [`ConfigError`]'s message: an empty key or one shorter than 32 bytes (see
     /// [`Keys`]), a `__Host-` or `__Secure-` cookie name with options the prefix forbids,
-    /// or an [`absolute_timeout`](Self::absolute_timeout) with a Node preset. These are
+    /// `SameSite=None` on a cookie that is not always `Secure`,
+    /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers) without
+    /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme), or an
+    /// [`absolute_timeout`](Self::absolute_timeout) with a Node preset. These are
     /// mistakes in the code or its configuration, found once at start-up.
     pub fn build(self) -> SessionMiddleware {
         match self.try_build() {
@@ -394,6 +410,23 @@ impl SessionMiddlewareBuilder {
         }
         if self.max_sessions_per_index == 0 {
             return Err(ConfigError::NoSessionsPerIndex);
+        }
+        if self.same_site == SameSite::None {
+            // Following the scheme is refused too: it differs from `Secure` always only on
+            // http responses, whose `SameSite=None` cookie browsers drop either way.
+            let unsecured = match self.secure {
+                Secure::Always => None,
+                Secure::Never => Some("cookie_secure(false)"),
+                Secure::FromScheme { .. } => Some("cookie_secure_from_scheme()"),
+            };
+            if let Some(option) = unsecured {
+                return Err(ConfigError::SameSiteNoneWithoutSecure { option });
+            }
+        }
+        // The forwarded headers only ever tell a cookie that follows the scheme whether
+        // the request came over https.
+        if self.trust_forwarded && !matches!(self.secure, Secure::FromScheme { .. }) {
+            return Err(ConfigError::TrustForwardedWithoutFromScheme);
         }
         // Every preset keeps the JSON document of a Node package, which holds no creation
         // time: `outlived` would never see one.

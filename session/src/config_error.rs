@@ -69,6 +69,33 @@ pub enum ConfigError {
         /// The cookie name.
         name: String,
     },
+    /// [`cookie_same_site(SameSite::None)`](crate::SessionMiddlewareBuilder::cookie_same_site)
+    /// on a cookie that is not always `Secure`: browsers drop a `SameSite=None` cookie
+    /// without `Secure`, so no session would stick on a response without it. Following the
+    /// scheme ([`cookie_secure_from_scheme`](crate::SessionMiddlewareBuilder::cookie_secure_from_scheme))
+    /// is refused too: it leaves out `Secure` only on http responses, where the cookie is
+    /// dropped either way, so it can do no more than the default.
+    #[error(
+        "cookie_same_site(SameSite::None) with {option}: browsers drop a SameSite=None \
+         cookie that is not Secure, so the responses {option} leaves without Secure would \
+         set no session; drop {option} (Secure on every cookie, which browsers also keep \
+         from http://localhost), or use SameSite::Lax or SameSite::Strict"
+    )]
+    SameSiteNoneWithoutSecure {
+        /// The builder call that turns `Secure` off: `cookie_secure(false)` or
+        /// `cookie_secure_from_scheme()`.
+        option: &'static str,
+    },
+    /// [`trust_forwarded_headers(true)`](crate::SessionMiddlewareBuilder::trust_forwarded_headers)
+    /// without [`cookie_secure_from_scheme()`](crate::SessionMiddlewareBuilder::cookie_secure_from_scheme),
+    /// the only option the forwarded headers affect: they would be accepted and ignored.
+    #[error(
+        "trust_forwarded_headers(true) has no effect without cookie_secure_from_scheme(), \
+         the only option the Forwarded and X-Forwarded-Proto headers decide: add \
+         cookie_secure_from_scheme() to make Secure follow the scheme the proxy reports, \
+         or drop trust_forwarded_headers(true)"
+    )]
+    TrustForwardedWithoutFromScheme,
     /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout) with a
     /// Node preset: the Node package keeps no creation time in its document, so the limit
     /// could never apply.

@@ -156,7 +156,11 @@ pub(crate) struct ExpressCookie {
 impl ExpressCookie {
     fn new(settings: &CookieSettings) -> Self {
         let mut attributes = Map::new();
-        // express stores `secure: true` only for cookies that are always `Secure`.
+        // `secure: true` only for cookies that are always `Secure`, as express stores it.
+        // express-session's `secure: 'auto'` stores the scheme of the request that created
+        // the session (`"secure":true` or `false`); the document here is worked out without
+        // a request, so a cookie that follows the scheme states none, and express re-sends
+        // it without `Secure` (docs/compat.md).
         if settings.secure == Secure::Always {
             attributes.insert("secure".to_owned(), json!(true));
         }
@@ -275,6 +279,41 @@ mod tests {
         assert_eq!(positive_millis(f64::MAX), Some(MAX_TTL));
         for nothing in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert_eq!(positive_millis(nothing), None, "{nothing}");
+        }
+    }
+
+    fn settings(secure: Secure) -> CookieSettings {
+        CookieSettings {
+            name: "connect.sid".to_owned(),
+            sig_name: "connect.sid.sig".to_owned(),
+            lifetime: Lifetime::BrowserSession,
+            path: "/".to_owned(),
+            domain: None,
+            http_only: true,
+            secure,
+            same_site: SameSite::Lax,
+            keygrip: None,
+            inline: None,
+            id_format: crate::id::IdFormat::default(),
+        }
+    }
+
+    #[test]
+    fn the_express_cookie_states_secure_only_for_a_cookie_that_is_always_secure() {
+        let stored_secure = |secure| {
+            let mut set = Vec::new();
+            Envelope::express(&settings(secure)).wrap(&mut set, None, Duration::from_secs(60));
+            let cookie: Map<String, Value> = serde_json::from_slice(&set[0].1).unwrap();
+            cookie.get("secure").cloned()
+        };
+        assert_eq!(stored_secure(Secure::Always), Some(json!(true)));
+        assert_eq!(stored_secure(Secure::Never), None);
+        for trust_forwarded in [false, true] {
+            assert_eq!(
+                stored_secure(Secure::FromScheme { trust_forwarded }),
+                None,
+                "decided per response, so not stated in the document"
+            );
         }
     }
 

@@ -3,11 +3,10 @@
 
 use std::future::{ready, Ready};
 use std::rc::Rc;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL};
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
@@ -84,6 +83,8 @@ where
 
 /// Commits the session and hands out its id, or replaces the response with an opaque
 /// error when the commit fails, so nobody is told a change was saved when it was not.
+/// Either way an id or its removal goes out through `Transport::hand_out`, which keeps the
+/// response out of shared caches.
 async fn finish<B>(
     state: &SessionState,
     response: ServiceResponse<B>,
@@ -97,7 +98,6 @@ async fn finish<B>(
         Ok(handout) => {
             let (request, mut response) = response.into_parts();
             config.transport.hand_out(&handout, &request, &mut response);
-            keep_out_of_shared_caches(response.headers_mut());
             ServiceResponse::new(request, response).map_into_left_body()
         }
         Err(error @ SessionError::Store(_)) if config.fail_open => {
@@ -119,35 +119,4 @@ async fn finish<B>(
             ServiceResponse::new(request, failed).map_into_right_body()
         }
     }
-}
-
-/// A response that hands out (or removes) a session id must not be stored by a shared
-/// cache, which would give that session to the next visitor. A handler's own
-/// `Cache-Control` is kept only when it says `private` or `no-store`; anything else
-/// (`public`, `s-maxage`, or a bare `max-age`, which lets a shared cache store the response
-/// too) is replaced, with a warning the first time.
-fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
-    let mut directives = headers
-        .get_all(CACHE_CONTROL)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim);
-    let had_own = headers.contains_key(CACHE_CONTROL);
-    // `private="set-cookie"` names fields and still lets the rest be stored: not enough
-    // for an id that may travel in a header.
-    if directives.any(|directive| {
-        directive.eq_ignore_ascii_case("private") || directive.eq_ignore_ascii_case("no-store")
-    }) {
-        return;
-    }
-    if had_own {
-        static WARNED: Once = Once::new();
-        WARNED.call_once(|| {
-            tracing::warn!(
-                "a response that hands out a session id had a Cache-Control that lets shared \
-                 caches store it: replaced with `private, no-store` (warned once)"
-            );
-        });
-    }
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
 }

@@ -5,8 +5,13 @@
 //! signature is the keygrip signature (base64url, no padding) over `"<header-name>=<id>"`
 //! with the header name in lower case: the same scheme as the `.sig` cookie, bound to the
 //! header's name so a signature cannot be moved between a cookie and a header.
+//!
+//! Every response that hands out an id, or its removal, goes through [`Transport::hand_out`],
+//! which also keeps it out of shared caches.
 
-use actix_web::http::header::{HeaderName, HeaderValue};
+use std::sync::Once;
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::cookie::{CookieSettings, Inbound, Lifetime};
@@ -116,7 +121,9 @@ impl Transport {
         }
     }
 
-    /// Puts `handout` on `res`, the response to `req`, by every enabled transport.
+    /// Puts `handout` on `res`, the response to `req`, by every enabled transport, and
+    /// keeps `res` out of shared caches. The only way an id or its removal reaches a
+    /// response, so no such response can miss the cache rule: an error response included.
     pub(crate) fn hand_out<B>(
         &self,
         handout: &Handout,
@@ -148,7 +155,65 @@ impl Transport {
                 res.headers_mut().insert(self.header.clone(), value);
             }
         }
+        keep_out_of_shared_caches(res.headers_mut());
     }
+}
+
+/// Cache-Control for CDNs alone: RFC 9213's `CDN-Cache-Control`, and the older
+/// `Surrogate-Control` (Akamai, Fastly). A CDN that reads one obeys it instead of
+/// `Cache-Control`.
+const CDN_CACHE_CONTROLS: [&str; 2] = ["cdn-cache-control", "surrogate-control"];
+
+/// A response that hands out (or removes) a session id must not be stored by a shared
+/// cache, which would give that session to the next visitor. A handler's own
+/// `Cache-Control` is kept only when it says `private` or `no-store`; anything else
+/// (`public`, `s-maxage`, or a bare `max-age`, which lets a shared cache store the response
+/// too) is replaced. A `CDN-Cache-Control` or `Surrogate-Control` is removed, whatever it
+/// says, so a CDN falls back on the `Cache-Control` settled here. Each correction is
+/// logged once.
+fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
+    let mut removed_cdn_header = false;
+    for name in CDN_CACHE_CONTROLS {
+        // Even a `no-store`: what each CDN makes of a directive there is its own reading.
+        removed_cdn_header |= headers.remove(name).next().is_some();
+    }
+    if removed_cdn_header {
+        static WARNED: Once = Once::new();
+        warn_once(
+            &WARNED,
+            "a response that hands out a session id had a CDN-Cache-Control or \
+             Surrogate-Control header, which CDNs obey before Cache-Control: removed",
+        );
+    }
+
+    let mut directives = headers
+        .get_all(CACHE_CONTROL)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim);
+    let had_own = headers.contains_key(CACHE_CONTROL);
+    // `private="set-cookie"` names fields and still lets the rest be stored: not enough
+    // for an id that may travel in a header.
+    if directives.any(|directive| {
+        directive.eq_ignore_ascii_case("private") || directive.eq_ignore_ascii_case("no-store")
+    }) {
+        return;
+    }
+    if had_own {
+        static WARNED: Once = Once::new();
+        warn_once(
+            &WARNED,
+            "a response that hands out a session id had a Cache-Control that lets shared \
+             caches store it: replaced with `private, no-store`",
+        );
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+}
+
+/// Logs `message` the first time `once` is reached: a handler that sets such a header
+/// sets it on every response, and one line says all there is to say.
+fn warn_once(once: &'static Once, message: &'static str) {
+    once.call_once(|| tracing::warn!("{message} (warned once)"));
 }
 
 /// The default header name.
