@@ -570,6 +570,20 @@ fn keys_that_cannot_sign_safely_are_refused_at_build() {
 }
 
 #[test]
+fn an_index_secret_shorter_than_32_bytes_is_refused_at_build() {
+    let store = CountingStore::default();
+    let with = |secret: &str| refusal(builder(&store).index_secret(secret));
+    assert_eq!(with(""), Some(ConfigError::ShortIndexSecret { len: 0 }));
+    assert_eq!(
+        with(&"i".repeat(31)),
+        Some(ConfigError::ShortIndexSecret { len: 31 })
+    );
+    assert_eq!(with(&"i".repeat(32)), None);
+    let message = with("short").unwrap().to_string();
+    assert!(message.contains("index secret"), "{message}");
+}
+
+#[test]
 #[should_panic(expected = "session key #1 is empty")]
 fn build_panics_on_an_empty_key() {
     let keys = Keys::new([KEY, ""]);

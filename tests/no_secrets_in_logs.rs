@@ -4,8 +4,9 @@
 //! (the indexed field) and a token, a write, a renewal, a field that no longer decodes
 //! (planted straight into Redis, with a recognisable string where a number belongs), the
 //! load that warns about it, and a logout. A loaded `Record` and a `ChangeSet` holding the
-//! secrets are formatted with `{:?}` too (the JSON layout's document is crate-private: its
-//! own unit test checks its `Debug`). The decode warning must still name the field.
+//! secrets are formatted with `{:?}` too, and so is the index secret, which must show in
+//! neither (the JSON layout's document is crate-private: its own unit test checks its
+//! `Debug`). The decode warning must still name the field.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -17,7 +18,7 @@ use actix_typed_session::store::{
     ChangeSet, IndexKey, IndexMoves, JsonWrite, Layout as StoreLayout, LoadOptions, RedisStore,
     SessionKey, SessionStore, WriteMode,
 };
-use actix_typed_session::{Keys, Session, SessionData, SessionId, SessionMiddleware};
+use actix_typed_session::{IndexSecret, Keys, Session, SessionData, SessionId, SessionMiddleware};
 use actix_typed_session_tests::http::{body, Jar};
 use actix_typed_session_tests::layout::Layout;
 use actix_typed_session_tests::RedisServer;
@@ -35,6 +36,8 @@ use tracing_subscriber::Layer;
 const EMAIL: &str = "alice-7f3a@example.com";
 /// A credential the app keeps in the session.
 const TOKEN: &str = "tok-9c1e-d04b-secret";
+/// The secret behind the index key names.
+const INDEX_SECRET: &str = "index-secret-5e8a-d17c-long-enough-for-32";
 /// What is planted where the struct has a number, so that the field no longer decodes.
 const PLANTED: &str = "planted-4b2d-secret";
 
@@ -177,7 +180,8 @@ async fn flow(server: &RedisServer, layout: Layout) -> (String, BTreeSet<String>
     let builder = SessionMiddleware::builder(
         store.clone(),
         Keys::new(["no secrets test key, long enough to sign"]),
-    );
+    )
+    .index_secret(INDEX_SECRET);
     let app = test::init_service(
         App::new()
             .wrap(layout.configure(builder).build())
@@ -243,11 +247,19 @@ async fn flow(server: &RedisServer, layout: Layout) -> (String, BTreeSet<String>
         layout: store_layout(layout),
         base: record.snapshot.clone(),
         index: IndexMoves {
-            join: vec![IndexKey::new(layout.prefix(), "email", &encoded(EMAIL))],
+            join: vec![IndexKey::new(
+                &IndexSecret::new(INDEX_SECRET),
+                layout.prefix(),
+                "email",
+                &encoded(EMAIL),
+            )],
             ..IndexMoves::default()
         },
     };
-    let shown = format!("{record:?}\n{changes:?}\n");
+    let shown = format!(
+        "{record:?}\n{changes:?}\n{:?}\n",
+        IndexSecret::new(INDEX_SECRET)
+    );
 
     get(&app, &mut jar, "/logout").await;
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -304,7 +316,7 @@ async fn logs_and_debug_output_show_neither_session_values_nor_ids() {
     assert!(ids.len() >= 4, "ids were collected: {}", ids.len());
 
     let mut leaks = Vec::new();
-    for secret in [EMAIL, TOKEN, PLANTED] {
+    for secret in [EMAIL, TOKEN, PLANTED, INDEX_SECRET] {
         for form in forms(secret) {
             if logged.contains(&form) {
                 leaks.push(format!("the log holds {secret:?} as {form:?}"));

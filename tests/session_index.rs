@@ -1,6 +1,7 @@
 //! The per-user index through the middleware, on a real Redis: one user's sessions on
 //! several devices, listed by fingerprint and ended together, and an index that keeps up
-//! with sessions that end, expire or change user.
+//! with sessions that end, expire or change user; and index key names keyed with the
+//! index secret, which a new secret orphans.
 
 use std::time::Duration;
 
@@ -16,8 +17,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, Error, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "session:";
+const KEY: &str = "index test key, long enough to sign";
 
 #[derive(SessionData)]
 struct Account {
@@ -113,7 +119,7 @@ async fn app(
 }
 
 fn builder(store: impl SessionStore) -> SessionMiddlewareBuilder {
-    SessionMiddleware::builder(store, Keys::new(["index test key, long enough to sign"]))
+    SessionMiddleware::builder(store, Keys::new([KEY]))
 }
 
 async fn send<S, B>(app: &S, jar: &mut Jar, method: &str, path: &str) -> (StatusCode, String)
@@ -497,4 +503,76 @@ async fn ten_thousand_logins_of_one_user_keep_a_redis_index_at_its_cap() {
 #[actix_web::test]
 async fn ten_thousand_logins_of_one_user_keep_a_memory_index_at_its_cap() {
     many_logins_keep_the_index_at_its_cap(MemoryStore::new(), None).await;
+}
+
+/// An app whose index keys are named with `secret`.
+async fn keyed_app(
+    server: &RedisServer,
+    secret: &str,
+) -> impl Service<
+    Request,
+    Response = ServiceResponse<impl MessageBody<Error: std::fmt::Debug>>,
+    Error = Error,
+> {
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let sessions = SessionMiddleware::builder(store, Keys::new([KEY]))
+        .index_secret(secret)
+        .build();
+    test::init_service(App::new().wrap(sessions).configure(routes)).await
+}
+
+/// The index key of `user`, as the library documents it: HMAC-SHA-256 under the index
+/// secret of the field name, a 0 byte and the encoded value.
+fn keyed_index(secret: &str, user: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key");
+    mac.update(b"user\0");
+    mac.update(format!("{user:?}").as_bytes());
+    let hash = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{PREFIX}index:user:{hash}")
+}
+
+#[actix_web::test]
+async fn index_keys_are_keyed_with_the_index_secret_and_a_new_secret_orphans_them() {
+    const OLD: &str = "the index secret before, 32 bytes or more";
+    const NEW: &str = "the index secret after, also 32 bytes or more";
+    let server = RedisServer::start();
+    let before = keyed_app(&server, OLD).await;
+    let mut laptop = Jar::default();
+    send(&before, &mut laptop, "POST", "/login/grace").await;
+    let keys: Vec<String> = index_sets(&server)
+        .await
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    let unkeyed = URL_SAFE_NO_PAD.encode(Sha256::digest(b"\"grace\""));
+    assert_eq!(keys, [keyed_index(OLD, "grace")]);
+    assert_ne!(
+        keys[0],
+        format!("{PREFIX}index:user:{unkeyed}"),
+        "not the plain SHA-256"
+    );
+
+    // Another secret: the session stays logged in, but its index is no longer found ...
+    let after = keyed_app(&server, NEW).await;
+    assert_eq!(send(&after, &mut laptop, "GET", "/whoami").await.1, "grace");
+    assert_eq!(
+        send(&after, &mut laptop, "GET", "/sessions").await,
+        (StatusCode::OK, String::new())
+    );
+    // ... until a login renews a session into the new one.
+    let mut phone = Jar::default();
+    send(&after, &mut phone, "POST", "/login/grace").await;
+    let (_, listed) = send(&after, &mut laptop, "GET", "/sessions").await;
+    assert_eq!(listed, format!("{}\n", fingerprint(&phone)));
+    let mut expected = vec![keyed_index(OLD, "grace"), keyed_index(NEW, "grace")];
+    expected.sort();
+    let keys: Vec<String> = index_sets(&server)
+        .await
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        keys, expected,
+        "the old set is left to expire or be deleted"
+    );
 }

@@ -9,11 +9,12 @@ use actix_web::cookie::SameSite;
 use actix_web::http::header::HeaderName;
 
 use crate::compat::Compat;
-use crate::config::{Config, TtlPolicy};
+use crate::config::{Config, IndexNames, TtlPolicy};
 use crate::config_error::ConfigError;
 use crate::cookie::{CookieSettings, Lifetime, Secure};
 use crate::envelope::Envelope;
 use crate::id::IdFormat;
+use crate::index_secret::IndexSecret;
 use crate::middleware::SessionMiddleware;
 use crate::signing::{Algorithm, InlineSigner, KeyProblem, Keygrip, Keys};
 use crate::store::{Layout, SessionStore, DEFAULT_MAX_SESSIONS_PER_INDEX};
@@ -54,6 +55,7 @@ pub struct SessionMiddlewareBuilder {
     ttl: Option<Duration>,
     ttl_policy: TtlPolicy,
     key_prefix: String,
+    index_secret: Option<Vec<u8>>,
     commit_on_server_error: bool,
     absolute_timeout: Option<Duration>,
     save_uninitialized: bool,
@@ -85,6 +87,7 @@ impl SessionMiddlewareBuilder {
             ttl: None,
             ttl_policy: TtlPolicy::default(),
             key_prefix: "session:".to_owned(),
+            index_secret: None,
             commit_on_server_error: false,
             absolute_timeout: None,
             save_uninitialized: false,
@@ -255,6 +258,46 @@ impl SessionMiddlewareBuilder {
         self
     }
 
+    /// The secret that keys the hash in the names of per-user index keys
+    /// (`#[session(index)]`): `{prefix}index:{field}:{hash}`, where the hash is
+    /// HMAC-SHA-256 of the field name and the value under this secret (see
+    /// [`IndexSecret`](crate::IndexSecret)). Without the secret, someone who reads Redis
+    /// (a dump, a backup, a replica) cannot test guesses of user ids or e-mails against
+    /// the key names. At least [`IndexSecret::MIN_LEN`](crate::IndexSecret::MIN_LEN) (32)
+    /// bytes, or the build is refused ([`ConfigError::ShortIndexSecret`]); make it random
+    /// (`openssl rand -base64 48`), keep it as you keep the signing keys, and give every
+    /// instance of the app the same one.
+    ///
+    /// Default: a secret derived from the first of the [`Keys`] (an HMAC of that key over
+    /// a fixed label), so apps that set none keep working; a warning is logged at the
+    /// first index use. Index keys then change whenever that key is rotated. With
+    /// [`Keys::none`] the default is a public constant, no better than an unkeyed hash.
+    ///
+    /// Changing it, or rotating the key it is derived from, orphans the existing index
+    /// sets. Sessions stay valid and logged in, but [`sessions`](crate::Session::sessions),
+    /// [`end_other_sessions`](crate::Session::end_other_sessions) and
+    /// [`end_all_sessions`](crate::Session::end_all_sessions) no longer find a session
+    /// indexed under the old secret until a write of its indexed field (a new login) puts
+    /// it in the new index. The old sets expire as they would have (with
+    /// [`absolute_timeout`](Self::absolute_timeout)) or can be deleted by the pattern
+    /// `{prefix}index:*` (`redis-cli --scan --pattern 'session:index:*'`). To end every
+    /// session of a user across the change, end them before it. The same holds for
+    /// [`MemoryStore`](crate::store::MemoryStore), whose indexes die with the process
+    /// anyway.
+    ///
+    /// ```
+    /// # use actix_typed_session::{store::MemoryStore, Keys, SessionMiddleware};
+    /// # let (signing_key, index_secret) = ("k".repeat(48), "i".repeat(48));
+    /// // Read both from the environment or a secret store, never from the source.
+    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), Keys::new([signing_key]))
+    ///     .index_secret(index_secret)
+    ///     .build();
+    /// ```
+    pub fn index_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.index_secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
     /// Whether changes are saved when the handler answered with a 5xx. Default: no, so a
     /// request that failed half-way leaves the session as it was.
     pub fn commit_on_server_error(mut self, commit: bool) -> Self {
@@ -344,7 +387,8 @@ impl SessionMiddlewareBuilder {
     ///
     /// When [`try_build`](Self::try_build) refuses the configuration, with its
     /// [`ConfigError`]'s message: an empty key or one shorter than 32 bytes (see
-    /// [`Keys`]), a `__Host-` or `__Secure-` cookie name with options the prefix forbids,
+    /// [`Keys`]), an [`index_secret`](Self::index_secret) shorter than 32 bytes, a
+    /// `__Host-` or `__Secure-` cookie name with options the prefix forbids,
     /// `SameSite=None` on a cookie that is not always `Secure`,
     /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers) without
     /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme), or an
@@ -383,6 +427,11 @@ impl SessionMiddlewareBuilder {
             Some(KeyProblem::Empty(index)) => return Err(ConfigError::EmptyKey { index }),
             Some(KeyProblem::Short(index, len)) => {
                 return Err(ConfigError::ShortKey { index, len })
+            }
+        }
+        if let Some(len) = self.index_secret.as_ref().map(Vec::len) {
+            if len < IndexSecret::MIN_LEN {
+                return Err(ConfigError::ShortIndexSecret { len });
             }
         }
         let name = &self.cookie_name;
@@ -442,6 +491,10 @@ impl SessionMiddlewareBuilder {
         if keygrip.is_none() {
             tracing::warn!("session cookies are not signed: no keys were given");
         }
+        let index_names = match &self.index_secret {
+            Some(secret) => IndexNames::configured(IndexSecret::new(secret)),
+            None => IndexNames::default_for(self.keys.signing_key()),
+        };
         let preset = self.compat.map(Compat::preset);
         let key_prefix = match self.compat {
             Some(compat) => compat.key_prefix(self.key_prefix),
@@ -485,6 +538,7 @@ impl SessionMiddlewareBuilder {
             ttl,
             ttl_policy: self.ttl_policy,
             key_prefix,
+            index_names,
             commit_on_server_error: self.commit_on_server_error,
             absolute_timeout: self.absolute_timeout,
             save_uninitialized: self.save_uninitialized,

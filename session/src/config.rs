@@ -2,12 +2,13 @@
 //! with what follows from them alone: the store keys, what a load asks of the store, and
 //! the change set of a write.
 
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime};
 
 use crate::cookie::Lifetime;
 use crate::envelope::{Envelope, Wrapped};
 use crate::id::SessionId;
+use crate::index_secret::IndexSecret;
 use crate::store::{
     ChangeSet, IndexKey, IndexMoves, Layout, LoadOptions, Record, SessionKey, SessionStore,
     WriteMode,
@@ -31,6 +32,63 @@ pub enum TtlPolicy {
     WhenLessThan(Duration),
 }
 
+/// The secret that keys index key names, and what to warn about it, once, when the app
+/// did not choose it. The warning waits for the first index key, so an app without an
+/// `#[session(index)]` field never sees it.
+pub(crate) struct IndexNames {
+    secret: IndexSecret,
+    warning: Option<&'static str>,
+    warned: Once,
+}
+
+impl IndexNames {
+    /// The secret the app set with `index_secret`.
+    pub(crate) fn configured(secret: IndexSecret) -> Self {
+        Self::new(secret, None)
+    }
+
+    /// The default: derived from the first cookie signing key, or a public one when
+    /// cookies are unsigned.
+    pub(crate) fn default_for(signing_key: Option<&[u8]>) -> Self {
+        match signing_key {
+            Some(key) => Self::new(
+                IndexSecret::derived_from(key),
+                Some(
+                    "per-user index keys are named with a secret derived from the first \
+                     session signing key, so they change when that key is rotated: \
+                     sessions() and end_other_sessions() then miss every session until it \
+                     is written again; set SessionMiddlewareBuilder::index_secret to a \
+                     stable secret of at least 32 random bytes",
+                ),
+            ),
+            None => Self::new(
+                IndexSecret::public(),
+                Some(
+                    "per-user index keys are named with no secret, as cookies are unsigned: \
+                     anyone who can read Redis can test guesses of the indexed values \
+                     (user ids, e-mails) against them; set \
+                     SessionMiddlewareBuilder::index_secret to a stable secret of at least \
+                     32 random bytes",
+                ),
+            ),
+        }
+    }
+
+    fn new(secret: IndexSecret, warning: Option<&'static str>) -> Self {
+        Self {
+            secret,
+            warning,
+            warned: Once::new(),
+        }
+    }
+
+    fn warn_once(&self) {
+        if let Some(warning) = self.warning {
+            self.warned.call_once(|| tracing::warn!("{warning}"));
+        }
+    }
+}
+
 /// Everything the middleware needs, shared by every worker.
 pub(crate) struct Config {
     pub(crate) store: Arc<dyn SessionStore>,
@@ -42,6 +100,7 @@ pub(crate) struct Config {
     pub(crate) ttl: Duration,
     pub(crate) ttl_policy: TtlPolicy,
     pub(crate) key_prefix: String,
+    pub(crate) index_names: IndexNames,
     pub(crate) commit_on_server_error: bool,
     pub(crate) absolute_timeout: Option<Duration>,
     pub(crate) save_uninitialized: bool,
@@ -60,7 +119,16 @@ impl Config {
     /// The per-user index of sessions whose field `field` holds the encoded `value`;
     /// `None` for a `null` (a `None`), which is in no index.
     pub(crate) fn index_key(&self, field: &str, value: &[u8]) -> Option<IndexKey> {
-        (value != b"null").then(|| IndexKey::new(&self.key_prefix, field, value))
+        if value == b"null" {
+            return None;
+        }
+        self.index_names.warn_once();
+        Some(IndexKey::new(
+            &self.index_names.secret,
+            &self.key_prefix,
+            field,
+            value,
+        ))
     }
 
     /// An index a session recorded it is in (see `commit.rs`); `None` for a name that is

@@ -108,4 +108,17 @@ pub enum ConfigError {
         /// The preset.
         compat: Compat,
     },
+    /// [`index_secret`](crate::SessionMiddlewareBuilder::index_secret) shorter than
+    /// [`IndexSecret::MIN_LEN`](crate::IndexSecret::MIN_LEN) bytes, or empty: a short
+    /// secret can be guessed from the index key names of a Redis dump, and then the
+    /// indexed values (user ids, e-mails) with it.
+    #[error(
+        "the index secret is {len} bytes, fewer than 32: anyone who reads Redis could guess \
+         it from the index key names, and the user ids behind them; use at least 32 random \
+         bytes (openssl rand -base64 48)"
+    )]
+    ShortIndexSecret {
+        /// Its length in bytes.
+        len: usize,
+    },
 }

@@ -127,19 +127,20 @@
 //! | [`id_transport`](SessionMiddlewareBuilder::id_transport) | [`IdTransport::Cookie`] |
 //! | [`id_header`](SessionMiddlewareBuilder::id_header) | `x-session-id` |
 //! | [`key_prefix`](SessionMiddlewareBuilder::key_prefix) | `session:` |
+//! | [`index_secret`](SessionMiddlewareBuilder::index_secret) | derived from the first signing key, with a warning at the first index use: set a stable one if you use `#[session(index)]` |
 //! | [`compat`](SessionMiddlewareBuilder::compat) | none: this library's own formats |
 //!
 //! The defaults are the safe ones, and [`build`](SessionMiddlewareBuilder::build) refuses
 //! (panics; [`try_build`](SessionMiddlewareBuilder::try_build) returns a [`ConfigError`]) a
 //! configuration that would be insecure or silently ignored: a key that is empty or
 //! shorter than 32 bytes (see [`Keys`]; [`Keys::allow_short_keys`] accepts a Node app's
-//! short secrets by name), a `__Host-` or `__Secure-` cookie name with options its prefix
-//! forbids, `SameSite=None` on a cookie that is not always `Secure`,
-//! `trust_forwarded_headers(true)` without `cookie_secure_from_scheme()`, an
-//! `absolute_timeout` with a Node preset. A response that hands out or removes an id is
-//! kept out of shared caches: unless the handler's `Cache-Control` says `private` or
-//! `no-store`, it becomes `private, no-store`, and a `CDN-Cache-Control` or
-//! `Surrogate-Control` is removed.
+//! short secrets by name), an index secret shorter than 32 bytes, a `__Host-` or
+//! `__Secure-` cookie name with options its prefix forbids, `SameSite=None` on a cookie
+//! that is not always `Secure`, `trust_forwarded_headers(true)` without
+//! `cookie_secure_from_scheme()`, an `absolute_timeout` with a Node preset. A response
+//! that hands out or removes an id is kept out of shared caches: unless the handler's
+//! `Cache-Control` says `private` or `no-store`, it becomes `private, no-store`, and a
+//! `CDN-Cache-Control` or `Surrogate-Control` is removed.
 //!
 //! # Stores
 //!
@@ -180,6 +181,7 @@ mod error;
 mod extract;
 mod id;
 mod index;
+mod index_secret;
 mod middleware;
 mod part;
 mod signing;
@@ -198,6 +200,7 @@ pub use error::{SessionError, StoreError};
 pub use extract::Session;
 pub use id::SessionId;
 pub use index::SessionInfo;
+pub use index_secret::IndexSecret;
 pub use middleware::SessionMiddleware;
 pub use signing::{Algorithm, Keys};
 pub use transport::IdTransport;

@@ -118,6 +118,11 @@ impl Keys {
         self.secrets.len()
     }
 
+    /// The key that signs: the first of the ring.
+    pub(crate) fn signing_key(&self) -> Option<&[u8]> {
+        self.secrets.first().map(Vec::as_slice)
+    }
+
     /// The first reason this ring cannot sign safely, if any.
     pub(crate) fn problem(&self) -> Option<KeyProblem> {
         if self.secrets.is_empty() {

@@ -10,7 +10,7 @@ use actix_typed_session::store::{
     ChangeSet, CommitOutcome, IndexKey, IndexMoves, JsonWrite, Layout, LoadOptions, Record,
     SessionKey, SessionStore, TakeOver, WriteMode,
 };
-use actix_typed_session::SessionId;
+use actix_typed_session::{IndexSecret, SessionId};
 
 /// The layout under test and TTLs that suit its clock: the JSON layout keeps time-to-live
 /// in whole seconds.
@@ -588,6 +588,7 @@ async fn keys_are_independent<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
 pub fn fresh_index() -> IndexKey {
     let user = SessionId::generate().expect("OS randomness");
     IndexKey::new(
+        &IndexSecret::new("conformance index secret, 32 bytes or more"),
         "conformance:",
         "user",
         format!("\"{}\"", user.as_str()).as_bytes(),

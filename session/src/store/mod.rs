@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
 use crate::id::{fingerprint, SessionId};
+use crate::index_secret::IndexSecret;
 
 mod document;
 #[cfg(feature = "fuzzing")]
@@ -77,9 +75,10 @@ impl fmt::Debug for SessionKey {
 /// The store key of one per-user index: the set of the ids of the sessions whose indexed
 /// field (`#[session(index)]`) holds one value, such as one user's sessions.
 ///
-/// The key is `{prefix}index:{field}:{hash}`, where the hash is SHA-256 of the encoded
-/// value: key names stay short and do not spell out user ids, and the `:` keeps them apart
-/// from session keys, whose ids never contain one.
+/// The key is `{prefix}index:{field}:{hash}`, where the hash is HMAC-SHA-256 of the field
+/// name and the encoded value under the [`IndexSecret`]: key names stay short, do not spell
+/// out user ids, and cannot be reversed with a dictionary of them by anyone without the
+/// secret; the `:` keeps them apart from session keys, whose ids never contain one.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct IndexKey {
     key: String,
@@ -88,9 +87,9 @@ pub struct IndexKey {
 
 impl IndexKey {
     /// The index of the sessions whose field `field` holds the encoded `value`, for
-    /// sessions stored under `prefix`.
-    pub fn new(prefix: &str, field: &str, value: &[u8]) -> Self {
-        let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(value));
+    /// sessions stored under `prefix`, named with the hash keyed by `secret`.
+    pub fn new(secret: &IndexSecret, prefix: &str, field: &str, value: &[u8]) -> Self {
+        let hash = secret.hash(field, value);
         Self {
             key: format!("{prefix}index:{field}:{hash}"),
             session_prefix: prefix.to_owned(),
@@ -122,6 +121,8 @@ impl IndexKey {
     }
 }
 
+/// Shows the whole key: its hash is keyed, so it gives the value away only to someone who
+/// holds the index secret.
 impl fmt::Debug for IndexKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IndexKey({})", self.key)
