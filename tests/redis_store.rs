@@ -46,8 +46,8 @@ async fn each_operation_is_one_round_trip() {
     eprintln!("on connect: {on_connect:#?}");
     let loads = on_connect.iter().filter(|c| c.name() == "SCRIPT").count();
     assert_eq!(
-        loads, 5,
-        "the scripts of both layouts and the index join are loaded on connect: {on_connect:#?}"
+        loads, 9,
+        "the scripts of both layouts and of the index are loaded on connect: {on_connect:#?}"
     );
 
     let key = fresh_key();

@@ -10,12 +10,12 @@ use actix_web::HttpRequest;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
-use crate::store::{CommitOutcome, IndexKey, IndexMoves, Record, TakeOver, WriteMode};
+use crate::store::{CommitOutcome, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode};
 use crate::transport::Handout;
 
 /// The reserved session field that records the per-user indexes a session is in, by the
 /// name of the indexed field, so a renewal or a purge moves all of them whichever structs
-/// the request extracted.
+/// the request extracted. Kept in the field layout only (see [`Placement`]).
 pub(crate) const INDEXES_FIELD: &str = "__index";
 
 /// How many fresh ids a create tries before giving up. With 192-bit ids a second try
@@ -171,6 +171,11 @@ struct Placement {
     after: BTreeMap<String, IndexKey>,
     /// What the session recorded, to tell whether the record needs rewriting.
     recorded: BTreeMap<String, String>,
+    /// Whether the session keeps the record: not in the JSON layout, whose document a
+    /// Node app reads and writes (koa-session drops keys starting with `_` when it saves,
+    /// and express-session would hand the record to the app as session data). There the
+    /// indexes follow the structs the request extracted.
+    keeps_record: bool,
 }
 
 impl Placement {
@@ -216,6 +221,7 @@ impl Placement {
             before,
             after,
             recorded,
+            keeps_record: config.layout == Layout::Fields,
         }
     }
 
@@ -236,7 +242,7 @@ impl Placement {
             .iter()
             .map(|(field, key)| (field.as_str(), key.as_str()))
             .collect();
-        if now == then {
+        if now == then || !self.keeps_record {
             return;
         }
         if now.is_empty() {
@@ -256,6 +262,7 @@ impl Placement {
             before: BTreeMap::new(),
             after: self.after,
             recorded: BTreeMap::new(),
+            keeps_record: self.keeps_record,
         };
         new.record(&mut changes, &mut Vec::new());
         (changes, new.moves(state))
