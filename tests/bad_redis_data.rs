@@ -188,8 +188,16 @@ async fn foreign_or_corrupt_hash_sessions_give_a_fresh_session_or_a_default_neve
             plant(
                 "a huge value",
                 "HSET",
-                &[b"views", huge.as_bytes()],
+                &[b"__created", b"1700000000000", b"views", huge.as_bytes()],
                 Defaulted,
+            ),
+            // Only a hash with its creation time is a session of ours: one without is
+            // what a late write leaves, or another program's.
+            plant(
+                "a hash without the creation time",
+                "HSET",
+                &[b"views", b"5"],
+                Fresh,
             ),
         ],
     )

@@ -363,6 +363,7 @@ async fn a_field_that_no_longer_decodes_takes_its_default_and_the_rest_survives(
         ttl: Duration::from_secs(60),
         ttl_current: false,
         index: IndexMoves::default(),
+        fresh_id: false,
         layout: Layout::Fields,
         base: None,
     };

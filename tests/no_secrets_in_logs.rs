@@ -255,6 +255,7 @@ async fn flow(server: &RedisServer, layout: Layout) -> (String, BTreeSet<String>
             )],
             ..IndexMoves::default()
         },
+        fresh_id: false,
     };
     let shown = format!(
         "{record:?}\n{changes:?}\n{:?}\n",

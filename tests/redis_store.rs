@@ -99,18 +99,19 @@ async fn each_operation_is_one_round_trip() {
         load_commands
     );
     assert!(loaded.expect("load").is_some());
+    // An update is plain commands, ending with the check that the session is still there.
     let updated = once!(
         "update",
         store
             .commit(&key, &update(&[("views", b"2")], &["user"], LONG))
             .await,
-        ["EVALSHA"]
+        ["HSET", "HDEL", "PEXPIRE", "HEXISTS"]
     );
     assert_eq!(updated.expect("commit"), CommitOutcome::Written);
     let updated = once!(
         "update of 1000 fields",
         store.commit(&key, &update(&many, &[], LONG)).await,
-        ["EVALSHA"]
+        ["HSET", "PEXPIRE", "HEXISTS"]
     );
     assert_eq!(updated.expect("commit"), CommitOutcome::Written);
     let deleted = once!("delete", store.delete(&key, &[]).await, ["DEL"]);
@@ -264,19 +265,22 @@ async fn scripts_are_reloaded_after_script_flush() {
         .unwrap();
 
     let mut log = CommandLog::start(&server).await;
-    let changes = update(&[("a", b"2")], &[], LONG);
+    // A create under a key that was not freshly generated checks the key in the script.
+    let changes = create(&[("a", b"2")], now_ms(), LONG);
     assert_eq!(
-        store.commit(&key, &changes).await.expect("commit"),
+        store.commit(&fresh_key(), &changes).await.expect("commit"),
         CommitOutcome::Written
     );
     assert_eq!(names(&log.take().await), ["EVALSHA", "SCRIPT", "EVALSHA"]);
-    let changes = update(&[("a", b"3")], &[], LONG);
-    store.commit(&key, &changes).await.expect("commit");
+    store.commit(&fresh_key(), &changes).await.expect("commit");
     assert_eq!(
         names(&log.take().await),
         ["EVALSHA"],
         "loaded once, then cached"
     );
+    let changes = update(&[("a", b"3")], &[], LONG);
+    store.commit(&key, &changes).await.expect("commit");
+    log.take().await;
     // Only a load with a refresh threshold runs a script.
     let threshold = LoadOptions {
         refresh_ttl: Some(LONG),
@@ -632,4 +636,28 @@ fn each_thread_that_uses_the_store_gets_one_connection_of_its_own() {
             assert!(again.is_ok(), "a second runtime on the thread: {again:?}");
         });
     });
+}
+
+#[tokio::test]
+async fn a_late_update_leaves_no_key_behind() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let key = fresh_key();
+    store
+        .commit(&key, &create(&[("views", b"1")], now_ms(), LONG))
+        .await
+        .expect("commit");
+    // Logged out between this request's load and its write.
+    assert!(store.delete(&key, &[]).await.expect("delete"));
+    let late = update(&[("views", b"2")], &[], LONG);
+    assert_eq!(
+        store.commit(&key, &late).await.expect("commit"),
+        CommitOutcome::Missing
+    );
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(key.as_str())
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "the hash the late write made is deleted");
 }

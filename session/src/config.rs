@@ -187,6 +187,8 @@ impl Config {
             layout: self.layout,
             base: stored.and_then(|record| record.snapshot.clone()),
             index: IndexMoves::default(),
+            // Every id the middleware creates under is freshly generated (`commit.rs`).
+            fresh_id: matches!(mode, WriteMode::Create { .. }),
         }
     }
 

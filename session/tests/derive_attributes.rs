@@ -58,6 +58,7 @@ impl RecordingStore {
             ttl: Duration::from_secs(600),
             ttl_current: false,
             index: IndexMoves::default(),
+            fresh_id: false,
             layout: Layout::Fields,
             base: None,
         };

@@ -63,6 +63,7 @@ async fn stored_session(store: &MemoryStore, fields: &[(&str, &[u8])]) -> Sessio
         ttl: Duration::from_secs(600),
         ttl_current: false,
         index: IndexMoves::default(),
+        fresh_id: false,
         layout: Layout::Fields,
         base: None,
     };

@@ -83,6 +83,7 @@ impl Cx {
             layout: self.layout,
             base: None,
             index: IndexMoves::default(),
+            fresh_id: false,
         }
     }
 
@@ -98,6 +99,7 @@ impl Cx {
             layout: self.layout,
             base: None,
             index: IndexMoves::default(),
+            fresh_id: false,
         }
     }
 }
@@ -206,20 +208,26 @@ async fn load_of_a_missing_session_is_none<S: SessionStore + ?Sized>(store: &S, 
 }
 
 async fn create_then_load_returns_what_was_written<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
-    let key = fresh_key();
-    let created_at = now_ms();
-    let fields: &[(&str, &[u8])] = &[("views", b"1"), ("user", b"\"ann\"")];
-    let outcome = commit(store, &key, &cx.create(fields, created_at, cx.long)).await;
-    assert_eq!(outcome, CommitOutcome::Written);
-    let record = load(store, &key, cx).await.expect("the created session");
-    assert_eq!(record.fields, map(fields));
-    assert_eq!(record.created_at, cx.created(created_at));
-    let ttl = record.ttl.expect("a session with a TTL");
-    assert!(
-        ttl > Duration::ZERO && ttl <= cx.long,
-        "ttl {ttl:?} not in (0, {:?}]",
-        cx.long
-    );
+    // Checked or not for a free key (`fresh_id`, an id just generated), a create stores
+    // the same session.
+    for fresh_id in [false, true] {
+        let key = fresh_key();
+        let created_at = now_ms();
+        let fields: &[(&str, &[u8])] = &[("views", b"1"), ("user", b"\"ann\"")];
+        let mut changes = cx.create(fields, created_at, cx.long);
+        changes.fresh_id = fresh_id;
+        let outcome = commit(store, &key, &changes).await;
+        assert_eq!(outcome, CommitOutcome::Written, "fresh id: {fresh_id}");
+        let record = load(store, &key, cx).await.expect("the created session");
+        assert_eq!(record.fields, map(fields), "fresh id: {fresh_id}");
+        assert_eq!(record.created_at, cx.created(created_at));
+        let ttl = record.ttl.expect("a session with a TTL");
+        assert!(
+            ttl > Duration::ZERO && ttl <= cx.long,
+            "ttl {ttl:?} not in (0, {:?}], fresh id: {fresh_id}",
+            cx.long
+        );
+    }
 }
 
 async fn a_session_without_fields_exists<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {

@@ -41,7 +41,7 @@ pub fn load_replies(raw: &[u8]) -> Vec<Result<Option<Record>, StoreError>> {
         for refresh in [None, Some(60_000)] {
             decoded.push(read_pipelined(replies.clone(), refresh).and_then(
                 |loaded| match loaded {
-                    KeyContents::Session(found) => record_of(found).map(Some),
+                    KeyContents::Session(found) => record_of(found),
                     KeyContents::Missing | KeyContents::Foreign { .. } => Ok(None),
                 },
             ));

@@ -211,7 +211,8 @@ impl fmt::Debug for Snapshot {
 #[non_exhaustive]
 pub enum Layout {
     /// One hash per session, one hash field per session field (encoded values as given),
-    /// plus the reserved field `__created`. Time-to-live to the millisecond.
+    /// plus the reserved field `__created`, which marks a session as live: Redis reads a
+    /// hash without it as no session. Time-to-live to the millisecond.
     #[default]
     Fields,
     /// The whole session as one JSON object in one string key, the form Node session stores
@@ -313,6 +314,11 @@ pub struct ChangeSet {
     pub base: Option<Snapshot>,
     /// The per-user indexes this session enters or leaves with the commit.
     pub index: IndexMoves,
+    /// For a create: the id was just generated from at least 122 random bits (the
+    /// middleware's always are), so a store may write without first checking that the key
+    /// is free: a collision is as likely as someone guessing a live id. Stores that check
+    /// anyway still report [`CommitOutcome::Collision`].
+    pub fresh_id: bool,
 }
 
 impl fmt::Debug for ChangeSet {
@@ -331,6 +337,7 @@ impl fmt::Debug for ChangeSet {
             .field("layout", &self.layout)
             .field("base", &self.base)
             .field("index", &self.index)
+            .field("fresh_id", &self.fresh_id)
             .finish()
     }
 }

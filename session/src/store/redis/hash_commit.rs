@@ -1,18 +1,37 @@
-//! Writing a session hash: one call of `lua/commit.lua`, which refuses a late update of a
-//! session that is gone and a create over a key that is taken, and writes only the fields
-//! that changed. On one node the same call moves the session between its per-user indexes,
-//! so the write and its index changes land together or not at all.
+//! Writing a session hash, only the fields that changed, never bringing back a session that
+//! is gone and never creating over a key that is taken.
+//!
+//! A hash is a session of ours only while it holds the reserved field `__created`
+//! (`hash_load.rs` reads one without it as no session). That makes the common write, an
+//! update that moves no index, a pipeline of plain commands on one node: `HSET`/`HDEL`
+//! (and `PEXPIRE` when owed), then `HEXISTS __created`. Should the session have ended
+//! before the write, the write made a hash without the marker, which no load takes for a
+//! session; `HEXISTS` says so, and the hash is deleted. Redis runs those commands for a
+//! fraction of the fixed cost of a script call (bench/PROFILE.md).
+//!
+//! A create under an id the middleware just generated is `HSET` and `PEXPIRE` in one
+//! `MULTI`, with no check that the key is free: the id has at least 122 random bits.
+//!
+//! Everything else is one call of `lua/commit.lua`: creates under ids that were not
+//! generated fresh (refused on a taken key), and on one node the writes that move the
+//! session between its per-user indexes, so the write and its index changes land together
+//! or not at all.
 
 use redis::aio::ConnectionLike;
+use redis::{Pipeline, Value};
 
 use super::script_call::ScriptCall;
 use super::scripts::Scripts;
 use crate::error::StoreError;
 use crate::store::time::{epoch_millis, millis};
-use crate::store::{ChangeSet, CommitOutcome, IndexKey, SessionKey, WriteMode};
+use crate::store::{ChangeSet, CommitOutcome, IndexKey, IndexMoves, SessionKey, WriteMode};
 
-/// Applies a change set to a session hash (see `lua/commit.lua`), with its index moves
-/// when `inline`. Also says whether an index it joined is over its cap.
+/// The reserved field that marks a hash as a live session (see `hash_load.rs`).
+pub(super) const CREATED_FIELD: &str = "__created";
+
+/// Applies a change set to a session hash, with its index moves when `inline` (one node):
+/// a plain update as a pipeline (see the module docs), the rest through `lua/commit.lua`.
+/// Also says whether an index it joined is over its cap.
 pub(super) async fn commit<C: ConnectionLike + Send>(
     scripts: &Scripts,
     conn: &mut C,
@@ -21,6 +40,16 @@ pub(super) async fn commit<C: ConnectionLike + Send>(
     inline: bool,
 ) -> Result<(CommitOutcome, bool), StoreError> {
     let moves = &changes.index;
+    let plain = matches!(changes.mode, WriteMode::Update { created_at: None }) && !moves_any(moves);
+    if inline && plain {
+        return Ok((update_pipelined(conn, key, changes).await?, false));
+    }
+    if let (true, true, WriteMode::Create { created_at }) =
+        (inline, changes.fresh_id && !moves_any(moves), changes.mode)
+    {
+        create_fresh(conn, key, changes, epoch_millis(created_at)).await?;
+        return Ok((CommitOutcome::Written, false));
+    }
     let (from, taken) = match (&moves.take_over, inline) {
         (Some(take), true) => (take.from.as_str(), take.indexes.as_slice()),
         _ => ("", &[][..]),
@@ -80,4 +109,90 @@ pub(super) async fn commit<C: ConnectionLike + Send>(
             "commit script returned {other}"
         ))),
     }
+}
+
+/// Whether a commit moves its session in or out of any index.
+fn moves_any(moves: &IndexMoves) -> bool {
+    !moves.join.is_empty() || !moves.leave.is_empty() || moves.take_over.is_some()
+}
+
+/// An update as plain commands: the writes, then `HEXISTS` of the marker. A session that
+/// ended before the write leaves a hash without the marker behind, which is deleted.
+async fn update_pipelined<C: ConnectionLike + Send>(
+    conn: &mut C,
+    key: &SessionKey,
+    changes: &ChangeSet,
+) -> Result<CommitOutcome, StoreError> {
+    let mut pipe = Pipeline::with_capacity(4);
+    // A key of another type answers the writes with `WRONGTYPE`: nothing is written, and
+    // `HEXISTS` then says there is no session.
+    pipe.ignore_errors();
+    if !changes.set.is_empty() {
+        let hset = pipe.cmd("HSET").arg(key.as_str());
+        for (name, value) in &changes.set {
+            hset.arg(name).arg(value);
+        }
+    }
+    if !changes.remove.is_empty() {
+        pipe.cmd("HDEL").arg(key.as_str()).arg(&changes.remove);
+    }
+    let pexpire = pipe
+        .cmd("PEXPIRE")
+        .arg(key.as_str())
+        .arg(millis(changes.ttl));
+    if changes.ttl_current {
+        // The load just set the time-to-live. `NX` leaves a live session's alone, and
+        // gives what a late write made an expiry, should the deletion below never come
+        // (the connection lost just then).
+        pexpire.arg("NX");
+    }
+    pipe.cmd("HEXISTS").arg(key.as_str()).arg(CREATED_FIELD);
+    let replies: Vec<Value> = pipe.query_async(conn).await?;
+    match replies.last() {
+        Some(Value::Int(1)) => Ok(CommitOutcome::Written),
+        Some(Value::Int(0)) => {
+            // The session ended before the write, which made a hash of its own: gone
+            // with it. No one else writes under an ended id.
+            let _: i64 = redis::cmd("DEL")
+                .arg(key.as_str())
+                .query_async(conn)
+                .await?;
+            Ok(CommitOutcome::Missing)
+        }
+        Some(Value::ServerError(error)) if error.code() == "WRONGTYPE" => {
+            Ok(CommitOutcome::Missing)
+        }
+        Some(Value::ServerError(error)) => Err(redis::RedisError::from(error.clone()).into()),
+        _ => Err(StoreError::Protocol(format!(
+            "unexpected reply to a session update: {replies:?}"
+        ))),
+    }
+}
+
+/// A create under a freshly generated id ([`ChangeSet::fresh_id`]): `HSET` with the
+/// creation time and `PEXPIRE`, in one `MULTI`, so a session never lives without its
+/// time-to-live. No check that the key is free: a collision is as likely as a guessed id.
+async fn create_fresh<C: ConnectionLike + Send>(
+    conn: &mut C,
+    key: &SessionKey,
+    changes: &ChangeSet,
+    created_at: u64,
+) -> Result<(), StoreError> {
+    let mut pipe = Pipeline::with_capacity(2);
+    pipe.atomic();
+    let hset = pipe
+        .cmd("HSET")
+        .arg(key.as_str())
+        .arg(CREATED_FIELD)
+        .arg(created_at);
+    for (name, value) in &changes.set {
+        hset.arg(name).arg(value);
+    }
+    hset.ignore();
+    pipe.cmd("PEXPIRE")
+        .arg(key.as_str())
+        .arg(millis(changes.ttl))
+        .ignore();
+    pipe.query_async::<()>(conn).await?;
+    Ok(())
 }

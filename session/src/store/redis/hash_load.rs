@@ -15,9 +15,9 @@
 //! refused as for any late write) and `PEXPIRE` finds no key; a session created after
 //! `HGETALL` found none gets its time-to-live pushed back, as a load of it would.
 //!
-//! `PEXPIRE` runs whatever the key holds. When `HGETALL` finds another program's data (a
-//! key of another type), the load puts that key's time-to-live back as `PTTL` saw it, in a
-//! second round trip. That is best effort: should it fail (the connection drops just
+//! `PEXPIRE` runs whatever the key holds. When `HGETALL` finds something other than a
+//! session of ours (a key of another type, or a hash without the reserved `__created`),
+//! the load puts that key's time-to-live back as `PTTL` saw it, in a second round trip. That is best effort: should it fail (the connection drops just
 //! then), or should the other program change the expiry in between, the key is left with
 //! the session's time-to-live.
 
@@ -27,6 +27,7 @@ use std::time::Duration;
 use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, Value};
 
+use super::hash_commit::CREATED_FIELD;
 use super::load_reply::{found_session, ttl_of, unexpected_load_reply, warn_foreign_key, Found};
 use super::script_call::ScriptCall;
 use super::scripts::Scripts;
@@ -34,10 +35,6 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::store::time::{millis, parse_epoch_millis};
 use crate::store::{LoadOptions, Record, SessionKey};
-
-/// The reserved hash field holding the creation time in milliseconds since the epoch. It
-/// also keeps the hash alive when a session has no fields of its own.
-const CREATED_FIELD: &str = "__created";
 
 /// Loads a session hash in one round trip. Every command names the one session key, so on
 /// a cluster it runs on the key's node.
@@ -87,7 +84,7 @@ async fn load_pipelined<C: ConnectionLike + Send>(
     }
     let replies: Vec<Value> = pipe.query_async(conn).await?;
     match read_pipelined(replies, refresh)? {
-        KeyContents::Session(found) => record_of(found).map(Some),
+        KeyContents::Session(found) => record_of(found),
         KeyContents::Missing => Ok(None),
         KeyContents::Foreign { pttl } => {
             leave_foreign_key(conn, key, refresh.map(|_| pttl)).await;
@@ -101,8 +98,8 @@ async fn load_pipelined<C: ConnectionLike + Send>(
 pub(in crate::store) enum KeyContents {
     Session(Found),
     Missing,
-    /// Another program's data; `pttl` is its time-to-live before the load, as `PTTL`
-    /// answers it (-1: none).
+    /// Not a session of ours: a key of another type, or a hash without the creation time;
+    /// `pttl` is its time-to-live before the load, as `PTTL` answers it (-1: none).
     Foreign {
         pttl: i64,
     },
@@ -145,6 +142,15 @@ pub(in crate::store) fn read_pipelined(
     };
     if fields.is_empty() {
         return Ok(KeyContents::Missing);
+    }
+    // A hash without the creation time is not a session of ours (see `record_of`): left
+    // as it was, time-to-live included.
+    let marked = fields
+        .iter()
+        .step_by(2)
+        .any(|name| matches!(name, Value::BulkString(name) if name == CREATED_FIELD.as_bytes()));
+    if !marked {
+        return Ok(KeyContents::Foreign { pttl });
     }
     Ok(KeyContents::Session(Found {
         stored: Value::Array(fields),
@@ -199,11 +205,16 @@ pub(in crate::store) fn decode_record(
     reply: Value,
     key: &SessionKey,
 ) -> Result<Option<Record>, StoreError> {
-    found_session(reply, key)?.map(record_of).transpose()
+    Ok(found_session(reply, key)?
+        .map(record_of)
+        .transpose()?
+        .flatten())
 }
 
 /// A found session hash as a record: `found.stored` is the hash's `[name, value, ...]`.
-pub(in crate::store) fn record_of(found: Found) -> Result<Record, StoreError> {
+/// `None` for a hash without the creation time, which is not a session of ours: what a
+/// write left after its session ended (see `hash_commit.rs`), or another program's data.
+pub(in crate::store) fn record_of(found: Found) -> Result<Option<Record>, StoreError> {
     let Value::Array(flat) = found.stored else {
         return Err(unexpected_load_reply());
     };
@@ -220,20 +231,23 @@ pub(in crate::store) fn record_of(found: Found) -> Result<Record, StoreError> {
             continue;
         };
         if name == CREATED_FIELD {
-            created_at = parse_epoch_millis(&value);
+            created_at = Some(parse_epoch_millis(&value));
         } else {
             fields.insert(name, value);
         }
     }
-    Ok(Record {
+    let Some(created_at) = created_at else {
+        return Ok(None);
+    };
+    Ok(Some(Record {
         fields,
-        // A hash written by another program may lack the creation time: unknown, which is
+        // A creation time that does not parse (another program's) is unknown, which is
         // not a reason to refuse a session that is otherwise fine.
         created_at,
         ttl: found.ttl,
         refreshed: found.refreshed,
         snapshot: None,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -244,13 +258,27 @@ mod tests {
         redis::parse_redis_value(raw.as_bytes()).expect("RESP")
     }
 
+    /// A session hash as `HGETALL` answers it: its creation time, then `fields`.
     fn session(fields: &[&str]) -> Value {
+        hash(&[&["__created", "1700000000000"], fields].concat())
+    }
+
+    fn hash(fields: &[&str]) -> Value {
         Value::Array(
             fields
                 .iter()
                 .map(|text| Value::BulkString(text.as_bytes().to_vec()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn a_hash_without_the_creation_time_is_not_a_session() {
+        let replies = vec![hash(&["views", "3"]), Value::Int(-1), Value::Int(1)];
+        assert!(matches!(
+            read_pipelined(replies, Some(60_000)),
+            Ok(KeyContents::Foreign { pttl: -1 })
+        ));
     }
 
     #[test]
@@ -266,10 +294,13 @@ mod tests {
 
     #[test]
     fn a_resp3_map_reads_as_the_hash() {
-        let map = Value::Map(vec![(
-            Value::BulkString(b"views".to_vec()),
-            Value::BulkString(b"3".to_vec()),
-        )]);
+        let pair = |name: &str, value: &str| {
+            (
+                Value::BulkString(name.as_bytes().to_vec()),
+                Value::BulkString(value.as_bytes().to_vec()),
+            )
+        };
+        let map = Value::Map(vec![pair("__created", "1700000000000"), pair("views", "3")]);
         let KeyContents::Session(found) =
             read_pipelined(vec![map, Value::Int(5_000)], None).unwrap()
         else {
@@ -306,7 +337,7 @@ mod tests {
 
     #[test]
     fn no_fields_is_no_session() {
-        let replies = vec![session(&[]), Value::Int(-2), Value::Int(0)];
+        let replies = vec![hash(&[]), Value::Int(-2), Value::Int(0)];
         assert!(matches!(
             read_pipelined(replies, Some(60_000)),
             Ok(KeyContents::Missing)

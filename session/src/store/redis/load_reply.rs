@@ -54,12 +54,13 @@ pub(super) fn ttl_of(pttl: i64) -> Option<Duration> {
     }
 }
 
-/// A key of another type under a session's name: `kind`, as `TYPE` names it.
+/// Something other than a session of ours under a session's name: `kind`, as `TYPE`
+/// names it.
 pub(super) fn warn_foreign_key(key: &SessionKey, kind: &str) {
     tracing::warn!(
         session = ?key,
         %kind,
-        "the session key holds data of another type; treated as no session"
+        "the session key holds something other than a session of ours; treated as no session"
     );
 }
 

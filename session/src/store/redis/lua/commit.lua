@@ -9,9 +9,8 @@
 -- ARGV[1]  "create" or "update"
 -- ARGV[2]  the time-to-live after the commit, in milliseconds; for an update, "" leaves
 --          it as it is (the load just set it)
--- ARGV[3]  the creation time in milliseconds since the epoch; an update stores it only
---          when the hash has none (a hash written by another program), and sends "" when
---          the loaded session had one
+-- ARGV[3]  the creation time in milliseconds since the epoch; an update sends it only
+--          when the loaded one did not parse (another program's), and "" otherwise
 -- ARGV[4]  n, the number of fields to set
 -- ARGV[5]  "" when no index is named (most writes, which then carry nothing more for
 --          them), else "j|t|cap|ttl|id|from":
@@ -28,15 +27,17 @@
 -- session it renews ended, out of an index it takes over), 2 when a create found the key
 -- taken, 3 when written and an index it joined holds more ids than it keeps (the caller
 -- then makes room). Nothing is written in cases 1 and 2: a late write never brings back a
--- session that was ended, and a create never overwrites one. A key that holds something
--- other than a hash is another program's data, not a session: taken, for a create, and
--- no session, for an update.
+-- session that was ended, and a create never overwrites one. A key that holds anything
+-- but one of our sessions is taken, for a create, and no session, for an update.
 local key = KEYS[1]
-local kind = redis.call('TYPE', key).ok
 local create = ARGV[1] == 'create'
-if create and kind ~= 'none' then
-  return 2
-elseif not create and kind ~= 'hash' then
+if create then
+  if redis.call('EXISTS', key) == 1 then
+    return 2
+  end
+-- A session of ours is a hash holding its creation time (see hash_load.rs): anything else
+-- under the key (nothing, what a late write left, another program's data) is no session.
+elseif redis.pcall('HEXISTS', key, '__created') ~= 1 then
   return 1
 end
 
@@ -75,8 +76,9 @@ if create then
   first_set = 6 + 2 * CHUNK
   redis.call('HSET', key, '__created', ARGV[3], unpack(ARGV, 6, math.min(first_set - 1, last_set)))
 elseif ARGV[3] ~= '' then
-  -- From here on an absolute timeout can count from this first write of ours.
-  redis.call('HSETNX', key, '__created', ARGV[3])
+  -- The loaded creation time did not parse (another program's): from here on an absolute
+  -- timeout counts from this first write of ours.
+  redis.call('HSET', key, '__created', ARGV[3])
 end
 for i = first_set, last_set, 2 * CHUNK do
   redis.call('HSET', key, unpack(ARGV, i, math.min(i + 2 * CHUNK - 1, last_set)))

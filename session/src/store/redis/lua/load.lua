@@ -10,7 +10,8 @@
 --          or "" to refresh whatever is left
 --
 -- Returns nil when there is no session, the key's type (a string) when it holds
--- something other than a hash (another program's data, never a session of ours), else
+-- something other than a session of ours (a key of another type, or a hash without the
+-- reserved field `__created`), else
 -- { {name, value, ...}, pttl, refreshed } where refreshed is 1 when the time-to-live was
 -- set, else 0.
 local key = KEYS[1]
@@ -20,6 +21,18 @@ if fields.err then
 end
 if #fields == 0 then
   return false
+end
+-- A hash without its creation time is not a session of ours (see hash_load.rs): left as
+-- it is, and named like a key of another type.
+local marked = false
+for i = 1, #fields, 2 do
+  if fields[i] == '__created' then
+    marked = true
+    break
+  end
+end
+if not marked then
+  return 'hash'
 end
 if ARGV[1] == '' then
   return { fields, redis.call('PTTL', key), 0 }
