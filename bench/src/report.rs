@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::machine::Machine;
+use crate::memory::PerSession;
 use crate::{Case, Measured, Settings, CONTENDERS};
 
 /// `a / b` as a ratio, `-` when `b` is zero.
@@ -61,6 +62,7 @@ pub fn markdown(
     settings: &Settings,
     machine: &Machine,
     results: &[(&Case, [Measured; 3])],
+    memory: &PerSession,
 ) -> String {
     let mut out = String::new();
     let [ours, theirs, bare] = CONTENDERS;
@@ -185,14 +187,67 @@ pub fn markdown(
         );
     }
 
+    let _ = writeln!(out, "\n## What one Redis core serves\n");
+    let _ = writeln!(
+        out,
+        "Requests per second one fully busy Redis core would serve in each case, worked out \
+         from the Redis CPU per request above (1 s over it). Every app server that shares \
+         one Redis adds its requests to that core; a Redis Cluster spreads sessions over \
+         its masters by key, so its capacity is this times the masters.\n"
+    );
+    let _ = writeln!(out, "| case | ours | {theirs} | ours / {theirs} |");
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    for (case, [o, t, _]) in results {
+        let per_core = |m: &Measured| 1e6 / m.per_request(m.redis.cpu_us).max(f64::MIN_POSITIVE);
+        if o.redis.cpu_us == 0 {
+            let _ = writeln!(
+                out,
+                "| {} | no Redis work | {:.0} | |",
+                case.name,
+                per_core(t)
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {} |",
+            case.name,
+            per_core(o),
+            per_core(t),
+            ratio(per_core(o), per_core(t)),
+        );
+    }
+
+    let _ = writeln!(out, "\n## Redis memory per session\n");
+    let _ = writeln!(
+        out,
+        "`MEMORY USAGE` of one session key, made by each app before the rounds, holding the \
+         same data: `views = 1`, and in the second row a 10 KB field as well.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| session | ours (bytes) | {theirs} (bytes) | ours / {theirs} |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    for (what, (o, t)) in [
+        ("views = 1", memory.small),
+        ("with a 10 KB field", memory.big),
+    ] {
+        let _ = writeln!(
+            out,
+            "| {what} | {o} | {t} | {} |",
+            ratio(o as f64, t as f64)
+        );
+    }
+
     let _ = writeln!(out, "\n## Redis traffic per request\n");
     let _ = writeln!(
         out,
         "Reads are Redis' reads from the app's socket (`total_reads_processed`): one per \
          round trip when requests come one at a time, fewer under load, where the client \
          sends the commands of concurrent requests together. `tests/budget.rs` asserts the \
-         round trips and commands of each request alone. Commands include those our Lua \
-         commit script runs inside Redis.\n"
+         round trips and commands of each request alone. Commands include those a Lua \
+         script runs inside Redis.\n"
     );
     let _ = writeln!(
         out,
@@ -219,7 +274,7 @@ pub fn markdown(
         );
     }
 
-    let _ = writeln!(out, "\n## Targets (issue 7; shown, not asserted)\n");
+    let _ = writeln!(out, "\n## Targets (issue 19; shown, not asserted)\n");
     let _ = writeln!(out, "| case | target | measured | |");
     let _ = writeln!(out, "|---|---|---:|---|");
     for (case, [o, t, b]) in results {
@@ -232,6 +287,16 @@ pub fn markdown(
                 "| {} | >= {least}x {name} | {got:.2}x | {} |",
                 case.name,
                 met(got >= least)
+            );
+        }
+        if let (Some(most), true) = (case.redis_cpu_fraction, o.redis.cpu_us > 0) {
+            let cpu = |m: &Measured| m.per_request(m.redis.cpu_us);
+            let got = cpu(o) / cpu(t).max(f64::MIN_POSITIVE);
+            let _ = writeln!(
+                out,
+                "| {} | Redis CPU per request <= {most}x {theirs}'s | {got:.2}x | {} |",
+                case.name,
+                met(got <= most)
             );
         }
         if let Some(most) = case.bytes_fraction {
