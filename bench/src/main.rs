@@ -113,7 +113,7 @@ impl Settings {
     }
 }
 
-fn cases() -> [Case; 5] {
+fn cases() -> [Case; 6] {
     let case = |name, what| Case {
         name,
         what,
@@ -136,7 +136,19 @@ fn cases() -> [Case; 5] {
         },
         Case {
             over_theirs: Some(1.0),
-            ..case("modify", "`GET /`: `views += 1` in an existing session")
+            ..case(
+                "modify",
+                "`GET /modify` (ours: a load, then a guarded write), `GET /` (theirs): \
+                 `views += 1` read-modify-write in an existing session",
+            )
+        },
+        Case {
+            over_theirs: Some(1.0),
+            ..case(
+                "increment",
+                "`GET /`: `views += 1`; ours on the server (`increment_views`, no load), \
+                 theirs read-modify-write",
+            )
         },
         case("new visitor", "`GET /` without a cookie: creates a session"),
         Case {
@@ -182,6 +194,7 @@ fn run() -> Result<(), String> {
 
     let ours_cookie = session_cookie(ours.port, "/", "")?;
     let ours_big_cookie = session_cookie(ours_big.port, "/big/fill", "")?;
+    let ours_modify_cookie = session_cookie(ours_big.port, "/modify", "")?;
     let theirs_cookie = session_cookie(theirs.port, "/", "")?;
     let theirs_big_cookie = session_cookie(theirs.port, "/big/fill", "")?;
     let same = |path: &'static str, ours_cookie: &str, theirs_cookie: &str| {
@@ -206,9 +219,18 @@ fn run() -> Result<(), String> {
     };
     let mut big = same("/big/bump", &ours_big_cookie, &theirs_big_cookie);
     big[0].server = &ours_big;
+    // The counter example's `GET /` increments; the read-modify-write it did before is
+    // the side app's `/modify`, against actix-session's `/`, which is one.
+    let mut modify = same("/", &ours_modify_cookie, &theirs_cookie);
+    modify[0] = Target {
+        server: &ours_big,
+        path: "/modify",
+        cookie: ours_modify_cookie.clone(),
+    };
     let targets = [
         same("/health", &ours_cookie, &theirs_cookie),
         same("/peek", &ours_cookie, &theirs_cookie),
+        modify,
         same("/", &ours_cookie, &theirs_cookie),
         same("/", "", ""),
         big,

@@ -11,7 +11,9 @@ use std::rc::Rc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::counter::{self, Counter};
 use crate::error::SessionError;
+use crate::state::SessionState;
 
 /// A struct whose fields are stored as session fields, one store field per struct field.
 ///
@@ -41,9 +43,17 @@ pub trait SessionData: Sized + 'static {
     #[doc(hidden)]
     fn encode_field(&self, index: usize) -> Option<Result<Vec<u8>, serde_json::Error>>;
 
+    /// The generated type that `SessionWriter<Self>` dereferences to: `set_<field>` per
+    /// stored field but the `index` one, and `increment_<field>` per `counter` field.
+    type Writer;
+
     /// Wraps the shared typed state in the generated accessor type.
     #[doc(hidden)]
     fn fields(typed: TypedRef<Self>) -> Self::Fields;
+
+    /// Wraps the shared typed state in the generated writer type.
+    #[doc(hidden)]
+    fn writer(typed: TypedRef<Self>) -> Self::Writer;
 }
 
 /// The stored fields of one session, as the generated `decode` reads them.
@@ -96,9 +106,45 @@ pub fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, serde_j
 /// `#[derive(SessionData)]` implements it for such structs; nothing else should.
 pub trait IndexedSession: SessionData {}
 
-/// Shared handle to the typed state; the generated accessor type wraps one.
+/// Shared handle to the typed state of one struct in one request, and to the request's
+/// session; the generated accessor and writer types wrap one.
 #[doc(hidden)]
-pub type TypedRef<T> = Rc<Typed<T>>;
+pub struct TypedRef<T> {
+    typed: Rc<Typed<T>>,
+    state: Rc<SessionState>,
+}
+
+impl<T: SessionData> TypedRef<T> {
+    pub(crate) fn new(typed: Rc<Typed<T>>, state: Rc<SessionState>) -> Self {
+        Self { typed, state }
+    }
+
+    /// Borrows one field (see [`Typed::get`]).
+    pub fn get<V: ?Sized>(&self, project: impl FnOnce(&T) -> &V) -> Ref<'_, V> {
+        self.typed.get(project)
+    }
+
+    /// Changes the value and marks field `index` dirty (see [`Typed::update`]).
+    pub fn update<R>(&self, index: usize, change: impl FnOnce(&mut T) -> R) -> R {
+        self.typed.update(index, change)
+    }
+
+    /// Changes a field that is never stored (see [`Typed::update_unstored`]).
+    pub fn update_unstored<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        self.typed.update_unstored(change)
+    }
+
+    /// Adds `by` to the `counter` field number `index`, which `project` reaches, and
+    /// returns its new value (see `counter.rs`).
+    pub async fn increment<V: Counter>(
+        &self,
+        index: usize,
+        by: i64,
+        project: impl Fn(&mut T) -> &mut V,
+    ) -> Result<V, SessionError> {
+        counter::increment(&self.state, &self.typed, index, by, project).await
+    }
+}
 
 /// The decoded struct and which of its fields the request changed.
 #[doc(hidden)]
