@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use actix_http::Request;
 use actix_typed_session::store::RedisStore;
-use actix_typed_session::{Keys, SessionMiddleware};
+use actix_typed_session::{Keys, Session, SessionError, SessionMiddleware};
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
 use actix_typed_session_tests::layout::Layout;
 use actix_typed_session_tests::RedisServer;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::{test, App, Error};
+use actix_web::{test, web, App, Error};
 use futures_util::future::join_all;
 
 const TASKS: usize = 8;
@@ -177,6 +177,46 @@ async fn an_increment_after_a_logout_starts_a_new_session_and_never_revives_the_
         assert_eq!(
             layout.stored_views(&mut conn, &layout.key_of(&after)).await,
             Some(1)
+        );
+    }
+}
+
+#[actix_web::test]
+async fn an_increment_before_a_renewal_moves_with_the_session() {
+    async fn bump_and_renew(
+        mut session: Session<counter_app::Visit>,
+    ) -> Result<String, SessionError> {
+        let views = session.increment_views(1).await?;
+        session.renew();
+        Ok(format!("{views} views"))
+    }
+    for layout in Layout::ALL {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&server.url()).await.expect("connect");
+        let sessions = layout
+            .configure(SessionMiddleware::builder(
+                store,
+                Keys::new(["increments test key, long enough to sign"]),
+            ))
+            .build();
+        let app = test::init_service(
+            App::new()
+                .wrap(sessions)
+                .route("/bump-and-renew", web::get().to(bump_and_renew))
+                .configure(counter_app::routes),
+        )
+        .await;
+        let mut jar = Jar::default();
+        for path in ["/", "/", "/bump-and-renew"] {
+            let res = test::call_service(&app, jar.request("GET", path).to_request()).await;
+            assert!(res.status().is_success(), "{layout:?} {path}");
+            jar.absorb(&res);
+        }
+        let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+        assert_eq!(
+            body(res).await,
+            "3 views",
+            "{layout:?}: the new id holds the increment"
         );
     }
 }

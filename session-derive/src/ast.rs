@@ -207,9 +207,10 @@ impl<'a> Field<'a> {
         accessors
     }
 
-    /// Whether the field is a stored `counter`.
+    /// Whether the field is a stored `counter` (not the `index`, which `valid.rs` refuses
+    /// as one: the fallback then generates no incrementer to fail again).
     pub fn is_counter(&self) -> bool {
-        self.attrs.counter.is_some() && self.is_stored()
+        self.attrs.counter.is_some() && self.is_stored() && self.attrs.index.is_none()
     }
 
     /// Whether `SessionWriter` can set the field: stored, and not the `index` (whose

@@ -205,6 +205,8 @@ async fn renew(
         return Err(SessionError::Ended);
     }
     let mut fields = record.fields.clone();
+    // The session as loaded, with what increments made of it since, then the changes.
+    fields.extend(state.incremented());
     fields.extend(changes);
     let mut remove = Vec::new();
     placement.record(&mut fields, &mut remove);

@@ -122,10 +122,10 @@ pub(crate) async fn increment<T: SessionData, V: Counter>(
     }
     let key = config.key(target.id);
     match config.store.increment(&key, &change).await {
-        Ok(Some(value)) => {
-            let value = V::from_i64(value).ok_or_else(out_of_range)?;
+        Ok(Some(stored)) => {
+            let value = V::from_i64(stored).ok_or_else(out_of_range)?;
             typed.update_unstored(|data| *project(data) = value);
-            state.touch();
+            state.touch(name, stored);
             Ok(value)
         }
         Ok(None) if target.record.is_some() => Err(SessionError::Ended),

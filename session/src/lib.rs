@@ -89,7 +89,13 @@
 //! # In handlers
 //!
 //! - Per field `x`: `x()`, `set_x(value)`, `update_x(|x| ...)`; see [`SessionData`] for
-//!   the derive's attributes (`rename`, `default`, `skip`, `prefix`, `index`, `crate`).
+//!   the derive's attributes (`rename`, `default`, `skip`, `prefix`, `index`, `counter`,
+//!   `crate`).
+//! - Counters: a `#[session(counter)]` integer field gets `increment_x(by)`, which adds in
+//!   the store (one round trip, atomic: concurrent increments all count) and returns the
+//!   new value.
+//! - Handlers that only write take [`SessionWriter<T>`] instead: no load, `set_x` and
+//!   `increment_x` but no getters, one round trip in all.
 //! - The whole struct: [`Session::read`] and [`Session::modify`].
 //! - The session itself: [`Session::renew`] (after a login), [`Session::purge`] (a
 //!   logout), [`Session::is_new`].
@@ -215,7 +221,9 @@ pub use writer::SessionWriter;
 /// session, encoded as JSON. `Session<T>` then dereferences to the generated `TFields`,
 /// which has, per field `x`: `x()` that borrows it, `set_x(value)` that replaces it and
 /// `update_x(|x| ...)` that changes it in place. Only fields changed through these (or
-/// through [`Session::modify`]) are written back.
+/// through [`Session::modify`]) are written back. [`SessionWriter<T>`] dereferences to the
+/// generated `TWriter`: `set_x` per stored field but the `index` one, and `increment_x` per
+/// `counter` field.
 ///
 /// A stored value that is missing, or no longer decodes because the field's type changed,
 /// gives the field its default (the latter with a warning); fields in the store that the
@@ -230,6 +238,7 @@ pub use writer::SessionWriter;
 /// | field | `default = "path"` | `path()`, a `fn() -> FieldType`, instead; the type needs no `Default` |
 /// | field | `skip` | never loaded or stored: it starts at its default in every request, and its setters mark nothing; combine with `default = "path"` for a type that is neither `Default` nor serializable |
 /// | field | `index` | the per-user index: the store keeps, per value of this field, the ids of the live sessions holding it, for [`Session::sessions`], [`Session::end_other_sessions`] and [`Session::end_all_sessions`]; one field per struct, an `Option<_>` (`None` indexes nothing) |
+/// | field | `counter` | an integer field (64 bits or fewer) changed in the store: `increment_x(by)` on `Session<T>` and [`SessionWriter<T>`] adds to it atomically and returns the new value, in one round trip |
 /// | struct | `prefix = "ns."` | put before every storage name of the struct, renamed or not, so several structs can share one session |
 /// | struct | `crate = "path"` | reach the runtime through `path` instead of `::actix_typed_session`, for a crate that re-exports it |
 ///
