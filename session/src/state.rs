@@ -134,7 +134,11 @@ impl SessionState {
     pub(crate) async fn load(&self, req: &HttpRequest) -> Result<&Loaded, SessionError> {
         self.loaded
             .get_or_try_init(|| async {
-                let inbound = self.config.transport.read_id(req);
+                // A writer that came first may have read the id already.
+                let inbound = match self.blind.inbound.get() {
+                    Some(read) => read.clone(),
+                    None => self.config.transport.read_id(req),
+                };
                 let Some(found) = &inbound else {
                     return Ok(Loaded {
                         inbound,
