@@ -24,6 +24,7 @@ use std::io;
 use actix_typed_session::store::{MemoryStore, RedisClusterStore, RedisSentinelStore, RedisStore};
 use actix_typed_session::{
     Compat, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
+    SessionWriter,
 };
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde::Deserialize;
@@ -33,16 +34,19 @@ const MAX_USER_LEN: usize = 64;
 
 #[derive(SessionData)]
 struct Visit {
+    /// Changed on the server by `increment_views`: concurrent requests all count.
+    #[session(counter)]
     views: u64,
     /// The index: every session of one user can be listed and ended together.
     #[session(index)]
     user: Option<String>,
 }
 
-async fn index(mut session: Session<Visit>) -> String {
-    let views = *session.views() + 1;
-    session.set_views(views);
-    format!("{views} views")
+/// One round trip: the increment, which also refreshes the session's time-to-live. A new
+/// visitor gets a session holding 1 when the response is sent.
+async fn index(mut visit: SessionWriter<Visit>) -> Result<String, SessionError> {
+    let views = visit.increment_views(1).await?;
+    Ok(format!("{views} views"))
 }
 
 async fn peek(session: Session<Visit>) -> String {

@@ -185,6 +185,8 @@ async fn foreign_or_corrupt_hash_sessions_give_a_fresh_session_or_a_default_neve
                 ],
                 Defaulted,
             ),
+            // With its `__created` marker: an increment (`GET /`) counts a hash as a session
+            // only with it, so a stray hash a late write left behind is never one.
             plant(
                 "a huge value",
                 "HSET",

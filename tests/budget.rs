@@ -8,7 +8,9 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use actix_http::Request;
-use actix_typed_session::{Keys, Session, SessionData, SessionMiddleware, TtlPolicy};
+use actix_typed_session::{
+    Keys, Session, SessionData, SessionError, SessionMiddleware, SessionWriter, TtlPolicy,
+};
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, Jar};
 use actix_typed_session_tests::{names, wire_size, CommandLog, RedisServer, Traffic};
@@ -34,6 +36,13 @@ where
     async fn send(&mut self, method: &str, path: &str) -> (String, Traffic) {
         let text = self.respond(method, path).await;
         (text, self.log.take_traffic().await)
+    }
+
+    /// Sends one request and returns the names of the commands Redis ran for it, those
+    /// run inside scripts included.
+    async fn send_seeing_scripts(&mut self, method: &str, path: &str) -> Vec<String> {
+        self.respond(method, path).await;
+        names(&self.log.take_with_scripts().await)
     }
 
     async fn respond(&mut self, method: &str, path: &str) -> String {
@@ -122,8 +131,17 @@ async fn each_route_stays_within_its_round_trip_budget() {
     assert_eq!(text, "1 views");
     assert_traffic(&read, 1, &LOAD, "read only: the load pipeline, no write");
 
-    let (text, modify) = probe.send("GET", "/").await;
+    let (text, increment) = probe.send("GET", "/").await;
     assert_eq!(text, "2 views");
+    assert_traffic(
+        &increment,
+        1,
+        &["EVALSHA"],
+        "increment an existing session: one script, which also refreshes the TTL; no load",
+    );
+
+    let (text, modify) = probe.send("GET", "/modify").await;
+    assert_eq!(text, "3 views");
     assert_traffic(
         &modify,
         2,
@@ -187,6 +205,7 @@ async fn each_route_stays_within_its_round_trip_budget() {
     for (what, traffic) in [
         ("first write", &first_write),
         ("read", &read),
+        ("increment", &increment),
         ("modify", &modify),
         ("login + renew", &renew),
         ("list sessions", &list),
@@ -220,7 +239,14 @@ async fn each_write_sends_only_what_it_owes() {
         let mut probe = probe_with(&server, counter_app::routes, policy).await;
         let (_, create) = probe.send("GET", "/").await;
         assert_eq!(names(&create.commands), CREATE, "{policy:?}");
-        let (_, modify) = probe.send("GET", "/").await;
+        // Whatever the policy, an increment is a write, and refreshes the TTL itself.
+        let increment = probe.send_seeing_scripts("GET", "/").await;
+        assert_eq!(
+            increment,
+            ["EVALSHA", "HEXISTS", "HGET", "HINCRBY", "PEXPIRE", "HGET"],
+            "{policy:?}"
+        );
+        let (_, modify) = probe.send("GET", "/modify").await;
         let load = match policy {
             TtlPolicy::OnChange => vec!["HGETALL", "PTTL"],
             TtlPolicy::OnEveryAccess => LOAD.to_vec(),
@@ -275,10 +301,17 @@ async fn each_bench_case_stays_within_its_command_and_byte_budget() {
         },
         Case {
             what: "modify one field: load, then one guarded write",
-            path: "/",
+            path: "/modify",
             round_trips: 2,
             commands: [&LOAD[..], &UPDATE[..]].concat(),
             max_bytes: MODIFY_BYTES,
+        },
+        Case {
+            what: "increment: one script, no load",
+            path: "/",
+            round_trips: 1,
+            commands: vec!["EVALSHA"],
+            max_bytes: INCREMENT_BYTES,
         },
     ];
     let server = RedisServer::start();
@@ -305,6 +338,9 @@ async fn each_bench_case_stays_within_its_command_and_byte_budget() {
 const NEW_VISITOR_BYTES: usize = 230;
 const READ_BYTES: usize = 210;
 const MODIFY_BYTES: usize = 460;
+/// The increment: the script's hash, the key, the field, the amount, the bounds and the
+/// time-to-live (191 when set).
+const INCREMENT_BYTES: usize = 200;
 /// The 10 KB case: a load and a write of the small field, nowhere near the big one
 /// (447 when set, 392 with a script call for the write, 449 with the plain write).
 const BIG_SESSION_MODIFY_BYTES: usize = 460;
@@ -351,5 +387,61 @@ async fn a_modify_sends_only_the_changed_field_however_large_the_others_are() {
     assert!(
         bytes <= BIG_SESSION_MODIFY_BYTES,
         "the 10 KB case: {bytes} bytes sent to Redis, budget {BIG_SESSION_MODIFY_BYTES}: {bump:?}"
+    );
+}
+
+/// Handlers that only write take `SessionWriter`, which does not load: a write-only
+/// handler costs the guarded write alone, an increment-only one the increment alone, on an
+/// existing session as for a new visitor.
+#[actix_web::test]
+async fn a_handler_that_only_writes_costs_one_round_trip() {
+    #[derive(SessionData)]
+    struct Prefs {
+        theme: Option<String>,
+        #[session(counter)]
+        clicks: i32,
+    }
+    async fn dark(mut prefs: SessionWriter<Prefs>) -> &'static str {
+        prefs.set_theme(Some("dark".to_owned()));
+        "dark"
+    }
+    async fn click(mut prefs: SessionWriter<Prefs>) -> Result<String, SessionError> {
+        Ok(prefs.increment_clicks(1).await?.to_string())
+    }
+    async fn show(prefs: Session<Prefs>) -> String {
+        format!("{:?} {}", prefs.theme().as_deref(), prefs.clicks())
+    }
+
+    let server = RedisServer::start();
+    let mut probe = probe(&server, |routes| {
+        routes
+            .route("/dark", web::get().to(dark))
+            .route("/click", web::get().to(click))
+            .route("/show", web::get().to(show));
+    })
+    .await;
+    let (_, create) = probe.send("GET", "/dark").await;
+    assert_traffic(&create, 1, &CREATE, "write only, new visitor: the create");
+    let (_, write) = probe.send("GET", "/dark").await;
+    assert_traffic(&write, 1, &UPDATE, "write only: the guarded write, no load");
+    let (text, click) = probe.send("GET", "/click").await;
+    assert_eq!(text, "1");
+    assert_traffic(
+        &click,
+        1,
+        &["EVALSHA"],
+        "increment only: the increment, no load",
+    );
+    let (text, _) = probe.send("GET", "/show").await;
+    assert_eq!(text, "Some(\"dark\") 1");
+
+    probe.jar = Jar::default();
+    let (text, first_click) = probe.send("GET", "/click").await;
+    assert_eq!(text, "1");
+    assert_traffic(
+        &first_click,
+        1,
+        &CREATE,
+        "increment only, new visitor: the create holding it",
     );
 }

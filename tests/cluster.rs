@@ -125,7 +125,8 @@ async fn round_trips_stay_in_budget_on_a_cluster() {
         ("first write", "GET", "/", &["EVALSHA"][..]),
         ("untouched", "GET", "/health", &[][..]),
         ("read only", "GET", "/peek", &["EVALSHA"][..]),
-        ("modify", "GET", "/", &["EVALSHA", "EVALSHA"][..]),
+        ("increment", "GET", "/", &["EVALSHA"][..]),
+        ("modify", "GET", "/modify", &["EVALSHA", "EVALSHA"][..]),
         // The user's index lives in another slot than the session: joining it is a
         // script call of its own, sent before the create, and checked after it (an
         // ending may have taken the new id out meanwhile).
@@ -172,7 +173,7 @@ async fn a_master_that_lost_its_scripts_gets_them_again() {
     let owner = cluster.owner_of_slot(0, cluster.slot_of(&only_session_key(&cluster)));
     let mut log = CommandLog::start(&cluster.nodes()[owner]).await;
 
-    let (status, text) = send(&app, &mut jar, "GET", "/").await;
+    let (status, text) = send(&app, &mut jar, "GET", "/modify").await;
     assert_eq!((status, text.as_str()), (StatusCode::OK, "2 views"));
     let commands = log.take().await;
     assert_eq!(
@@ -180,9 +181,17 @@ async fn a_master_that_lost_its_scripts_gets_them_again() {
         ["EVALSHA", "SCRIPT", "EVALSHA", "EVALSHA", "SCRIPT", "EVALSHA"],
         "NOSCRIPT, SCRIPT LOAD and a retry, for the load and for the commit: {commands:?}"
     );
-    let (status, text) = send(&app, &mut jar, "GET", "/").await;
+    let (status, text) = send(&app, &mut jar, "GET", "/modify").await;
     assert_eq!((status, text.as_str()), (StatusCode::OK, "3 views"));
     assert_eq!(names(&log.take().await), ["EVALSHA", "EVALSHA"]);
+    // The increment's script, too.
+    for master in cluster.masters(0) {
+        cluster.query(master, &["SCRIPT", "FLUSH"]);
+    }
+    log.take().await; // the flush itself
+    let (status, text) = send(&app, &mut jar, "GET", "/").await;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, "4 views"));
+    assert_eq!(names(&log.take().await), ["EVALSHA", "SCRIPT", "EVALSHA"]);
 }
 
 #[actix_web::test]

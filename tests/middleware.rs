@@ -125,12 +125,21 @@ async fn first_write_is_one_create_and_a_read_is_one_load() {
     assert_eq!(body(res).await, "1 views");
     assert_eq!(store.calls(), (1, 1, 0));
 
-    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    let res = test::call_service(&app, jar.request("GET", "/modify").to_request()).await;
     assert!(
         set_cookies(&res).is_empty(),
         "an update keeps the same cookie"
     );
     assert_eq!(store.calls(), (2, 2, 0));
+
+    // The counter's `GET /` increments: one store call, no load.
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert!(
+        set_cookies(&res).is_empty(),
+        "an increment keeps the cookie"
+    );
+    assert_eq!(body(res).await, "3 views");
+    assert_eq!(store.calls(), (2, 3, 0));
 }
 
 #[actix_web::test]

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use actix_typed_session::store::{
-    CommitOutcome, LoadOptions, RedisStore, SessionKey, SessionStore,
+    CommitOutcome, Increment, Layout, LoadOptions, RedisStore, SessionKey, SessionStore,
 };
 use actix_typed_session::StoreError;
 use actix_typed_session_tests::conformance::{create, fresh_key, now_ms, update};
@@ -46,8 +46,9 @@ async fn each_operation_is_one_round_trip() {
     eprintln!("on connect: {on_connect:#?}");
     let loads = on_connect.iter().filter(|c| c.name() == "SCRIPT").count();
     assert_eq!(
-        loads, 9,
-        "the scripts of both layouts and of the index are loaded on connect: {on_connect:#?}"
+        loads, 10,
+        "the scripts of both layouts, of the index and of increments are loaded on connect: \
+         {on_connect:#?}"
     );
 
     let key = fresh_key();
@@ -114,6 +115,14 @@ async fn each_operation_is_one_round_trip() {
         ["HSET", "PEXPIRE", "HEXISTS"]
     );
     assert_eq!(updated.expect("commit"), CommitOutcome::Written);
+    let incremented = once!(
+        "increment",
+        store
+            .increment(&key, &Increment::new("views", 1, LONG, Layout::Fields))
+            .await,
+        ["EVALSHA"]
+    );
+    assert_eq!(incremented.expect("increment"), Some(3));
     let deleted = once!("delete", store.delete(&key, &[]).await, ["DEL"]);
     assert!(deleted.expect("delete"));
 

@@ -119,7 +119,7 @@ impl Settings {
 /// The cases, with the targets of issue 19: in every case at most 0.85x actix-session's
 /// Redis CPU per request and at least 1.15x its requests per second, 1.8x on a read, and
 /// the untouched route at least 0.95x bare actix-web.
-fn cases() -> [Case; 5] {
+fn cases() -> [Case; 6] {
     let case = |name, what| Case {
         name,
         what,
@@ -141,7 +141,16 @@ fn cases() -> [Case; 5] {
             over_theirs: Some(1.8),
             ..case("read-only", "`GET /peek`: reads `views`")
         },
-        case("modify", "`GET /`: `views += 1` in an existing session"),
+        case(
+            "modify",
+            "`GET /modify` (ours: a load, then a guarded write), `GET /` (theirs): \
+             `views += 1` read-modify-write in an existing session",
+        ),
+        case(
+            "increment",
+            "`GET /`: `views += 1`; ours on the server (`increment_views`, no load), \
+             theirs read-modify-write",
+        ),
         case("new visitor", "`GET /` without a cookie: creates a session"),
         Case {
             bytes_fraction: Some(1.0 / 20.0),
@@ -186,6 +195,7 @@ fn run() -> Result<(), String> {
 
     let ours_cookie = session_cookie(ours.port, "/", "")?;
     let ours_big_cookie = session_cookie(ours_big.port, "/big/fill", "")?;
+    let ours_modify_cookie = session_cookie(ours_big.port, "/modify", "")?;
     let theirs_cookie = session_cookie(theirs.port, "/", "")?;
     let theirs_big_cookie = session_cookie(theirs.port, "/big/fill", "")?;
     // Before the rounds add sessions of their own: one of each kind per app.
@@ -212,9 +222,18 @@ fn run() -> Result<(), String> {
     };
     let mut big = same("/big/bump", &ours_big_cookie, &theirs_big_cookie);
     big[0].server = &ours_big;
+    // The counter example's `GET /` increments; the read-modify-write it did before is
+    // the side app's `/modify`, against actix-session's `/`, which is one.
+    let mut modify = same("/", &ours_modify_cookie, &theirs_cookie);
+    modify[0] = Target {
+        server: &ours_big,
+        path: "/modify",
+        cookie: ours_modify_cookie.clone(),
+    };
     let targets = [
         same("/health", &ours_cookie, &theirs_cookie),
         same("/peek", &ours_cookie, &theirs_cookie),
+        modify,
         same("/", &ours_cookie, &theirs_cookie),
         same("/", "", ""),
         big,

@@ -3,10 +3,11 @@
 //! fallback emit them, so a failed derive still gives the user's handlers their methods.
 
 use proc_macro2::{Ident, Literal, TokenStream, TokenTree};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 
-use crate::ast::{Accessor, Input};
+use crate::ast::{Accessor, Field, Input};
 
 /// The accessor type, declared with the visibility of the struct.
 pub fn type_decl(input: &Input) -> TokenStream {
@@ -50,53 +51,142 @@ pub fn methods<'a>(input: &'a Input) -> impl Iterator<Item = (Ident, TokenStream
         } else {
             "kept for this request only (`skip`)"
         };
-        Accessor::ALL.map(|accessor| {
-            let method = field.method(accessor);
-            let tokens = match accessor {
-                Accessor::Getter => {
-                    let doc = format!(" Borrows `{name}`, without copying it.");
-                    let mut field_docs = field.docs().peekable();
-                    let separator = field_docs.peek().map(|_| quote!(#[doc = ""]));
-                    quote! {
-                        #[doc = #doc]
-                        #separator
-                        #(#field_docs)*
-                        #[must_use]
-                        #vis fn #method(&self) -> #private::Ref<'_, #ty> {
-                            self.0.get(|data| &data.#member)
+        let private = private.clone();
+        let output = output.clone();
+        let methods: Vec<(Ident, TokenStream)> = field
+            .accessors()
+            .into_iter()
+            .map(move |accessor| {
+                let method = field.method(accessor);
+                let tokens = match accessor {
+                    Accessor::Getter => {
+                        let doc = format!(" Borrows `{name}`, without copying it.");
+                        let mut field_docs = field.docs().peekable();
+                        let separator = field_docs.peek().map(|_| quote!(#[doc = ""]));
+                        quote! {
+                            #[doc = #doc]
+                            #separator
+                            #(#field_docs)*
+                            #[must_use]
+                            #vis fn #method(&self) -> #private::Ref<'_, #ty> {
+                                self.0.get(|data| &data.#member)
+                            }
                         }
                     }
-                }
-                Accessor::Setter => {
-                    let body = update(quote!(move |data| data.#member = value));
-                    let doc = format!(" Replaces `{name}`; the new value is {saved}.");
-                    quote! {
-                        #[doc = #doc]
-                        #vis fn #method(&mut self, value: #ty) {
-                            #body;
+                    Accessor::Setter => {
+                        let body = update(quote!(move |data| data.#member = value));
+                        let doc = format!(" Replaces `{name}`; the new value is {saved}.");
+                        quote! {
+                            #[doc = #doc]
+                            #vis fn #method(&mut self, value: #ty) {
+                                #body;
+                            }
                         }
                     }
-                }
-                Accessor::Updater => {
-                    let body = update(quote!(move |data| change(&mut data.#member)));
-                    let doc = format!(
-                        " Changes `{name}` in place and returns what `change` returns; the \
+                    Accessor::Incrementer => incrementer(input, field, &method),
+                    Accessor::Updater => {
+                        let body = update(quote!(move |data| change(&mut data.#member)));
+                        let doc = format!(
+                            " Changes `{name}` in place and returns what `change` returns; the \
                          field is {saved}."
-                    );
-                    quote! {
-                        #[doc = #doc]
-                        #vis fn #method<#output>(
-                            &mut self,
-                            change: impl ::core::ops::FnOnce(&mut #ty) -> #output,
-                        ) -> #output {
-                            #body
+                        );
+                        quote! {
+                            #[doc = #doc]
+                            #vis fn #method<#output>(
+                                &mut self,
+                                change: impl ::core::ops::FnOnce(&mut #ty) -> #output,
+                            ) -> #output {
+                                #body
+                            }
                         }
                     }
-                }
-            };
-            (method, tokens)
-        })
+                };
+                (method, tokens)
+            })
+            .collect();
+        methods
     })
+}
+
+/// `increment_<field>` of a `counter` field, on both the accessor and the writer type.
+/// The call is spanned at the field's type, so a type that is not an integer is reported
+/// there.
+fn incrementer(input: &Input, field: &Field, method: &Ident) -> TokenStream {
+    let private = input.private();
+    let vis = &input.original.vis;
+    let member = field.ident;
+    let ty = field.ty;
+    let name = member.unraw();
+    let slot = Literal::usize_unsuffixed(field.slot.unwrap_or_default());
+    let call = quote_spanned!(ty.span()=> self.0.increment::<#ty>);
+    let doc = format!(
+        " Adds `by` to `{name}` in the store, atomically, and returns the new value: \
+         concurrent increments all count. One store call, which also refreshes the \
+         session's time-to-live; a request without a live session adds to the default, \
+         and the session is created holding it when the response is sent."
+    );
+    quote! {
+        #[doc = #doc]
+        #vis async fn #method(
+            &mut self,
+            by: ::core::primitive::i64,
+        ) -> ::core::result::Result<#ty, #private::SessionError> {
+            #call(#slot, by, |data| &mut data.#member).await
+        }
+    }
+}
+
+/// The writer type, `SessionWriter<Struct>`'s target, declared with the visibility of the
+/// struct.
+pub fn writer_decl(input: &Input) -> TokenStream {
+    let private = input.private();
+    let ident = input.ident();
+    let vis = &input.original.vis;
+    let writer_ident = input.writer_ident();
+    let doc = format!(
+        " Writes to the fields of `{ident}` without reading them, which \
+         `SessionWriter<{ident}>` dereferences to: per stored field but the `index` one, a \
+         `set_` method, and per `counter` field an `increment_` method. Generated by \
+         `#[derive(SessionData)]`."
+    );
+    quote! {
+        #[doc = #doc]
+        #vis struct #writer_ident(#private::TypedRef<#ident>);
+    }
+}
+
+/// The writer's methods, in an `impl` block.
+pub fn writer_impl(input: &Input) -> TokenStream {
+    let vis = &input.original.vis;
+    let writer_ident = input.writer_ident();
+    let methods = input.fields().iter().flat_map(|field| {
+        let member = field.ident;
+        let name = member.unraw();
+        let ty = field.ty;
+        let setter = field.is_writable_blind().then(|| {
+            let method = field.method(Accessor::Setter);
+            let slot = Literal::usize_unsuffixed(field.slot.unwrap_or_default());
+            let doc =
+                format!(" Replaces `{name}`; the new value is saved when the response is sent.");
+            quote! {
+                #[doc = #doc]
+                #vis fn #method(&mut self, value: #ty) {
+                    self.0.update(#slot, move |data| data.#member = value);
+                }
+            }
+        });
+        let incrementer = field
+            .is_counter()
+            .then(|| incrementer(input, field, &field.method(Accessor::Incrementer)));
+        setter.into_iter().chain(incrementer)
+    });
+    quote! {
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #writer_ident {
+            #(#methods)*
+        }
+    }
 }
 
 /// The `impl` block holding `methods`, if there are any.

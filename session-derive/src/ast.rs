@@ -43,6 +43,8 @@ pub enum Accessor {
     Getter,
     Setter,
     Updater,
+    /// `increment_<field>`, for a `counter` field only.
+    Incrementer,
 }
 
 impl Accessor {
@@ -53,6 +55,7 @@ impl Accessor {
             Accessor::Getter => "getter",
             Accessor::Setter => "setter",
             Accessor::Updater => "updater",
+            Accessor::Incrementer => "incrementer",
         }
     }
 }
@@ -135,6 +138,11 @@ impl<'a> Input<'a> {
     pub fn fields_ident(&self) -> Ident {
         format_ident!("{}Fields", self.ident())
     }
+
+    /// The generated writer type: `VisitWriter` for `Visit`.
+    pub fn writer_ident(&self) -> Ident {
+        format_ident!("{}Writer", self.ident())
+    }
 }
 
 impl<'a> Field<'a> {
@@ -183,7 +191,32 @@ impl<'a> Field<'a> {
             Accessor::Getter => self.ident.clone(),
             Accessor::Setter => format_ident!("set_{}", self.ident, span = self.ident.span()),
             Accessor::Updater => format_ident!("update_{}", self.ident, span = self.ident.span()),
+            Accessor::Incrementer => {
+                format_ident!("increment_{}", self.ident, span = self.ident.span())
+            }
         }
+    }
+
+    /// The accessors the field has: every field a getter, a setter and an updater, and a
+    /// stored `counter` field an incrementer too.
+    pub fn accessors(&self) -> Vec<Accessor> {
+        let mut accessors = Accessor::ALL.to_vec();
+        if self.is_counter() {
+            accessors.push(Accessor::Incrementer);
+        }
+        accessors
+    }
+
+    /// Whether the field is a stored `counter` (not the `index`, which `valid.rs` refuses
+    /// as one: the fallback then generates no incrementer to fail again).
+    pub fn is_counter(&self) -> bool {
+        self.attrs.counter.is_some() && self.is_stored() && self.attrs.index.is_none()
+    }
+
+    /// Whether `SessionWriter` can set the field: stored, and not the `index` (whose
+    /// change moves the session between indexes, which needs the stored value).
+    pub fn is_writable_blind(&self) -> bool {
+        self.is_stored() && self.attrs.index.is_none()
     }
 
     /// The field's own `///` lines, carried over to its getter.

@@ -27,6 +27,8 @@ pub struct Attrs {
     pub skip: Option<Path>,
     /// `index`: the field whose value groups sessions in the per-user index.
     pub index: Option<Path>,
+    /// `counter`: an integer field that gets `increment_<field>`, changed on the server.
+    pub counter: Option<Path>,
     /// Keys this version does not know, kept for `valid.rs` to report.
     pub unknown: Vec<Path>,
 }
@@ -85,6 +87,11 @@ pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
                     errors.push(syn::Error::new_spanned(&meta.path, "duplicate `index`"));
                 }
                 parsed.index = Some(meta.path);
+            } else if meta.path.is_ident("counter") {
+                if parsed.counter.is_some() {
+                    errors.push(syn::Error::new_spanned(&meta.path, "duplicate `counter`"));
+                }
+                parsed.counter = Some(meta.path);
             } else {
                 skip_value(&meta)?;
                 parsed.unknown.push(meta.path);

@@ -15,10 +15,14 @@ pub fn expand(input: &Input) -> TokenStream {
     let fields_type = accessors::type_decl(input);
     let methods = accessors::methods(input).map(|(_, method)| method);
     let accessors = accessors::impl_block(input, methods);
+    let writer_type = accessors::writer_decl(input);
+    let writer = accessors::writer_impl(input);
     quote! {
         #session_data
         #fields_type
         #accessors
+        #writer_type
+        #writer
     }
 }
 
@@ -26,6 +30,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
     let private = input.private();
     let ident = input.ident();
     let fields_ident = input.fields_ident();
+    let writer_ident = input.writer_ident();
     let fields = input.fields();
     let stored: Vec<&Field> = fields.iter().filter(|field| field.is_stored()).collect();
     let names = stored.iter().map(|field| field.storage_name());
@@ -107,6 +112,8 @@ fn impl_session_data(input: &Input) -> TokenStream {
         impl #private::SessionData for #ident {
             type Fields = #fields_ident;
 
+            type Writer = #writer_ident;
+
             const FIELD_NAMES: &'static [&'static ::core::primitive::str] = &[#(#names),*];
 
             const INDEX_FIELD: ::core::option::Option<::core::primitive::usize> = #index_field;
@@ -131,6 +138,10 @@ fn impl_session_data(input: &Input) -> TokenStream {
 
             fn fields(typed: #private::TypedRef<Self>) -> Self::Fields {
                 #fields_ident(typed)
+            }
+
+            fn writer(typed: #private::TypedRef<Self>) -> Self::Writer {
+                #writer_ident(typed)
             }
         }
 

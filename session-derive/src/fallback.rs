@@ -20,7 +20,7 @@ pub fn expand(input: &Input, error: &syn::Error) -> TokenStream {
     // The accessors can still be generated for a plain struct, minus any method whose
     // name clashes with an earlier one; for anything else there is nothing to access.
     let with_accessors = matches!(input.shape, Shape::Named(_)) && !input.is_generic();
-    let (fields_assoc, fields_items) = if with_accessors {
+    let (fields_assoc, writer_assoc, fields_items) = if with_accessors {
         let mut names = HashSet::new();
         let methods = accessors::methods(input)
             .filter(|(name, _)| names.insert(name.to_string()))
@@ -28,9 +28,16 @@ pub fn expand(input: &Input, error: &syn::Error) -> TokenStream {
         let fields_ident = input.fields_ident();
         let fields_type = accessors::type_decl(input);
         let accessors = accessors::impl_block(input, methods);
-        (quote!(#fields_ident), quote!(#fields_type #accessors))
+        let writer_ident = input.writer_ident();
+        let writer_type = accessors::writer_decl(input);
+        let writer = accessors::writer_impl(input);
+        (
+            quote!(#fields_ident),
+            quote!(#writer_ident),
+            quote!(#fields_type #accessors #writer_type #writer),
+        )
     } else {
-        (quote!(()), TokenStream::new())
+        (quote!(()), quote!(()), TokenStream::new())
     };
 
     // `SessionData` requires `'static`; bounding every parameter keeps the stub from
@@ -59,6 +66,8 @@ pub fn expand(input: &Input, error: &syn::Error) -> TokenStream {
         impl #impl_generics #private::SessionData for #ident #ty_generics #where_clause {
             type Fields = #fields_assoc;
 
+            type Writer = #writer_assoc;
+
             const FIELD_NAMES: &'static [&'static ::core::primitive::str] = &[];
 
             fn decode(_: &#private::StoredFields<'_>) -> Self {
@@ -78,6 +87,10 @@ pub fn expand(input: &Input, error: &syn::Error) -> TokenStream {
             }
 
             fn fields(_: #private::TypedRef<Self>) -> Self::Fields {
+                ::core::unreachable!()
+            }
+
+            fn writer(_: #private::TypedRef<Self>) -> Self::Writer {
                 ::core::unreachable!()
             }
         }

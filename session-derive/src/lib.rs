@@ -39,6 +39,11 @@ use crate::errors::Errors;
 /// - `#[session(index)]` on one field, an `Option<_>`, per struct: the per-user index. Sessions
 ///   whose field holds the same value are grouped (`None` keeps a session out), and
 ///   `Session<Struct>` gains `sessions()`, `end_other_sessions()` and `end_all_sessions()`.
+/// - `#[session(counter)]` on an integer field (64 bits or fewer): `Session<Struct>` and
+///   `SessionWriter<Struct>` gain `increment_<field>(by)`, which adds in the store, atomically.
+///
+/// It also generates `<Struct>Writer`, which `SessionWriter<Struct>` dereferences to: a
+/// setter per stored field but the `index` one, and the incrementers.
 #[proc_macro_derive(SessionData, attributes(session))]
 pub fn derive_session_data(input: TokenStream) -> TokenStream {
     let syntax = parse_macro_input!(input as DeriveInput);

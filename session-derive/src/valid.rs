@@ -116,6 +116,12 @@ fn check_struct_attrs(input: &Input, errors: &mut Errors) {
             "`index` goes on a field, to group sessions by its value (the user id, say)",
         );
     }
+    if let Some(counter) = &attrs.counter {
+        errors.spanned(
+            counter,
+            "`counter` goes on an integer field, to change it on the server with `increment_<field>`",
+        );
+    }
     if let Some(prefix) = &attrs.prefix {
         if prefix.value.value().starts_with("__") {
             errors.push(syn::Error::new(
@@ -131,8 +137,8 @@ fn check_field_attrs(field: &Field, errors: &mut Errors) {
     let attrs = &field.attrs;
     check_unknown_keys(
         attrs,
-        "on a field, `rename = \"...\"`, `default`, `default = \"...\"`, `skip` and `index` \
-         are supported",
+        "on a field, `rename = \"...\"`, `default`, `default = \"...\"`, `skip`, `index` and \
+         `counter` are supported",
         errors,
     );
     if let Some(krate) = &attrs.krate {
@@ -140,6 +146,19 @@ fn check_field_attrs(field: &Field, errors: &mut Errors) {
     }
     if let Some(prefix) = &attrs.prefix {
         errors.spanned(&prefix.key, "`prefix` goes on the struct, not on a field");
+    }
+    if let (Some(_), Some(counter)) = (&attrs.skip, &attrs.counter) {
+        errors.spanned(
+            counter,
+            "a `skip` field is never stored, so it cannot be a `counter`, which changes in the store",
+        );
+    }
+    if let (Some(_), Some(counter)) = (&attrs.index, &attrs.counter) {
+        errors.spanned(
+            counter,
+            "the `index` field cannot be a `counter`: it is an `Option`, and its changes move \
+             the session between indexes",
+        );
     }
     if let (Some(_), Some(rename)) = (&attrs.skip, &attrs.rename) {
         errors.spanned(
@@ -275,7 +294,7 @@ fn check_unique_storage_names(fields: &[Field], errors: &mut Errors) {
 fn check_unique_methods(fields: &[Field], errors: &mut Errors) {
     let mut seen: HashMap<String, (&Field, Accessor)> = HashMap::new();
     for field in fields {
-        for accessor in Accessor::ALL {
+        for accessor in field.accessors() {
             let method = field.method(accessor).to_string();
             if let Some((first, first_accessor)) = seen.get(&method) {
                 if first.ident != field.ident {

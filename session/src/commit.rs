@@ -28,6 +28,9 @@ pub(crate) async fn commit(
     state: &SessionState,
     req: &HttpRequest,
 ) -> Result<Handout, SessionError> {
+    if state.writes_blind() {
+        return commit_blind(state).await;
+    }
     let Some(loaded) = state.loaded_for_commit(req) else {
         return Ok(Handout::Nothing);
     };
@@ -83,7 +86,7 @@ pub(crate) async fn commit(
     }
 
     let refreshed = if changes.is_empty() {
-        record.refreshed
+        record.refreshed || state.touched()
     } else {
         let placement = placement();
         let mut changes = changes;
@@ -113,6 +116,71 @@ pub(crate) async fn commit(
     }
 }
 
+/// The commit of a request whose only session arguments were `SessionWriter`s that did not
+/// load: the fields they set go to the session behind the request's id in one guarded
+/// update (which refuses a session that is gone, and refreshes the time-to-live), or, when
+/// there is none, into a new session. An update refused after an increment of this request
+/// landed means the session ended meanwhile: [`SessionError::Ended`], as for a loaded
+/// session.
+async fn commit_blind(state: &SessionState) -> Result<Handout, SessionError> {
+    if state.is_degraded() {
+        return Ok(Handout::Nothing);
+    }
+    let config = &state.config;
+    let changes = state.changes()?;
+    let inbound = state.blind_inbound();
+    let live = inbound.filter(|_| !state.has_no_session());
+    if let Some(inbound) = live {
+        let written = if changes.is_empty() {
+            state.touched()
+        } else {
+            let update = config.change_set(
+                WriteMode::Update { created_at: None },
+                changes.clone(),
+                None,
+            );
+            match config
+                .store
+                .commit(&config.key(&inbound.id), &update)
+                .await?
+            {
+                CommitOutcome::Written => true,
+                _ if state.touched() => return Err(SessionError::Ended),
+                _ => false,
+            }
+        };
+        if written || changes.is_empty() {
+            let lifetime = config.lifetime_for(None);
+            return Ok(if inbound.resign || (written && lifetime.is_rolling()) {
+                Handout::Issue {
+                    id: inbound.id.clone(),
+                    lifetime,
+                }
+            } else {
+                Handout::Nothing
+            });
+        }
+    }
+    if changes.is_empty() && !config.save_uninitialized {
+        // A cookie that points at nothing (expired or ended) is cleared.
+        return Ok(if inbound.is_some() {
+            Handout::Remove
+        } else {
+            Handout::Nothing
+        });
+    }
+    let moves = IndexMoves {
+        ttl: config.absolute_timeout,
+        cap: config.max_sessions_per_index,
+        ..IndexMoves::default()
+    };
+    let id = create(state, changes, SystemTime::now(), None, moves).await?;
+    Ok(Handout::Issue {
+        id,
+        lifetime: config.lifetime_for(None),
+    })
+}
+
 /// Moves the session to a fresh id: the old record is deleted first, and only the request
 /// that deleted it goes on to create the new one, so two racing renewals leave one session.
 /// The new id takes the old one's place in its indexes only if the old one is still there,
@@ -137,6 +205,8 @@ async fn renew(
         return Err(SessionError::Ended);
     }
     let mut fields = record.fields.clone();
+    // The session as loaded, with what increments made of it since, then the changes.
+    fields.extend(state.incremented());
     fields.extend(changes);
     let mut remove = Vec::new();
     placement.record(&mut fields, &mut remove);

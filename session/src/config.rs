@@ -192,6 +192,15 @@ impl Config {
         }
     }
 
+    /// Whether a `SessionWriter` must load the session as `Session` does: the absolute
+    /// timeout and the size limit are checked against the stored session, and a Node
+    /// document is merged in the client.
+    pub(crate) fn writers_load(&self) -> bool {
+        self.layout != Layout::Fields
+            || self.absolute_timeout.is_some()
+            || self.max_session_size.is_some()
+    }
+
     /// Whether a session created at `created_at` is past the absolute timeout.
     pub(crate) fn outlived(&self, created_at: Option<SystemTime>) -> bool {
         let (Some(limit), Some(created_at)) = (self.absolute_timeout, created_at) else {

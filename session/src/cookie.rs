@@ -55,7 +55,7 @@ pub(crate) struct CookieSettings {
 }
 
 /// The id a request carried, once it passed every check.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Inbound {
     pub(crate) id: SessionId,
     /// Verified by an older key: the response should carry a fresh signature.

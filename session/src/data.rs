@@ -11,7 +11,10 @@ use std::rc::Rc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::SessionError;
+use async_trait::async_trait;
+
+use crate::counter::Counter;
+use crate::error::{SessionError, StoreError};
 
 /// A struct whose fields are stored as session fields, one store field per struct field.
 ///
@@ -41,9 +44,17 @@ pub trait SessionData: Sized + 'static {
     #[doc(hidden)]
     fn encode_field(&self, index: usize) -> Option<Result<Vec<u8>, serde_json::Error>>;
 
+    /// The generated type that `SessionWriter<Self>` dereferences to: `set_<field>` per
+    /// stored field but the `index` one, and `increment_<field>` per `counter` field.
+    type Writer;
+
     /// Wraps the shared typed state in the generated accessor type.
     #[doc(hidden)]
     fn fields(typed: TypedRef<Self>) -> Self::Fields;
+
+    /// Wraps the shared typed state in the generated writer type.
+    #[doc(hidden)]
+    fn writer(typed: TypedRef<Self>) -> Self::Writer;
 }
 
 /// The stored fields of one session, as the generated `decode` reads them.
@@ -96,9 +107,119 @@ pub fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, serde_j
 /// `#[derive(SessionData)]` implements it for such structs; nothing else should.
 pub trait IndexedSession: SessionData {}
 
-/// Shared handle to the typed state; the generated accessor type wraps one.
+/// Shared handle to the typed state of one struct in one request, and to the request's
+/// session; the generated accessor and writer types wrap one.
 #[doc(hidden)]
-pub type TypedRef<T> = Rc<Typed<T>>;
+pub struct TypedRef<T> {
+    typed: Rc<Typed<T>>,
+    session: Rc<dyn RequestSession>,
+}
+
+/// The request's session as the typed accessors reach it: only what an increment needs
+/// (`increment.rs` implements it for the request state), so this file, which the state
+/// builds on, does not depend on it.
+#[async_trait(?Send)]
+pub(crate) trait RequestSession {
+    /// Adds to a field of the stored session when there is a live one to add to.
+    async fn increment_stored(&self, change: CounterChange) -> Result<Increased, SessionError>;
+}
+
+/// One increment of a `counter` field, as the store half of it needs it.
+pub(crate) struct CounterChange {
+    /// The field's storage name.
+    pub(crate) field: &'static str,
+    pub(crate) by: i64,
+    /// The range of the field's type.
+    pub(crate) min: i64,
+    pub(crate) max: i64,
+    /// The field's default, which a stored session without the field counts from.
+    pub(crate) absent: i64,
+}
+
+/// Where an increment landed.
+pub(crate) enum Increased {
+    /// In the stored session, which now holds this value.
+    Stored(i64),
+    /// Nowhere yet: the request makes it in memory, and the commit writes it. `reset`: the
+    /// store failed open, and the request goes on with a fresh session.
+    InMemory { reset: bool },
+}
+
+impl<T: SessionData> TypedRef<T> {
+    pub(crate) fn new(typed: Rc<Typed<T>>, session: Rc<dyn RequestSession>) -> Self {
+        Self { typed, session }
+    }
+
+    /// Borrows one field (see [`Typed::get`]).
+    pub fn get<V: ?Sized>(&self, project: impl FnOnce(&T) -> &V) -> Ref<'_, V> {
+        self.typed.get(project)
+    }
+
+    /// Changes the value and marks field `index` dirty (see [`Typed::update`]).
+    pub fn update<R>(&self, index: usize, change: impl FnOnce(&mut T) -> R) -> R {
+        self.typed.update(index, change)
+    }
+
+    /// Changes a field that is never stored (see [`Typed::update_unstored`]).
+    pub fn update_unstored<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        self.typed.update_unstored(change)
+    }
+
+    /// Adds `by` to the `counter` field number `index`, which `project` reaches, and
+    /// returns its new value: in the store when the session is stored and this request has
+    /// not set the field yet (see `increment.rs`), else in memory, marked dirty, for the
+    /// commit to write.
+    pub async fn increment<V: Counter>(
+        &self,
+        index: usize,
+        by: i64,
+        project: impl Fn(&mut T) -> &mut V,
+    ) -> Result<V, SessionError> {
+        let field = T::FIELD_NAMES.get(index).copied().unwrap_or_default();
+        let out_of_range = || {
+            SessionError::Store(StoreError::OutOfRange(format!(
+                "adding {by} to field `{field}` would take it out of {}..={}",
+                V::MIN,
+                V::MAX
+            )))
+        };
+        let in_memory = || {
+            self.typed.update(index, |data| {
+                let value = project(data)
+                    .to_i64()
+                    .and_then(|current| current.checked_add(by))
+                    .and_then(V::from_i64)
+                    .ok_or_else(out_of_range)?;
+                *project(data) = value;
+                Ok(value)
+            })
+        };
+        if self.typed.is_dirty(index) {
+            return in_memory();
+        }
+        let mut default = T::decode(&StoredFields::new(&HashMap::new(), &"default"));
+        let change = CounterChange {
+            field,
+            by,
+            min: V::MIN,
+            max: V::MAX,
+            absent: project(&mut default).to_i64().unwrap_or_default(),
+        };
+        match self.session.increment_stored(change).await? {
+            Increased::Stored(stored) => {
+                let value = V::from_i64(stored).ok_or_else(out_of_range)?;
+                self.typed.update_unstored(|data| *project(data) = value);
+                Ok(value)
+            }
+            Increased::InMemory { reset } => {
+                if reset {
+                    self.typed.reset();
+                }
+                in_memory()
+            }
+        }
+    }
+}
 
 /// The decoded struct and which of its fields the request changed.
 #[doc(hidden)]

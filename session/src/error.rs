@@ -22,6 +22,10 @@ pub enum StoreError {
     /// A change the layout cannot hold: the JSON layout takes JSON values only.
     #[error("the session store cannot hold this change: {0}")]
     Unsupported(String),
+    /// An increment would take a field out of the range of its type; nothing was
+    /// changed.
+    #[error("increment out of range: {0}")]
+    OutOfRange(String),
 }
 
 #[cfg(feature = "redis")]
@@ -83,6 +87,8 @@ pub enum SessionError {
 impl ResponseError for SessionError {
     fn status_code(&self) -> StatusCode {
         match self {
+            // Not the store's failure: the app counted past what its field holds.
+            SessionError::Store(StoreError::OutOfRange(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             SessionError::Store(_) | SessionError::Ended => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -9,7 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use crate::data::{SessionData, Typed};
+use crate::data::{SessionData, Typed, TypedRef};
 use crate::error::SessionError;
 use crate::state::SessionState;
 
@@ -32,7 +32,7 @@ pub struct Session<T: SessionData> {
 
 impl<T: SessionData> Session<T> {
     pub(crate) fn new(state: Rc<SessionState>, typed: Rc<Typed<T>>) -> Self {
-        let fields = T::fields(typed.clone());
+        let fields = T::fields(TypedRef::new(typed.clone(), state.clone()));
         Session {
             state,
             typed,

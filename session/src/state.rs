@@ -58,13 +58,41 @@ impl fmt::Display for LogId<'_> {
     }
 }
 
-/// Placed in the request's extensions by the middleware; shared by every `Session<T>`.
+/// Placed in the request's extensions by the middleware; shared by every `Session<T>`
+/// and `SessionWriter<T>`.
 pub(crate) struct SessionState {
     pub(crate) config: Arc<Config>,
     loaded: OnceCell<Loaded>,
     parts: RefCell<Vec<(TypeId, Rc<dyn Part>)>>,
     purged: Cell<bool>,
     renew: Cell<bool>,
+    /// What writers that did not load saw and did (see [`Blind`]).
+    blind: Blind,
+    /// An increment changed the stored session, and so moved its expiry.
+    touched: Cell<bool>,
+    /// What increments left in the stored session, by storage name: a renewal, which
+    /// copies the session as loaded, carries them over.
+    incremented: RefCell<Vec<(String, Vec<u8>)>>,
+}
+
+/// What `SessionWriter<T>`s that did not load know: the id the request carried, read once,
+/// and the typed views they write through, which start from the defaults and are never
+/// read (a writer has no getters), only their dirty fields committed.
+#[derive(Default)]
+struct Blind {
+    inbound: std::cell::OnceCell<Option<Inbound>>,
+    parts: RefCell<Vec<(TypeId, Rc<dyn Part>)>>,
+    /// An increment found no session behind the id: the commit creates one.
+    no_session: Cell<bool>,
+    /// The store failed and fail-open let the request go on: nothing is committed.
+    degraded: Cell<bool>,
+}
+
+/// The stored session an increment goes to.
+pub(crate) struct Target<'a> {
+    pub(crate) id: &'a SessionId,
+    /// The session as loaded; `None` when a writer did not load it.
+    pub(crate) record: Option<&'a Record>,
 }
 
 impl SessionState {
@@ -75,6 +103,9 @@ impl SessionState {
             parts: RefCell::new(Vec::new()),
             purged: Cell::new(false),
             renew: Cell::new(false),
+            blind: Blind::default(),
+            touched: Cell::new(false),
+            incremented: RefCell::new(Vec::new()),
         }
     }
 
@@ -103,7 +134,11 @@ impl SessionState {
     pub(crate) async fn load(&self, req: &HttpRequest) -> Result<&Loaded, SessionError> {
         self.loaded
             .get_or_try_init(|| async {
-                let inbound = self.config.transport.read_id(req);
+                // A writer that came first may have read the id already.
+                let inbound = match self.blind.inbound.get() {
+                    Some(read) => read.clone(),
+                    None => self.config.transport.read_id(req),
+                };
                 let Some(found) = &inbound else {
                     return Ok(Loaded {
                         inbound,
@@ -220,13 +255,118 @@ impl SessionState {
             .collect()
     }
 
-    /// Every dirty field of every typed view, encoded.
+    /// Every dirty field of every typed view, encoded: those of the loaded views, then
+    /// those of writers that did not load (a later value of the same field wins).
     pub(crate) fn changes(&self) -> Result<Vec<(String, Vec<u8>)>, SessionError> {
         let mut changes = Vec::new();
         for (_, part) in self.parts.borrow().iter() {
             part.encode_dirty(&mut changes)?;
         }
+        for (_, part) in self.blind.parts.borrow().iter() {
+            part.encode_dirty(&mut changes)?;
+        }
         Ok(changes)
+    }
+
+    /// Reads the id for a writer that does not load, once per request.
+    pub(crate) fn read_id_for_writes(&self, req: &HttpRequest) {
+        self.blind
+            .inbound
+            .get_or_init(|| self.config.transport.read_id(req));
+    }
+
+    /// Whether a writer took part in this request without a load: the commit is then a
+    /// blind one (see `commit.rs`).
+    pub(crate) fn writes_blind(&self) -> bool {
+        self.loaded.get().is_none() && self.blind.inbound.get().is_some()
+    }
+
+    /// The id a writer that did not load found on the request.
+    pub(crate) fn blind_inbound(&self) -> Option<&Inbound> {
+        self.blind.inbound.get()?.as_ref()
+    }
+
+    /// The typed view a writer of `T` writes through: the loaded one, when the request
+    /// loaded the session, else one of its own that starts from the defaults.
+    pub(crate) fn writer<T: SessionData>(&self) -> Rc<Typed<T>> {
+        if let Some(loaded) = self.loaded.get() {
+            return self.typed::<T>(loaded);
+        }
+        let mut parts = self.blind.parts.borrow_mut();
+        let found = parts
+            .iter()
+            .find(|(type_id, _)| *type_id == TypeId::of::<T>())
+            .and_then(|(_, part)| part.clone().as_any().downcast::<Typed<T>>().ok());
+        if let Some(typed) = found {
+            return typed;
+        }
+        let typed = Rc::new(Typed::<T>::decode(&HashMap::new(), &LogId(None)));
+        parts.push((TypeId::of::<T>(), typed.clone()));
+        typed
+    }
+
+    /// The stored session an increment goes to: the loaded one, or the one behind the id
+    /// a writer found. `None` when there is none (a new visitor, a purge, an id whose
+    /// session is gone, a store that failed open): the increment is made in memory.
+    pub(crate) fn increment_target(&self) -> Option<Target<'_>> {
+        if self.purged.get() {
+            return None;
+        }
+        if let Some(loaded) = self.loaded.get() {
+            if loaded.degraded {
+                return None;
+            }
+            return loaded.existing().map(|(id, record)| Target {
+                id,
+                record: Some(record),
+            });
+        }
+        if self.blind.no_session.get() || self.blind.degraded.get() {
+            return None;
+        }
+        self.blind_inbound().map(|inbound| Target {
+            id: &inbound.id,
+            record: None,
+        })
+    }
+
+    /// An increment left `value` in field `name` of the stored session (and moved its
+    /// expiry).
+    pub(crate) fn touch(&self, name: &str, value: i64) {
+        self.touched.set(true);
+        self.incremented
+            .borrow_mut()
+            .push((name.to_owned(), value.to_string().into_bytes()));
+    }
+
+    /// What increments left in the stored session, in order.
+    pub(crate) fn incremented(&self) -> Vec<(String, Vec<u8>)> {
+        self.incremented.borrow().clone()
+    }
+
+    pub(crate) fn touched(&self) -> bool {
+        self.touched.get()
+    }
+
+    /// An increment found no session behind the id a writer found.
+    pub(crate) fn found_no_session(&self) {
+        self.blind.no_session.set(true);
+    }
+
+    /// The store failed under a writer that did not load, and fail-open lets the request
+    /// go on with a fresh session that is not saved.
+    pub(crate) fn fail_open(&self) {
+        self.blind.degraded.set(true);
+    }
+
+    /// Whether a writer that did not load went on without the store.
+    pub(crate) fn is_degraded(&self) -> bool {
+        self.blind.degraded.get()
+    }
+
+    /// Whether the id a writer found is known to have no session behind it.
+    pub(crate) fn has_no_session(&self) -> bool {
+        self.blind.no_session.get()
     }
 
     /// Ends the session: the stored record goes, and the request continues with an
@@ -237,6 +377,7 @@ impl SessionState {
         self.parts
             .borrow()
             .iter()
+            .chain(self.blind.parts.borrow().iter())
             .for_each(|(_, part)| part.reset());
     }
 

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, IndexMoves, JsonWrite, Layout, LoadOptions, Record,
-    SessionKey, SessionStore, TakeOver, WriteMode,
+    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, JsonWrite, Layout, LoadOptions,
+    Record, SessionKey, SessionStore, TakeOver, WriteMode,
 };
-use actix_typed_session::{IndexSecret, SessionId};
+use actix_typed_session::{IndexSecret, SessionId, StoreError};
 
 /// The layout under test and TTLs that suit its clock: the JSON layout keeps time-to-live
 /// in whole seconds.
@@ -149,6 +149,182 @@ pub async fn run_in<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     a_renewal_of_a_session_ended_meanwhile_is_refused(store, cx).await;
     a_renewal_that_took_its_place_is_ended_with_the_rest(store, cx).await;
     an_index_past_its_cap_ends_its_oldest_sessions(store, cx).await;
+    increments(store, cx).await;
+}
+
+/// Runs the checks of [`SessionStore::increment`] against `store` in the layout of `cx`.
+pub async fn increments<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    an_increment_of_a_missing_session_is_none_and_creates_nothing(store, cx).await;
+    an_increment_adds_to_the_stored_integer_and_returns_it(store, cx).await;
+    an_increment_sets_the_ttl(store, cx).await;
+    an_increment_out_of_range_changes_nothing(store, cx).await;
+    concurrent_increments_all_count(store, cx).await;
+}
+
+impl Cx {
+    /// An increment of `field` by `by` in this layout, refreshing to `ttl`.
+    pub fn increment(&self, field: &str, by: i64, ttl: Duration) -> Increment {
+        Increment::new(field, by, ttl, self.layout)
+    }
+}
+
+async fn increment<S: SessionStore + ?Sized>(
+    store: &S,
+    key: &SessionKey,
+    change: &Increment,
+) -> Option<i64> {
+    store
+        .increment(key, change)
+        .await
+        .expect("increment failed")
+}
+
+async fn an_increment_of_a_missing_session_is_none_and_creates_nothing<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let key = fresh_key();
+    assert_eq!(
+        increment(store, &key, &cx.increment("views", 1, cx.long)).await,
+        None
+    );
+    assert_eq!(
+        load(store, &key, cx).await,
+        None,
+        "an increment created a session"
+    );
+    commit(
+        store,
+        &key,
+        &cx.create(&[("views", b"1")], now_ms(), cx.long),
+    )
+    .await;
+    store.delete(&key, &[]).await.expect("delete");
+    assert_eq!(
+        increment(store, &key, &cx.increment("views", 1, cx.long)).await,
+        None,
+        "an increment of an ended session"
+    );
+    assert_eq!(
+        load(store, &key, cx).await,
+        None,
+        "an increment brought a session back"
+    );
+}
+
+async fn an_increment_adds_to_the_stored_integer_and_returns_it<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let key = fresh_key();
+    commit(
+        store,
+        &key,
+        &cx.create(&[("views", b"41"), ("other", b"\"x\"")], now_ms(), cx.long),
+    )
+    .await;
+    assert_eq!(
+        increment(store, &key, &cx.increment("views", 1, cx.long)).await,
+        Some(42)
+    );
+    assert_eq!(
+        increment(store, &key, &cx.increment("views", -50, cx.long)).await,
+        Some(-8)
+    );
+    // An absent field counts as its default.
+    let mut absent = cx.increment("count", 2, cx.long);
+    absent.absent = 10;
+    assert_eq!(increment(store, &key, &absent).await, Some(12));
+    let record = load(store, &key, cx).await.expect("the session");
+    assert_eq!(record.fields["views"], b"-8", "stored as its JSON text");
+    assert_eq!(record.fields["count"], b"12");
+    assert_eq!(record.fields["other"], b"\"x\"", "other fields stay");
+}
+
+async fn an_increment_sets_the_ttl<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    let key = fresh_key();
+    commit(
+        store,
+        &key,
+        &cx.create(&[("views", b"1")], now_ms(), cx.medium),
+    )
+    .await;
+    increment(store, &key, &cx.increment("views", 1, cx.long)).await;
+    let ttl = load(store, &key, cx).await.expect("the session").ttl;
+    assert!(
+        ttl.expect("a TTL") > cx.medium,
+        "an increment did not extend the TTL"
+    );
+}
+
+async fn an_increment_out_of_range_changes_nothing<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    let key = fresh_key();
+    commit(
+        store,
+        &key,
+        &cx.create(
+            &[("name", b"\"ada\""), ("small", b"250")],
+            now_ms(),
+            cx.long,
+        ),
+    )
+    .await;
+    let mut small = cx.increment("small", 10, cx.long);
+    small.min = 0;
+    small.max = 255;
+    let over = store.increment(&key, &small).await;
+    assert!(matches!(over, Err(StoreError::OutOfRange(_))), "{over:?}");
+    let mut fresh = cx.increment("absent", -1, cx.long);
+    fresh.min = 0;
+    let under = store.increment(&key, &fresh).await;
+    assert!(matches!(under, Err(StoreError::OutOfRange(_))), "{under:?}");
+    let overflow = store
+        .increment(&key, &cx.increment("small", i64::MAX, cx.long))
+        .await;
+    assert!(
+        matches!(overflow, Err(StoreError::OutOfRange(_))),
+        "{overflow:?}"
+    );
+    let record = load(store, &key, cx).await.expect("the session");
+    assert_eq!(
+        record.fields,
+        map(&[("name", b"\"ada\""), ("small", b"250")])
+    );
+    // A value that is not an integer counts as the default, as it does when loaded.
+    let mut name = cx.increment("name", 1, cx.long);
+    name.absent = 7;
+    assert_eq!(increment(store, &key, &name).await, Some(8));
+}
+
+async fn concurrent_increments_all_count<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    let key = fresh_key();
+    commit(
+        store,
+        &key,
+        &cx.create(&[("views", b"0")], now_ms(), cx.long),
+    )
+    .await;
+    let change = cx.increment("views", 1, cx.long);
+    // 8 writers at once, 4 increments each.
+    let mut results: Vec<i64> = futures_util::future::join_all((0..8).map(|_| async {
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            seen.push(increment(store, &key, &change).await.expect("the session"));
+        }
+        seen
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    results.sort_unstable();
+    assert_eq!(
+        results,
+        (1..=32).collect::<Vec<i64>>(),
+        "each saw its own count"
+    );
+    let record = load(store, &key, cx).await.expect("the session");
+    assert_eq!(record.fields["views"], b"32");
 }
 
 /// A key no other check uses.

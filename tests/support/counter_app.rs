@@ -1,19 +1,27 @@
 //! The counter app's session struct and handlers, for tests that run an app in-process.
 //! They mirror `examples/counter.rs`, which tests drive as a separate process.
 
-use actix_typed_session::{Session, SessionData, SessionError};
+use actix_typed_session::{Session, SessionData, SessionError, SessionWriter};
 use actix_web::{web, HttpResponse};
 
 /// The counter's session.
 #[derive(SessionData)]
 pub struct Visit {
+    #[session(counter)]
     views: u64,
     #[session(index)]
     user: Option<String>,
 }
 
-/// `GET /`: views += 1.
-pub async fn index(mut session: Session<Visit>) -> String {
+/// `GET /`: views += 1, on the server (one round trip; concurrent ones all count).
+pub async fn index(mut visit: SessionWriter<Visit>) -> Result<String, SessionError> {
+    let views = visit.increment_views(1).await?;
+    Ok(format!("{views} views"))
+}
+
+/// `GET /modify`: views += 1 read-modify-write, as `GET /` did before increments: a load,
+/// then a guarded write. Not a route of the example; tests of that path use it.
+pub async fn modify(mut session: Session<Visit>) -> String {
     let views = *session.views() + 1;
     session.set_views(views);
     format!("{views} views")
@@ -67,11 +75,12 @@ pub async fn logout_everywhere(session: Session<Visit>) -> Result<HttpResponse, 
     Ok(HttpResponse::Ok().body(format!("ended {ended}")))
 }
 
-/// The counter's routes: `/`, `/peek`, `/health` (no session), `/login`, `/whoami`, `/logout`,
+/// The counter's routes: `/`, `/modify` (not the example's), `/peek`, `/health` (no session), `/login`, `/whoami`, `/logout`,
 /// `/sessions`, `/logout-everywhere`.
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/", web::get().to(index))
+        .route("/modify", web::get().to(modify))
         .route("/peek", web::get().to(peek))
         .route("/health", web::get().to(|| async { "ok" }))
         .route("/login", web::post().to(login))

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, LoadOptions, MemoryStore, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, MemoryStore, Record, SessionKey,
+    SessionStore,
 };
 use actix_typed_session::{SessionId, StoreError};
 use async_trait::async_trait;
@@ -80,6 +81,17 @@ impl SessionStore for CountingStore {
         self.counts.commits.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         self.inner.commit(key, changes).await
+    }
+
+    /// Counted as a commit: it is a write.
+    async fn increment(
+        &self,
+        key: &SessionKey,
+        change: &Increment,
+    ) -> Result<Option<i64>, StoreError> {
+        self.counts.commits.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.increment(key, change).await
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use super::document::Document;
 use super::time::clamp_ttl;
 use super::{
-    ChangeSet, CommitOutcome, IndexKey, IndexMoves, Layout, LoadOptions, Record, SessionKey,
-    SessionStore, Snapshot, WriteMode, INDEX_GRACE,
+    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, LoadOptions, Record,
+    SessionKey, SessionStore, Snapshot, WriteMode, INDEX_GRACE,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -411,6 +411,46 @@ impl SessionStore for MemoryStore {
             .take(limit)
             .filter_map(|(id, _)| SessionId::parse_any(id))
             .collect())
+    }
+
+    async fn increment(
+        &self,
+        key: &SessionKey,
+        change: &Increment,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = Instant::now();
+        let mut data = self.data();
+        let Some(entry) = data
+            .sessions
+            .get_mut(key.as_str())
+            .filter(|e| e.is_live(now))
+        else {
+            return Ok(None);
+        };
+        // Under the lock: nothing changes between the read and the write.
+        let value = match (&mut entry.stored, change.layout) {
+            (Stored::Fields(fields), Layout::Fields) => {
+                let value = change.apply(fields.get(&change.field).map(Vec::as_slice))?;
+                fields.insert(change.field.clone(), value.to_string().into_bytes());
+                fields.extend(change.set.iter().cloned());
+                value
+            }
+            (Stored::Json(raw), Layout::Json(_)) => {
+                let Some(mut document) = Document::parse(raw) else {
+                    return Ok(None);
+                };
+                let stored = document.fields().remove(&change.field);
+                let value = change.apply(stored.as_deref())?;
+                let mut set = change.set.clone();
+                set.push((change.field.clone(), value.to_string().into_bytes()));
+                document.apply(&set, &[])?;
+                *raw = document.to_bytes();
+                value
+            }
+            _ => return Err(wrong_layout()),
+        };
+        entry.expires_at = now + clamp_ttl(change.layout.stored_ttl(change.ttl));
+        Ok(Some(value))
     }
 
     async fn index_end(

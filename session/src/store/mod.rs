@@ -409,6 +409,77 @@ impl IndexMoves {
     }
 }
 
+/// One integer field changed on the server, atomically: see [`SessionStore::increment`].
+///
+/// The field holds its value as JSON, so an integer field's stored text is the decimal
+/// number itself, which a store adds to in place. Its `Debug` output shows no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Increment {
+    /// The storage name of the field.
+    pub field: String,
+    /// What to add (negative to take away).
+    pub by: i64,
+    /// The value the field counts as holding when the session has none for it (the
+    /// field's default).
+    pub absent: i64,
+    /// The least value the field may take (its Rust type's minimum).
+    pub min: i64,
+    /// The largest value the field may take (its Rust type's maximum, or `i64::MAX`).
+    pub max: i64,
+    /// The session's time-to-live after the increment: an increment is a write, and
+    /// refreshes it as every write does.
+    pub ttl: Duration,
+    /// How the session is laid out in the store.
+    pub layout: Layout,
+    /// Other fields to set with it, as given (what a Node package keeps beside the fields,
+    /// such as koa-session's `_expire`); usually none.
+    pub set: Vec<(String, Vec<u8>)>,
+    /// The stored form as loaded, for layouts that store a session whole: a hint, as
+    /// [`ChangeSet::base`] is.
+    pub base: Option<Snapshot>,
+}
+
+impl Increment {
+    /// Adds `by` to `field` (counted as 0 when absent, within `i64`), refreshing the
+    /// time-to-live to `ttl`, in `layout`.
+    pub fn new(field: impl Into<String>, by: i64, ttl: Duration, layout: Layout) -> Self {
+        Self {
+            field: field.into(),
+            by,
+            absent: 0,
+            min: i64::MIN,
+            max: i64::MAX,
+            ttl,
+            layout,
+            set: Vec::new(),
+            base: None,
+        }
+    }
+
+    /// The field's value after the increment, from its stored text (`None`: absent): for
+    /// stores that add in the client, under their own lock or a compare-and-swap. A
+    /// stored value that is not an integer counts as absent, as a value that no longer
+    /// decodes takes its default when the session is loaded.
+    pub fn apply(&self, stored: Option<&[u8]>) -> Result<i64, StoreError> {
+        let current = stored
+            .and_then(|text| std::str::from_utf8(text).ok())
+            .and_then(|text| text.parse::<i64>().ok())
+            .unwrap_or(self.absent);
+        current
+            .checked_add(self.by)
+            .filter(|value| (self.min..=self.max).contains(value))
+            .ok_or_else(|| self.out_of_range())
+    }
+
+    /// The error for an increment that would take the field out of its range.
+    pub fn out_of_range(&self) -> StoreError {
+        StoreError::OutOfRange(format!(
+            "adding {} to field `{}` would take it out of {}..={}",
+            self.by, self.field, self.min, self.max
+        ))
+    }
+}
+
 /// How a commit ended, when the store itself did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitOutcome {
@@ -475,4 +546,27 @@ pub trait SessionStore: Send + Sync + 'static {
         index: &IndexKey,
         keep: Option<&SessionId>,
     ) -> Result<usize, StoreError>;
+
+    /// Adds to one integer field of a live session, atomically, and refreshes its
+    /// time-to-live, in one step; returns the field's new value. `Ok(None)`: there is no
+    /// live session (never created, ended or expired), and nothing was written: an
+    /// increment never brings back a session. A field that holds something other than an
+    /// integer counts as holding `absent` (its default), as it would when loaded; a result
+    /// outside `min..=max` is [`StoreError::OutOfRange`], and changes nothing.
+    ///
+    /// Concurrent increments of one field all count: none reads a value another is about
+    /// to change. The default refuses with [`StoreError::Unsupported`], so a store written
+    /// before increments existed still compiles; the middleware then answers the request
+    /// with that error.
+    async fn increment(
+        &self,
+        key: &SessionKey,
+        change: &Increment,
+    ) -> Result<Option<i64>, StoreError> {
+        let _ = key;
+        Err(StoreError::Unsupported(format!(
+            "this store cannot increment field `{}`",
+            change.field
+        )))
+    }
 }

@@ -67,3 +67,31 @@ fn handler(mut visit: Session<Visit>, mut prefs: Session<nested::Prefs>, _: Sess
 }
 
 fn main() {}
+
+// Counters of every integer type, renamed, next to a writer that sets and increments.
+#[derive(SessionData)]
+struct Counters {
+    #[session(counter)]
+    small: u8,
+    #[session(counter, rename = "n")]
+    signed: i64,
+    #[session(counter, default = "ten")]
+    sized: usize,
+    label: Option<String>,
+}
+
+fn ten() -> usize {
+    10
+}
+
+#[allow(dead_code)]
+async fn count(
+    mut counters: Session<Counters>,
+    mut writer: actix_typed_session::SessionWriter<Counters>,
+) -> Result<i64, actix_typed_session::SessionError> {
+    let small: u8 = counters.increment_small(1).await?;
+    let sized: usize = writer.increment_sized(-1).await?;
+    writer.set_label(Some("counted".to_owned()));
+    writer.set_small(0);
+    Ok(counters.increment_signed(i64::from(small) + sized as i64).await? + *counters.signed())
+}

@@ -22,7 +22,7 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
 };
 
 /// Sessions in a Redis Cluster, through one multiplexed connection per node that the
@@ -115,6 +115,17 @@ impl SessionStore for RedisClusterStore {
     async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
         self.operations
             .retire(&mut self.conn.clone(), key, hold)
+            .await
+    }
+
+    /// Sent once: a repeat of an increment that landed would count twice.
+    async fn increment(
+        &self,
+        key: &SessionKey,
+        change: &Increment,
+    ) -> Result<Option<i64>, StoreError> {
+        self.operations
+            .increment(&mut self.conn.clone(), key, change)
             .await
     }
 

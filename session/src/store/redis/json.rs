@@ -7,6 +7,8 @@
 //! commit costs one round trip unless another writer got in between, and no writer's
 //! change is lost.
 
+use std::time::Duration;
+
 use redis::aio::ConnectionLike;
 use redis::Value;
 use sha1::{Digest, Sha1};
@@ -75,7 +77,12 @@ pub(super) async fn commit<C: ConnectionLike + Send>(
     let mut base = changes.base.as_ref().map(|s| s.as_bytes().to_vec());
     if let WriteMode::Create { .. } = changes.mode {
         let document = merged(base.as_deref(), changes)?;
-        return match run_commit(scripts, conn, key, changes, write, &document, "").await? {
+        let written = Write {
+            mode: "create",
+            ttl: changes.ttl,
+            write,
+        };
+        return match run_commit(scripts, conn, key, &written, &document, "").await? {
             Reply::Written => Ok(CommitOutcome::Written),
             Reply::Taken => Ok(CommitOutcome::Collision),
             Reply::Missing | Reply::Changed(_) => Err(unexpected_commit()),
@@ -87,7 +94,12 @@ pub(super) async fn commit<C: ConnectionLike + Send>(
             Some(raw) => (merged(Some(raw), changes)?, hex(&Sha1::digest(raw))),
             None => (Vec::new(), String::new()),
         };
-        match run_commit(scripts, conn, key, changes, write, &document, &expected).await? {
+        let written = Write {
+            mode: "update",
+            ttl: changes.ttl,
+            write,
+        };
+        match run_commit(scripts, conn, key, &written, &document, &expected).await? {
             Reply::Written => return Ok(CommitOutcome::Written),
             Reply::Missing => return Ok(CommitOutcome::Missing),
             Reply::Changed(current) => {
@@ -105,27 +117,32 @@ pub(super) async fn commit<C: ConnectionLike + Send>(
     ))
 }
 
-async fn run_commit<C: ConnectionLike + Send>(
+/// How `lua/json_commit.lua` writes a document: as a create or an update, with which
+/// time-to-live and command.
+pub(super) struct Write {
+    pub(super) mode: &'static str,
+    pub(super) ttl: Duration,
+    pub(super) write: JsonWrite,
+}
+
+/// One call of `lua/json_commit.lua`: writes `document` if the key holds the document
+/// whose SHA-1 is `expected` (an update), or nothing (a create).
+pub(super) async fn run_commit<C: ConnectionLike + Send>(
     scripts: &Scripts,
     conn: &mut C,
     key: &SessionKey,
-    changes: &ChangeSet,
-    write: JsonWrite,
+    written: &Write,
     document: &[u8],
     expected: &str,
 ) -> Result<Reply, StoreError> {
-    let mode = match changes.mode {
-        WriteMode::Create { .. } => "create",
-        WriteMode::Update { .. } => "update",
-    };
-    let command = match write {
+    let command = match written.write {
         JsonWrite::Setex => "SETEX",
         JsonWrite::SetEx => "SET",
     };
     let reply: Value = ScriptCall::new(&scripts.json_commit, &[key.as_str()])
-        .arg(mode)
+        .arg(written.mode)
         .arg(document)
-        .arg(whole_seconds(changes.ttl))
+        .arg(whole_seconds(written.ttl))
         .arg(command)
         .arg(expected)
         .invoke(conn)
@@ -143,14 +160,14 @@ async fn run_commit<C: ConnectionLike + Send>(
 }
 
 /// What the commit script answered.
-enum Reply {
+pub(super) enum Reply {
     Written,
     Missing,
     Taken,
     Changed(Vec<u8>),
 }
 
-fn unexpected_commit() -> StoreError {
+pub(super) fn unexpected_commit() -> StoreError {
     StoreError::Protocol("unexpected reply from the commit script".into())
 }
 

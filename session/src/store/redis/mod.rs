@@ -9,7 +9,7 @@
 //! - what a store call sends: `operations.rs` puts each call together from the parts below,
 //!   according to the `Topology` (`topology.rs`) and the session's layout;
 //! - the parts: `hash_load.rs` and `hash_commit.rs` (the hash layout), `json.rs` (the JSON
-//!   layout), `index.rs` (per-user indexes, and deletes, which leave them), `load_reply.rs`
+//!   layout), `increment.rs` (a field changed on the server, in either layout), `index.rs` (per-user indexes, and deletes, which leave them), `load_reply.rs`
 //!   (what a load script answers, in either layout);
 //! - the Lua: `scripts.rs` (the scripts and their preload), `script_call.rs` (one call of
 //!   one), `lua/`.
@@ -26,6 +26,7 @@ mod cluster;
 mod connections;
 mod hash_commit;
 mod hash_load;
+mod increment;
 mod index;
 mod json;
 mod load_reply;

@@ -30,6 +30,8 @@ pub(super) struct Scripts {
     pub(super) index_end: Script,
     /// Stale entries dropped from an index, once past the grace period.
     pub(super) index_prune: Script,
+    /// One integer field of a session hash changed on the server.
+    pub(super) increment: Script,
 }
 
 /// A script that uses the helpers of `index.lua`, put in front of it.
@@ -52,6 +54,7 @@ impl Scripts {
             index_hold: with_index_helpers!("lua/index_hold.lua"),
             index_end: Script::new(include_str!("lua/index_end.lua")),
             index_prune: with_index_helpers!("lua/index_prune.lua"),
+            increment: Script::new(include_str!("lua/increment.lua")),
         }
     }
 
@@ -74,6 +77,7 @@ impl Scripts {
             index_hold,
             index_end,
             index_prune,
+            increment,
         } = self;
         for script in [
             load,
@@ -85,6 +89,7 @@ impl Scripts {
             index_hold,
             index_end,
             index_prune,
+            increment,
         ] {
             script.load_async(conn).await?;
         }

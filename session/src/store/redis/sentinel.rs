@@ -30,7 +30,7 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
 };
 
 /// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
@@ -189,6 +189,21 @@ impl SessionStore for RedisSentinelStore {
     async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
         let mut conn = self.master().await?;
         let result = self.shared.operations.retire(&mut conn, key, hold).await;
+        self.settle(result)
+    }
+
+    /// Sent once: a repeat of an increment that landed would count twice.
+    async fn increment(
+        &self,
+        key: &SessionKey,
+        change: &Increment,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut conn = self.master().await?;
+        let result = self
+            .shared
+            .operations
+            .increment(&mut conn, key, change)
+            .await;
         self.settle(result)
     }
 

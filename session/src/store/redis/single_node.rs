@@ -17,7 +17,7 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
 };
 
 /// Sessions in Redis, reached through multiplexed connections that reconnect by
@@ -99,6 +99,17 @@ impl SessionStore for RedisStore {
     async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
         self.operations
             .retire(&mut self.conns.get().await?, key, hold)
+            .await
+    }
+
+    /// Sent once: a repeat of an increment that landed would count twice.
+    async fn increment(
+        &self,
+        key: &SessionKey,
+        change: &Increment,
+    ) -> Result<Option<i64>, StoreError> {
+        self.operations
+            .increment(&mut self.conns.get().await?, key, change)
             .await
     }
 
