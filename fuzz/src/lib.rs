@@ -64,7 +64,12 @@ impl SessionStore for FixedStore {
         Ok(true)
     }
 
-    async fn index_list(&self, _: &IndexKey) -> Result<Vec<SessionId>, StoreError> {
+    async fn retire(&self, _: &SessionKey, _: &[IndexKey]) -> Result<bool, StoreError> {
+        self.count();
+        Ok(true)
+    }
+
+    async fn index_list(&self, _: &IndexKey, _: usize) -> Result<Vec<SessionId>, StoreError> {
         self.count();
         Ok(Vec::new())
     }
