@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fuzz targets of fuzz/ under libFuzzer, each for FUZZ_SECONDS (default 20): the seed
+# The fuzz targets of fuzz/ under libFuzzer, each for FUZZ_SECONDS (default 12): the seed
 # corpus first, then new inputs, kept in a temporary directory. Prints how many inputs
 # each target ran. A crash fails the script and leaves the input in the current directory
 # of the run (fuzz/), named crash-<hash>.
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-12}
 host=$(rustc -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="-Cpasses=sancov-module \
  -Cllvm-args=-sanitizer-coverage-level=4 \
