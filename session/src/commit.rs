@@ -169,11 +169,7 @@ async fn commit_blind(state: &SessionState) -> Result<Handout, SessionError> {
             Handout::Nothing
         });
     }
-    let moves = IndexMoves {
-        ttl: config.absolute_timeout,
-        cap: config.max_sessions_per_index,
-        ..IndexMoves::default()
-    };
+    let moves = config.index_moves(Vec::new(), Vec::new());
     let id = create(state, changes, SystemTime::now(), None, moves).await?;
     Ok(Handout::Issue {
         id,
@@ -213,8 +209,9 @@ async fn renew(
     for name in remove {
         fields.remove(&name);
     }
+    // Its joins are the indexes the old session was not in; it leaves none (the old id is
+    // the one left behind).
     let mut moves = placement.moves(state);
-    moves.join.retain(|index| !kept.contains(index));
     moves.leave.clear();
     moves.take_over = Some(TakeOver {
         from: old.clone(),
@@ -342,21 +339,17 @@ impl Placement {
     fn moves(&self, state: &SessionState) -> IndexMoves {
         let before: Vec<&IndexKey> = self.before.values().collect();
         let after: Vec<&IndexKey> = self.after.values().collect();
-        IndexMoves {
-            join: after
-                .iter()
-                .filter(|key| !before.contains(key))
-                .map(|key| (*key).clone())
-                .collect(),
-            leave: before
-                .iter()
-                .filter(|key| !after.contains(key))
-                .map(|key| (*key).clone())
-                .collect(),
-            take_over: None,
-            ttl: state.config.absolute_timeout,
-            cap: state.config.max_sessions_per_index,
-        }
+        let join = after
+            .iter()
+            .filter(|key| !before.contains(key))
+            .map(|key| (*key).clone())
+            .collect();
+        let leave = before
+            .iter()
+            .filter(|key| !after.contains(key))
+            .map(|key| (*key).clone())
+            .collect();
+        state.config.index_moves(join, leave)
     }
 }
 

@@ -131,6 +131,18 @@ impl Config {
         ))
     }
 
+    /// Index moves that join `join` and leave `leave`, with the configured index expiry
+    /// and cap.
+    pub(crate) fn index_moves(&self, join: Vec<IndexKey>, leave: Vec<IndexKey>) -> IndexMoves {
+        IndexMoves {
+            join,
+            leave,
+            take_over: None,
+            ttl: self.absolute_timeout,
+            cap: self.max_sessions_per_index,
+        }
+    }
+
     /// An index a session recorded it is in (see `commit.rs`); `None` for a name that is
     /// not an index's.
     pub(crate) fn recorded_index(&self, name: &str) -> Option<IndexKey> {

@@ -229,11 +229,7 @@ impl SessionState {
     /// The typed view of `T`, decoded on first use and shared by later extractions.
     pub(crate) fn typed<T: SessionData>(&self, loaded: &Loaded) -> Rc<Typed<T>> {
         let mut parts = self.parts.borrow_mut();
-        let found = parts
-            .iter()
-            .find(|(type_id, _)| *type_id == TypeId::of::<T>())
-            .and_then(|(_, part)| part.clone().as_any().downcast::<Typed<T>>().ok());
-        if let Some(typed) = found {
+        if let Some(typed) = find_part::<T>(&parts) {
             return typed;
         }
         let empty = HashMap::new();
@@ -293,11 +289,7 @@ impl SessionState {
             return self.typed::<T>(loaded);
         }
         let mut parts = self.blind.parts.borrow_mut();
-        let found = parts
-            .iter()
-            .find(|(type_id, _)| *type_id == TypeId::of::<T>())
-            .and_then(|(_, part)| part.clone().as_any().downcast::<Typed<T>>().ok());
-        if let Some(typed) = found {
+        if let Some(typed) = find_part::<T>(&parts) {
             return typed;
         }
         let typed = Rc::new(Typed::<T>::decode(&HashMap::new(), &LogId(None)));
@@ -398,4 +390,12 @@ impl SessionState {
     pub(crate) fn is_new(&self) -> bool {
         self.purged.get() || self.loaded().is_none_or(|loaded| loaded.record.is_none())
     }
+}
+
+/// The typed view of `T` among `parts`, if one was made.
+fn find_part<T: SessionData>(parts: &[(TypeId, Rc<dyn Part>)]) -> Option<Rc<Typed<T>>> {
+    parts
+        .iter()
+        .find(|(type_id, _)| *type_id == TypeId::of::<T>())
+        .and_then(|(_, part)| part.clone().as_any().downcast::<Typed<T>>().ok())
 }

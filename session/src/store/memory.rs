@@ -86,11 +86,43 @@ impl Index {
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at.is_none_or(|at| at > now)
     }
+
+    /// Whether the session of member `id` is live.
+    fn holds_live(&self, sessions: &HashMap<String, Entry>, id: &str, now: Instant) -> bool {
+        member_is_live(sessions, &self.session_prefix, id, now)
+    }
+
+    /// Drops the members whose sessions are gone, once past the grace period.
+    fn drop_stale(&mut self, sessions: &HashMap<String, Entry>, now: Instant) {
+        let Index {
+            ids,
+            session_prefix,
+            ..
+        } = self;
+        ids.retain(|id, joined| {
+            member_is_live(sessions, session_prefix, id, now)
+                || now.saturating_duration_since(*joined) <= INDEX_GRACE
+        });
+    }
+}
+
+/// Whether the session `id`, stored under `prefix`, is live.
+fn member_is_live(sessions: &HashMap<String, Entry>, prefix: &str, id: &str, now: Instant) -> bool {
+    sessions
+        .get(&format!("{prefix}{id}"))
+        .is_some_and(|entry| entry.is_live(now))
 }
 
 impl Data {
     fn is_live(&self, key: &str, now: Instant) -> bool {
         self.sessions.get(key).is_some_and(|e| e.is_live(now))
+    }
+
+    /// The session under `key`, if it is live.
+    fn live_entry(&mut self, key: &SessionKey, now: Instant) -> Option<&mut Entry> {
+        self.sessions
+            .get_mut(key.as_str())
+            .filter(|entry| entry.is_live(now))
     }
 
     /// Drops expired sessions, and index entries whose sessions are gone (past the grace
@@ -99,11 +131,7 @@ impl Data {
         let Data { sessions, indexes } = self;
         sessions.retain(|_, entry| entry.is_live(now));
         indexes.retain(|_, index| {
-            let prefix = &index.session_prefix;
-            index.ids.retain(|id, joined| {
-                sessions.contains_key(&format!("{prefix}{id}"))
-                    || now.saturating_duration_since(*joined) <= INDEX_GRACE
-            });
+            index.drop_stale(sessions, now);
             index.is_live(now) && !index.ids.is_empty()
         });
     }
@@ -120,20 +148,11 @@ impl Data {
         let Some(entry) = indexes.get_mut(index.as_str()).filter(|i| i.is_live(now)) else {
             return Vec::new();
         };
-        let live = |id: &str| {
-            SessionId::parse_any(id).is_some_and(|id| {
-                sessions
-                    .get(index.session_key(&id).as_str())
-                    .is_some_and(|e| e.is_live(now))
-            })
-        };
-        entry
-            .ids
-            .retain(|id, joined| live(id) || now.saturating_duration_since(*joined) <= INDEX_GRACE);
+        entry.drop_stale(sessions, now);
         let mut ids: Vec<(String, Instant)> = entry
             .ids
             .iter()
-            .filter(|(id, _)| live(id))
+            .filter(|(id, _)| entry.holds_live(sessions, id, now))
             .map(|(id, joined)| (id.clone(), *joined))
             .collect();
         ids.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -270,11 +289,7 @@ impl SessionStore for MemoryStore {
     ) -> Result<Option<Record>, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
-        let Some(entry) = data
-            .sessions
-            .get_mut(key.as_str())
-            .filter(|e| e.is_live(now))
-        else {
+        let Some(entry) = data.live_entry(key, now) else {
             return Ok(None);
         };
         let left = entry.expires_at.saturating_duration_since(now);
@@ -420,11 +435,7 @@ impl SessionStore for MemoryStore {
     ) -> Result<Option<i64>, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
-        let Some(entry) = data
-            .sessions
-            .get_mut(key.as_str())
-            .filter(|e| e.is_live(now))
-        else {
+        let Some(entry) = data.live_entry(key, now) else {
             return Ok(None);
         };
         // Under the lock: nothing changes between the read and the write.
