@@ -9,8 +9,10 @@
 //! session; `HEXISTS` says so, and the hash is deleted. Redis runs those commands for a
 //! fraction of the fixed cost of a script call (bench/PROFILE.md).
 //!
-//! A create under an id the middleware just generated is `HSET` and `PEXPIRE` in one
-//! `MULTI`, with no check that the key is free: the id has at least 122 random bits.
+//! A create under an id the middleware just generated is `HSET` and `PEXPIRE` sent together,
+//! with no check that the key is free: the id has at least 122 random bits. No `MULTI`
+//! around them: it would double the commands Redis runs for the most common write of all,
+//! and buys nothing a client could see (see [`create_fresh`]).
 //!
 //! Everything else is one call of `lua/commit.lua`: creates under ids that were not
 //! generated fresh (refused on a taken key), and on one node the writes that move the
@@ -170,8 +172,14 @@ async fn update_pipelined<C: ConnectionLike + Send>(
 }
 
 /// A create under a freshly generated id ([`ChangeSet::fresh_id`]): `HSET` with the
-/// creation time and `PEXPIRE`, in one `MULTI`, so a session never lives without its
-/// time-to-live. No check that the key is free: a collision is as likely as a guessed id.
+/// creation time, then `PEXPIRE`, in one write. No check that the key is free: a collision
+/// is as likely as a guessed id.
+///
+/// Not wrapped in `MULTI`: Redis runs one client's commands in order, and until the
+/// response goes out nobody else knows the id, so nothing that comes between the two can
+/// matter. Only a write cut off between them (the connection lost mid-write, the app
+/// dying) leaves a hash without a time-to-live, and then the commit failed: no client was
+/// handed that id, and no load ever asks for it.
 async fn create_fresh<C: ConnectionLike + Send>(
     conn: &mut C,
     key: &SessionKey,
@@ -179,7 +187,6 @@ async fn create_fresh<C: ConnectionLike + Send>(
     created_at: u64,
 ) -> Result<(), StoreError> {
     let mut pipe = Pipeline::with_capacity(2);
-    pipe.atomic();
     let hset = pipe
         .cmd("HSET")
         .arg(key.as_str())
