@@ -24,6 +24,7 @@ use redis::{Pipeline, Value};
 
 use super::script_call::ScriptCall;
 use super::scripts::Scripts;
+use super::sized_command::{on_key, pairs_len};
 use crate::error::StoreError;
 use crate::store::time::{epoch_millis, millis};
 use crate::store::{ChangeSet, CommitOutcome, IndexKey, IndexMoves, SessionKey, WriteMode};
@@ -130,25 +131,28 @@ async fn update_pipelined<C: ConnectionLike + Send>(
     // `HEXISTS` then says there is no session.
     pipe.ignore_errors();
     if !changes.set.is_empty() {
-        let hset = pipe.cmd("HSET").arg(key.as_str());
-        for (name, value) in &changes.set {
+        let set = &changes.set;
+        let mut hset = on_key("HSET", key, 2 * set.len(), pairs_len(set));
+        for (name, value) in set {
             hset.arg(name).arg(value);
         }
+        pipe.add_command(hset);
     }
     if !changes.remove.is_empty() {
         pipe.cmd("HDEL").arg(key.as_str()).arg(&changes.remove);
     }
-    let pexpire = pipe
-        .cmd("PEXPIRE")
-        .arg(key.as_str())
-        .arg(millis(changes.ttl));
+    let mut pexpire = on_key("PEXPIRE", key, 2, 22);
+    pexpire.arg(millis(changes.ttl));
     if changes.ttl_current {
         // The load just set the time-to-live. `NX` leaves a live session's alone, and
         // gives what a late write made an expiry, should the deletion below never come
         // (the connection lost just then).
         pexpire.arg("NX");
     }
-    pipe.cmd("HEXISTS").arg(key.as_str()).arg(CREATED_FIELD);
+    pipe.add_command(pexpire);
+    let mut hexists = on_key("HEXISTS", key, 1, CREATED_FIELD.len());
+    hexists.arg(CREATED_FIELD);
+    pipe.add_command(hexists);
     let replies: Vec<Value> = pipe.query_async(conn).await?;
     match replies.last() {
         Some(Value::Int(1)) => Ok(CommitOutcome::Written),
@@ -186,19 +190,23 @@ async fn create_fresh<C: ConnectionLike + Send>(
     changes: &ChangeSet,
     created_at: u64,
 ) -> Result<(), StoreError> {
-    let mut pipe = Pipeline::with_capacity(2);
-    let hset = pipe
-        .cmd("HSET")
-        .arg(key.as_str())
-        .arg(CREATED_FIELD)
-        .arg(created_at);
-    for (name, value) in &changes.set {
+    let set = &changes.set;
+    let mut hset = on_key(
+        "HSET",
+        key,
+        2 + 2 * set.len(),
+        CREATED_FIELD.len() + 20 + pairs_len(set),
+    );
+    hset.arg(CREATED_FIELD).arg(created_at);
+    for (name, value) in set {
         hset.arg(name).arg(value);
     }
-    hset.ignore();
-    pipe.cmd("PEXPIRE")
-        .arg(key.as_str())
-        .arg(millis(changes.ttl))
+    let mut pexpire = on_key("PEXPIRE", key, 1, 20);
+    pexpire.arg(millis(changes.ttl));
+    let mut pipe = Pipeline::with_capacity(2);
+    pipe.add_command(hset)
+        .ignore()
+        .add_command(pexpire)
         .ignore();
     pipe.query_async::<()>(conn).await?;
     Ok(())

@@ -25,12 +25,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::aio::ConnectionLike;
-use redis::{Cmd, Pipeline, Value};
+use redis::{Pipeline, Value};
 
 use super::hash_commit::CREATED_FIELD;
 use super::load_reply::{found_session, ttl_of, unexpected_load_reply, warn_foreign_key, Found};
 use super::script_call::ScriptCall;
 use super::scripts::Scripts;
+use super::sized_command::on_key;
 use super::topology::Topology;
 use crate::error::StoreError;
 use crate::store::time::{millis, parse_epoch_millis};
@@ -64,21 +65,14 @@ async fn load_pipelined<C: ConnectionLike + Send>(
     key: &SessionKey,
     refresh: Option<u64>,
 ) -> Result<Option<Record>, StoreError> {
-    // Sized up front: built argument by argument, each command's buffers grow twice or
-    // three times, on every request that loads.
-    let on_key = |name: &str| {
-        let mut cmd = Cmd::with_capacity(3, name.len() + key.as_str().len() + 20);
-        cmd.arg(name).arg(key.as_str());
-        cmd
-    };
     let mut pipe = Pipeline::with_capacity(3);
     // A key of another type answers `HGETALL` with an error: a reply to read, not a
     // failed load.
     pipe.ignore_errors()
-        .add_command(on_key("HGETALL"))
-        .add_command(on_key("PTTL"));
+        .add_command(on_key("HGETALL", key, 0, 0))
+        .add_command(on_key("PTTL", key, 0, 0));
     if let Some(ms) = refresh {
-        let mut pexpire = on_key("PEXPIRE");
+        let mut pexpire = on_key("PEXPIRE", key, 1, 20);
         pexpire.arg(ms);
         pipe.add_command(pexpire);
     }

@@ -11,6 +11,7 @@
 //! - the parts: `hash_load.rs` and `hash_commit.rs` (the hash layout), `json.rs` (the JSON
 //!   layout), `increment.rs` (a field changed on the server, in either layout), `index.rs` (per-user indexes, and deletes, which leave them), `load_reply.rs`
 //!   (what a load script answers, in either layout);
+//! - `sized_command.rs`: the hot paths' commands, their buffers sized up front;
 //! - the Lua: `scripts.rs` (the scripts and their preload), `script_call.rs` (one call of
 //!   one), `lua/`.
 //!
@@ -38,6 +39,7 @@ mod scripts;
 mod sentinel;
 mod settings;
 mod single_node;
+mod sized_command;
 mod topology;
 
 #[cfg(feature = "cluster")]
