@@ -195,6 +195,7 @@ mod part;
 mod signing;
 mod state;
 pub mod store;
+pub mod telemetry;
 pub mod test;
 mod transport;
 mod writer;
