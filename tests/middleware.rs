@@ -1012,6 +1012,13 @@ async fn sets_a_session_cookie_itself(mut session: Session<Visit>) -> HttpRespon
         .finish()
 }
 
+/// A handler that only reads the session and sets a cookie of its name itself.
+async fn reads_and_sets_a_session_cookie(session: Session<Visit>) -> HttpResponse {
+    HttpResponse::Ok()
+        .cookie(Cookie::new("session", "from-the-handler"))
+        .body(format!("{} views", *session.views()))
+}
+
 /// The `Set-Cookie` values of `res` for the cookie `name`.
 fn set_cookies_named<B>(res: &ServiceResponse<B>, name: &str) -> Vec<Cookie<'static>> {
     set_cookies(res)
@@ -1027,7 +1034,11 @@ async fn the_session_cookie_replaces_a_handler_cookie_of_the_same_name_by_defaul
         App::new()
             .wrap(builder(&store).build())
             .configure(counter_app::routes)
-            .route("/own", web::get().to(sets_a_session_cookie_itself)),
+            .route("/own", web::get().to(sets_a_session_cookie_itself))
+            .route(
+                "/own-on-a-read",
+                web::get().to(reads_and_sets_a_session_cookie),
+            ),
     )
     .await;
     let mut jar = Jar::default();
@@ -1046,6 +1057,12 @@ async fn the_session_cookie_replaces_a_handler_cookie_of_the_same_name_by_defaul
     jar.absorb(&res);
     let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
     assert_eq!(body(res).await, "1 views", "the client kept the session");
+
+    // A response that hands out nothing carries the handler's cookie untouched.
+    let res = test::call_service(&app, jar.request("GET", "/own-on-a-read").to_request()).await;
+    let ids = set_cookies_named(&res, "session");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(ids[0].value(), "from-the-handler");
 }
 
 #[actix_web::test]

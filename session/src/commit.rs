@@ -64,6 +64,12 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
 
     if state.is_purged() {
         let placement = placement();
+        // A purge of a session that was never stored ends nothing.
+        let done = |created| match loaded.existing() {
+            Some(_) => Commit::Purged,
+            None if created => Commit::Created,
+            None => Commit::Unchanged,
+        };
         if let Some((id, _)) = loaded.existing() {
             config
                 .store
@@ -72,11 +78,11 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
             telemetry::ended(End::Purge, 1);
         }
         if changes.is_empty() {
-            return Ok((Handout::Remove, Commit::Purged));
+            return Ok((Handout::Remove, done(false)));
         }
         let (changes, moves) = placement.for_new_session(state, changes);
         let id = create(state, changes, SystemTime::now(), None, moves).await?;
-        return Ok((issue(id, None), Commit::Purged));
+        return Ok((issue(id, None), done(true)));
     }
 
     let Some((id, record)) = loaded.existing() else {

@@ -25,7 +25,7 @@
 //! |---|---|---|---|
 //! | [`LOADS`] | counter | `outcome`: `loaded` (a stored session), `new` (no id, or nothing stored under it), `expired` (a Node document past its expiry, or a session past the absolute timeout), `error` (the store failed) | the first `Session<T>` of a request |
 //! | [`LOAD_SECONDS`] | histogram | `outcome` | how long a load that called the store took |
-//! | [`COMMITS`] | counter | `outcome`: `created`, `updated`, `renewed`, `purged`, `unchanged` (nothing to write), `refused` (the session ended meanwhile, or would outgrow `max_session_size`), `error` (the store failed, or no id or encoding could be made), `failed_open` (the store failed earlier and `fail_open` went on without it) | the save after a handler that took the session |
+//! | [`COMMITS`] | counter | `outcome`: `created`, `updated`, `renewed`, `purged` (a stored session, by `purge()`), `unchanged` (nothing to write), `refused` (the session ended meanwhile, or would outgrow `max_session_size`), `error` (the store failed, or no id or encoding could be made), `failed_open` (the store failed earlier and `fail_open` went on without it) | the save after a handler that took the session |
 //! | [`COMMIT_SECONDS`] | histogram | `outcome` | how long a commit took, but for `unchanged` and `failed_open` ones, which call no store |
 //! | [`CREATED`] | counter | `kind`: `new` (a first write, or a write after a purge), `renewal` (`renew()`: the same session under a new id) | sessions stored under a new id |
 //! | [`ENDED`] | counter | `reason`: `purge` (`purge()`, a logout), `index` (`end_other_sessions()`, `end_all_sessions()`) | stored sessions ended by a request |
