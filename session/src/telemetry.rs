@@ -23,7 +23,7 @@
 //!
 //! | name | kind | labels | counts |
 //! |---|---|---|---|
-//! | [`LOADS`] | counter | `outcome`: `loaded` (a stored session), `new` (no id, or nothing stored under it), `expired` (a Node document past its expiry, or a session past the absolute timeout), `error` (the store failed) | the first `Session<T>` of a request |
+//! | [`LOADS`] | counter | `outcome`: `loaded` (a stored session), `new` (no id, or nothing stored under it), `expired` (a Node document past its expiry, or a session past the absolute timeout), `error` (the store failed) | the one load of a request's session: its first `Session<T>` (or a `SessionWriter<T>` that must load; one that does not is no load) |
 //! | [`LOAD_SECONDS`] | histogram | `outcome` | how long a load that called the store took |
 //! | [`COMMITS`] | counter | `outcome`: `created`, `updated`, `renewed`, `purged` (a stored session, by `purge()`), `unchanged` (nothing to write), `refused` (the session ended meanwhile, or would outgrow `max_session_size`), `error` (the store failed, or no id or encoding could be made), `failed_open` (the store failed earlier and `fail_open` went on without it) | the save after a handler that took the session |
 //! | [`COMMIT_SECONDS`] | histogram | `outcome` | how long a commit took, but for `unchanged` and `failed_open` ones, which call no store |
