@@ -15,11 +15,15 @@
 //! app's), `SESSION_COMPAT` (`koa` or `express`: share
 //! sessions with a koa-session + koa-redis or express-session + connect-redis app),
 //! `SESSION_PREFIX` (store key prefix, after the preset's), `WORKERS`.
+//!
+//! `GET /metrics` shows the session metrics (see `actix_typed_session::telemetry`) in
+//! Prometheus text format, on the app's own port.
 
 mod setup;
 
 use std::env;
 use std::io;
+use std::time::Duration;
 
 use actix_typed_session::store::{MemoryStore, RedisClusterStore, RedisSentinelStore, RedisStore};
 use actix_typed_session::{
@@ -27,6 +31,7 @@ use actix_typed_session::{
     SessionWriter,
 };
 use actix_web::{web, App, HttpResponse, HttpServer};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 
 /// Longest user name `/login` accepts.
@@ -107,6 +112,31 @@ async fn logout_everywhere(session: Session<Visit>) -> Result<HttpResponse, Sess
     Ok(HttpResponse::Ok().body(format!("ended {ended}")))
 }
 
+/// Every metric recorded so far, for a Prometheus scrape. It takes no session, so a scrape
+/// records nothing of its own.
+async fn metrics(prometheus: web::Data<PrometheusHandle>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(prometheus.render())
+}
+
+/// Installs the Prometheus recorder that `/metrics` renders, and the upkeep its histograms
+/// need between scrapes (the exporter's own HTTP listener, which would do it, is not used:
+/// the metrics go out on the app's port).
+fn install_metrics() -> io::Result<PrometheusHandle> {
+    let prometheus = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(io::Error::other)?;
+    let upkeep = prometheus.clone();
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(prometheus)
+}
+
 fn with_prefix(builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
     let builder = match env::var("SESSION_COMPAT").as_deref() {
         Err(_) | Ok("") => builder,
@@ -182,9 +212,11 @@ async fn main() -> io::Result<()> {
     setup::init_logging();
     let bind = setup::bind_address();
     let sessions = middleware().await?;
+    let prometheus = web::Data::new(install_metrics()?);
 
     let mut server = HttpServer::new(move || {
         App::new()
+            .app_data(prometheus.clone())
             .wrap(sessions.clone())
             .route("/", web::get().to(index))
             .route("/peek", web::get().to(peek))
@@ -194,6 +226,7 @@ async fn main() -> io::Result<()> {
             .route("/logout", web::post().to(logout))
             .route("/sessions", web::get().to(list_sessions))
             .route("/logout-everywhere", web::post().to(logout_everywhere))
+            .route("/metrics", web::get().to(metrics))
     });
     if let Some(workers) = setup::workers() {
         server = server.workers(workers);

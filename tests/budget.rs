@@ -75,6 +75,9 @@ async fn probe_with(
 ) -> Probe<
     impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
 > {
+    // A live metrics recorder, so the counts below include whatever recording costs (the
+    // first test to get here installs it; it is the same for the rest).
+    let _ = metrics_util::debugging::DebuggingRecorder::new().install();
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     let log = CommandLog::start(server).await;
     let sessions =

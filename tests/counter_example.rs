@@ -80,6 +80,31 @@ async fn walk_the_contract(counter: &Counter) {
     );
 
     walk_the_index(counter).await;
+    read_the_metrics(counter).await;
+}
+
+/// `/metrics`, after the walk: the session counters in Prometheus text format.
+async fn read_the_metrics(counter: &Counter) {
+    let client = browser();
+    let (status, text) = get(&client, counter.url("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    assert!(value("typed_session_loads_total{outcome=\"loaded\"}") >= 1.0);
+    assert!(value("typed_session_created_total{kind=\"new\"}") >= 4.0);
+    assert!(value("typed_session_created_total{kind=\"renewal\"}") >= 1.0);
+    assert!(value("typed_session_ended_total{reason=\"purge\"}") >= 1.0);
+    let loads = value("typed_session_loads_total{outcome=\"loaded\"}");
+    let (_, again) = get(&client, counter.url("/metrics")).await;
+    assert!(
+        again.contains(&format!(
+            "typed_session_loads_total{{outcome=\"loaded\"}} {loads}"
+        )),
+        "a scrape loads no session:\n{again}"
+    );
 }
 
 /// `/sessions` and `/logout-everywhere`: one user on two devices, and a bystander.

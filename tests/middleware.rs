@@ -997,3 +997,100 @@ async fn responses_that_set_the_cookie_are_kept_out_of_shared_caches() {
         "the handler's own wins"
     );
 }
+
+/// A handler that writes the session and sets a cookie of the session cookie's name
+/// itself (with another path), beside a cookie of its own.
+async fn sets_a_session_cookie_itself(mut session: Session<Visit>) -> HttpResponse {
+    session.update_views(|views| *views += 1);
+    HttpResponse::Ok()
+        .cookie(
+            Cookie::build("session", "from-the-handler")
+                .path("/elsewhere")
+                .finish(),
+        )
+        .cookie(Cookie::new("theme", "dark"))
+        .finish()
+}
+
+/// A handler that only reads the session and sets a cookie of its name itself.
+async fn reads_and_sets_a_session_cookie(session: Session<Visit>) -> HttpResponse {
+    HttpResponse::Ok()
+        .cookie(Cookie::new("session", "from-the-handler"))
+        .body(format!("{} views", *session.views()))
+}
+
+/// The `Set-Cookie` values of `res` for the cookie `name`.
+fn set_cookies_named<B>(res: &ServiceResponse<B>, name: &str) -> Vec<Cookie<'static>> {
+    set_cookies(res)
+        .into_iter()
+        .filter(|cookie| cookie.name() == name)
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_session_cookie_replaces_a_handler_cookie_of_the_same_name_by_default() {
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .configure(counter_app::routes)
+            .route("/own", web::get().to(sets_a_session_cookie_itself))
+            .route(
+                "/own-on-a-read",
+                web::get().to(reads_and_sets_a_session_cookie),
+            ),
+    )
+    .await;
+    let mut jar = Jar::default();
+    let res = test::call_service(&app, jar.request("GET", "/own").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let ids = set_cookies_named(&res, "session");
+    assert_eq!(ids.len(), 1, "one session cookie goes out: {ids:?}");
+    assert_ne!(ids[0].value(), "from-the-handler");
+    assert_eq!(ids[0].path(), Some("/"));
+    assert_eq!(set_cookies_named(&res, "session.sig").len(), 1);
+    assert_eq!(
+        set_cookies_named(&res, "theme").len(),
+        1,
+        "the handler's other cookies stay"
+    );
+    jar.absorb(&res);
+    let res = test::call_service(&app, jar.request("GET", "/peek").to_request()).await;
+    assert_eq!(body(res).await, "1 views", "the client kept the session");
+
+    // A response that hands out nothing carries the handler's cookie untouched.
+    let res = test::call_service(&app, jar.request("GET", "/own-on-a-read").to_request()).await;
+    let ids = set_cookies_named(&res, "session");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(ids[0].value(), "from-the-handler");
+}
+
+#[actix_web::test]
+async fn without_overwrite_the_handler_cookie_goes_out_alone() {
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).overwrite_handler_cookie(false).build())
+            .route("/own", web::get().to(sets_a_session_cookie_itself)),
+    )
+    .await;
+    let res = test::call_service(&app, TestRequest::get().uri("/own").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let ids = set_cookies_named(&res, "session");
+    assert_eq!(ids.len(), 1, "one session cookie goes out: {ids:?}");
+    assert_eq!(ids[0].value(), "from-the-handler");
+    assert_eq!(ids[0].path(), Some("/elsewhere"));
+    assert!(
+        set_cookies_named(&res, "session.sig").is_empty(),
+        "no signature for an id the client will not hold"
+    );
+    assert_eq!(set_cookies_named(&res, "theme").len(), 1);
+    assert_eq!(
+        res.headers()
+            .get(CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap()),
+        Some("private, no-store"),
+        "still kept out of shared caches"
+    );
+    assert_eq!(store.calls().1, 1, "the session was still saved");
+}

@@ -57,6 +57,7 @@ pub struct SessionMiddlewareBuilder {
     key_prefix: String,
     index_secret: Option<Vec<u8>>,
     commit_on_server_error: bool,
+    overwrite_handler_cookie: bool,
     absolute_timeout: Option<Duration>,
     save_uninitialized: bool,
     fail_open: bool,
@@ -89,6 +90,7 @@ impl SessionMiddlewareBuilder {
             key_prefix: "session:".to_owned(),
             index_secret: None,
             commit_on_server_error: false,
+            overwrite_handler_cookie: true,
             absolute_timeout: None,
             save_uninitialized: false,
             fail_open: false,
@@ -302,6 +304,21 @@ impl SessionMiddlewareBuilder {
     /// request that failed half-way leaves the session as it was.
     pub fn commit_on_server_error(mut self, commit: bool) -> Self {
         self.commit_on_server_error = commit;
+        self
+    }
+
+    /// What goes out when the handler set a cookie of the session cookie's name itself
+    /// (or of its `.sig` companion) on a response that also hands out or removes the
+    /// session id (koa's `overwrite`). `true`, the default: the middleware's cookie replaces
+    /// the handler's, so the client keeps the session it has. `false`: the handler's cookie
+    /// is kept and the middleware sends none of its session cookies on that response, for
+    /// a handler that manages the cookie itself (clearing it, say); one of each name goes
+    /// out either way, never both. Cookies are matched by name, whatever their path and
+    /// domain: a same-named cookie of another path would be sent by the browser beside
+    /// ours, first. The id header of [`IdTransport::Header`] and `Both` is not affected,
+    /// nor are responses that hand out nothing, where the handler's cookie goes out alone.
+    pub fn overwrite_handler_cookie(mut self, overwrite: bool) -> Self {
+        self.overwrite_handler_cookie = overwrite;
         self
     }
 
@@ -526,6 +543,7 @@ impl SessionMiddlewareBuilder {
             keygrip,
             inline,
             id_format: preset.as_ref().map_or(IdFormat::default(), |p| p.id_format),
+            overwrite: self.overwrite_handler_cookie,
         };
         let envelope = preset
             .as_ref()

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use actix_web::HttpRequest;
+use tracing::Instrument;
 
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
 use crate::store::{CommitOutcome, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode};
+use crate::telemetry::{self, Commit, End, Stopwatch};
 use crate::transport::Handout;
 
 /// The reserved session field that records the per-user indexes a session is in, by the
@@ -23,19 +25,31 @@ pub(crate) const INDEXES_FIELD: &str = "__index";
 const CREATE_ATTEMPTS: usize = 3;
 
 /// Saves the changes of `req`, the request whose handler just ran. Returns what the
-/// response must tell the client.
+/// response must tell the client. A request that never touched its session costs
+/// nothing here and is not measured (see `telemetry.rs`).
 pub(crate) async fn commit(
     state: &SessionState,
     req: &HttpRequest,
 ) -> Result<Handout, SessionError> {
+    if !state.writes_blind() && state.loaded_for_commit(req).is_none() {
+        return Ok(Handout::Nothing);
+    }
+    let watch = Stopwatch::commit(state.fingerprint());
+    let saved = save(state, req).instrument(watch.span()).await;
+    watch.committed(saved.as_ref().map(|(_, done)| *done));
+    saved.map(|(handout, _)| handout)
+}
+
+/// The commit proper: what the response must tell the client, and what was done.
+async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commit), SessionError> {
     if state.writes_blind() {
         return commit_blind(state).await;
     }
     let Some(loaded) = state.loaded_for_commit(req) else {
-        return Ok(Handout::Nothing);
+        return Ok((Handout::Nothing, Commit::Unchanged));
     };
     if loaded.degraded {
-        return Ok(Handout::Nothing);
+        return Ok((Handout::Nothing, Commit::FailedOpen));
     }
     let config = &state.config;
     let changes = state.changes()?;
@@ -50,41 +64,54 @@ pub(crate) async fn commit(
 
     if state.is_purged() {
         let placement = placement();
+        // A purge of a session that was never stored ends nothing.
+        let done = |created| match loaded.existing() {
+            Some(_) => Commit::Purged,
+            None if created => Commit::Created,
+            None => Commit::Unchanged,
+        };
         if let Some((id, _)) = loaded.existing() {
             config
                 .store
                 .delete(&config.key(id), &placement.before_keys())
                 .await?;
+            telemetry::ended(End::Purge, 1);
         }
         if changes.is_empty() {
-            return Ok(Handout::Remove);
+            return Ok((Handout::Remove, done(false)));
         }
         let (changes, moves) = placement.for_new_session(state, changes);
         let id = create(state, changes, SystemTime::now(), None, moves).await?;
-        return Ok(issue(id, None));
+        return Ok((issue(id, None), done(true)));
     }
 
     let Some((id, record)) = loaded.existing() else {
         if changes.is_empty() && !config.save_uninitialized {
             // A cookie that points at nothing (expired or ended) is cleared.
             let stale = loaded.inbound.is_some();
-            return Ok(if stale {
+            let handout = if stale {
                 Handout::Remove
             } else {
                 Handout::Nothing
-            });
+            };
+            return Ok((handout, Commit::Unchanged));
         }
         let (changes, moves) = placement().for_new_session(state, changes);
         let id = create(state, changes, SystemTime::now(), None, moves).await?;
-        return Ok(issue(id, loaded.record.as_ref()));
+        return Ok((issue(id, loaded.record.as_ref()), Commit::Created));
     };
 
     if state.wants_renewal() {
         let placement = placement();
         let id = renew(state, id, record, changes, placement).await?;
-        return Ok(issue(id, Some(record)));
+        return Ok((issue(id, Some(record)), Commit::Renewed));
     }
 
+    let done = if changes.is_empty() {
+        Commit::Unchanged
+    } else {
+        Commit::Updated
+    };
     let refreshed = if changes.is_empty() {
         record.refreshed || state.touched()
     } else {
@@ -106,14 +133,15 @@ pub(crate) async fn commit(
         .as_ref()
         .is_some_and(|inbound| inbound.resign);
     let lifetime = config.lifetime_for(Some(record));
-    if resign || (refreshed && lifetime.is_rolling()) {
-        Ok(Handout::Issue {
+    let handout = if resign || (refreshed && lifetime.is_rolling()) {
+        Handout::Issue {
             id: id.clone(),
             lifetime,
-        })
+        }
     } else {
-        Ok(Handout::Nothing)
-    }
+        Handout::Nothing
+    };
+    Ok((handout, done))
 }
 
 /// The commit of a request whose only session arguments were `SessionWriter`s that did not
@@ -122,9 +150,9 @@ pub(crate) async fn commit(
 /// there is none, into a new session. An update refused after an increment of this request
 /// landed means the session ended meanwhile: [`SessionError::Ended`], as for a loaded
 /// session.
-async fn commit_blind(state: &SessionState) -> Result<Handout, SessionError> {
+async fn commit_blind(state: &SessionState) -> Result<(Handout, Commit), SessionError> {
     if state.is_degraded() {
-        return Ok(Handout::Nothing);
+        return Ok((Handout::Nothing, Commit::FailedOpen));
     }
     let config = &state.config;
     let changes = state.changes()?;
@@ -151,30 +179,38 @@ async fn commit_blind(state: &SessionState) -> Result<Handout, SessionError> {
         };
         if written || changes.is_empty() {
             let lifetime = config.lifetime_for(None);
-            return Ok(if inbound.resign || (written && lifetime.is_rolling()) {
+            let handout = if inbound.resign || (written && lifetime.is_rolling()) {
                 Handout::Issue {
                     id: inbound.id.clone(),
                     lifetime,
                 }
             } else {
                 Handout::Nothing
-            });
+            };
+            let done = if changes.is_empty() {
+                Commit::Unchanged
+            } else {
+                Commit::Updated
+            };
+            return Ok((handout, done));
         }
     }
     if changes.is_empty() && !config.save_uninitialized {
         // A cookie that points at nothing (expired or ended) is cleared.
-        return Ok(if inbound.is_some() {
+        let handout = if inbound.is_some() {
             Handout::Remove
         } else {
             Handout::Nothing
-        });
+        };
+        return Ok((handout, Commit::Unchanged));
     }
     let moves = config.index_moves(Vec::new(), Vec::new());
     let id = create(state, changes, SystemTime::now(), None, moves).await?;
-    Ok(Handout::Issue {
+    let handout = Handout::Issue {
         id,
         lifetime: config.lifetime_for(None),
-    })
+    };
+    Ok((handout, Commit::Created))
 }
 
 /// Moves the session to a fresh id: the old record is deleted first, and only the request
@@ -409,7 +445,10 @@ async fn create(
             .commit(&state.config.key(&id), &changes)
             .await?
         {
-            CommitOutcome::Written => return Ok(id),
+            CommitOutcome::Written => {
+                telemetry::created(renewed.is_some());
+                return Ok(id);
+            }
             // Signed out meanwhile: the session this one renews left its index, or the
             // new one was taken out before it was written.
             CommitOutcome::Missing => return Err(SessionError::Ended),

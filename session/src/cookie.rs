@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::cookie::time::{self, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::COOKIE;
+use actix_web::http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use actix_web::HttpRequest;
 
 use crate::id::{IdFormat, SessionId};
@@ -52,6 +52,9 @@ pub(crate) struct CookieSettings {
     pub(crate) inline: Option<InlineSigner>,
     /// What a valid id looks like.
     pub(crate) id_format: IdFormat,
+    /// Whether the session cookies replace cookies of the same names that the handler set
+    /// on the response (koa's `overwrite`), or give way to them.
+    pub(crate) overwrite: bool,
 }
 
 /// The id a request carried, once it passed every check.
@@ -134,7 +137,7 @@ impl CookieSettings {
     /// as the ones that set it (browsers ignore a removal that does not match).
     pub(crate) fn removal(&self, secure: bool) -> Vec<Cookie<'static>> {
         let mut names = vec![self.name.clone()];
-        if self.keygrip.is_some() && self.inline.is_none() {
+        if self.has_sig_cookie() {
             names.push(self.sig_name.clone());
         }
         names
@@ -145,6 +148,45 @@ impl CookieSettings {
                 cookie
             })
             .collect()
+    }
+
+    /// Whether the signature travels in a cookie of its own, `<name>.sig`.
+    fn has_sig_cookie(&self) -> bool {
+        self.keygrip.is_some() && self.inline.is_none()
+    }
+
+    /// Settles a handler's own `Set-Cookie` for a name the session cookies use (the id's,
+    /// or its `.sig`), before the session cookies are added to `headers`. With
+    /// `overwrite` (the default) the handler's are removed and the session's go out; without
+    /// it the handler's stay and the session's are not sent, so one cookie of each name
+    /// goes out either way. Returns whether the session cookies go out. Matched by name
+    /// alone, whatever the path and domain, as koa's `overwrite` does: a browser keeps a
+    /// same-named cookie of another path beside ours and sends it first, so it would
+    /// shadow the session all the same.
+    pub(crate) fn make_room(&self, headers: &mut HeaderMap) -> bool {
+        let ours = |value: &HeaderValue| {
+            set_cookie_name(value).is_some_and(|name| {
+                name == self.name.as_bytes()
+                    || (self.has_sig_cookie() && name == self.sig_name.as_bytes())
+            })
+        };
+        // Most responses set no cookie of their own: one look, nothing moved.
+        if !headers.get_all(SET_COOKIE).any(ours) {
+            return true;
+        }
+        if !self.overwrite {
+            return false;
+        }
+        let kept: Vec<HeaderValue> = headers
+            .get_all(SET_COOKIE)
+            .filter(|value| !ours(value))
+            .cloned()
+            .collect();
+        headers.remove(SET_COOKIE);
+        for value in kept {
+            headers.append(SET_COOKIE, value);
+        }
+        true
     }
 
     fn build(
@@ -240,6 +282,14 @@ fn may_be_named(pair: &str, name: &str) -> bool {
         .map_or(pair, |(raw_name, _)| raw_name)
         .trim();
     raw_name == name || raw_name.contains('%')
+}
+
+/// The cookie name a `Set-Cookie` value sets: what comes before its first `=`, without
+/// surrounding whitespace. `None` for a value with no `=`, which browsers ignore.
+fn set_cookie_name(value: &HeaderValue) -> Option<&[u8]> {
+    let bytes = value.as_bytes();
+    let end = bytes.iter().position(|&b| b == b'=')?;
+    Some(bytes[..end].trim_ascii())
 }
 
 fn to_cookie_duration(duration: Duration) -> time::Duration {

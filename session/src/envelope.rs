@@ -295,6 +295,7 @@ mod tests {
             keygrip: None,
             inline: None,
             id_format: crate::id::IdFormat::default(),
+            overwrite: true,
         }
     }
 

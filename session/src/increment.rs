@@ -9,6 +9,7 @@ use crate::data::{CounterChange, Increased, RequestSession};
 use crate::error::{SessionError, StoreError};
 use crate::state::SessionState;
 use crate::store::{Increment, Layout, WriteMode};
+use crate::telemetry::{self, Operation};
 
 /// Where the value lives decides where it changes. A live stored session: on the server,
 /// in one store call, refreshing the time-to-live (the commit then re-sends a rolling
@@ -66,6 +67,8 @@ impl RequestSession for SessionState {
                 if config.fail_open && target.record.is_none() =>
             {
                 // As a load that failed open: a fresh session, which is not saved.
+                telemetry::store_error(Operation::Increment, &error);
+                telemetry::failed_open(Operation::Increment);
                 let session = target.id.fingerprint();
                 tracing::warn!(
                     %session, %error,
@@ -75,6 +78,7 @@ impl RequestSession for SessionState {
                 Ok(Increased::InMemory { reset: true })
             }
             Err(error) => {
+                telemetry::store_error(Operation::Increment, &error);
                 let session = target.id.fingerprint();
                 tracing::error!(%session, %error, "incrementing a session field failed");
                 Err(error.into())

@@ -6,6 +6,7 @@ use crate::error::SessionError;
 use crate::extract::Session;
 use crate::id::SessionId;
 use crate::store::IndexKey;
+use crate::telemetry::{self, End, Operation};
 
 /// One live session of a user, as [`Session::sessions`] lists it. It shows a fingerprint of
 /// the session id, never the id, which is a bearer credential.
@@ -43,7 +44,13 @@ impl<T: IndexedSession> Session<T> {
         };
         let current = self.current_id();
         let limit = self.state.config.max_sessions_per_index;
-        let ids = self.state.config.store.index_list(&index, limit).await?;
+        let ids = self
+            .state
+            .config
+            .store
+            .index_list(&index, limit)
+            .await
+            .inspect_err(|error| telemetry::store_error(Operation::Index, error))?;
         let mut listed: Vec<SessionInfo> = ids
             .iter()
             .map(|id| SessionInfo {
@@ -66,7 +73,15 @@ impl<T: IndexedSession> Session<T> {
             return Ok(0);
         };
         let keep = self.current_id();
-        Ok(self.state.config.store.index_end(&index, keep).await?)
+        let ended = self
+            .state
+            .config
+            .store
+            .index_end(&index, keep)
+            .await
+            .inspect_err(|error| telemetry::store_error(Operation::Index, error))?;
+        telemetry::ended(End::Index, ended);
+        Ok(ended)
     }
 
     /// Ends every session whose index field holds this session's value, this one included

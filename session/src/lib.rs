@@ -130,6 +130,7 @@
 //! | [`fail_open`](SessionMiddlewareBuilder::fail_open) | `false`: an empty 503 when the store is down |
 //! | [`max_session_size`](SessionMiddlewareBuilder::max_session_size) | no limit |
 //! | [`commit_on_server_error`](SessionMiddlewareBuilder::commit_on_server_error) | `false` |
+//! | [`overwrite_handler_cookie`](SessionMiddlewareBuilder::overwrite_handler_cookie) | `true`: the session cookie replaces a handler's own cookie of its name |
 //! | [`id_transport`](SessionMiddlewareBuilder::id_transport) | [`IdTransport::Cookie`] |
 //! | [`id_header`](SessionMiddlewareBuilder::id_header) | `x-session-id` |
 //! | [`key_prefix`](SessionMiddlewareBuilder::key_prefix) | `session:` |
@@ -160,7 +161,9 @@
 //! - `store::RedisClusterStore` (feature `cluster`) and `store::RedisSentinelStore`
 //!   (feature `sentinel`).
 //!
-//! Feature `derive` (on by default) re-exports `#[derive(SessionData)]`.
+//! Feature `derive` (on by default) re-exports `#[derive(SessionData)]`. Feature `metrics`
+//! (off by default) records counters and latency histograms through the `metrics` facade;
+//! [`telemetry`] lists them, and the spans every build opens.
 //!
 //! # Guides
 //!
@@ -195,6 +198,7 @@ mod part;
 mod signing;
 mod state;
 pub mod store;
+pub mod telemetry;
 pub mod test;
 mod transport;
 mod writer;

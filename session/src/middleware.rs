@@ -14,6 +14,7 @@ use crate::commit::commit;
 use crate::config::Config;
 use crate::error::SessionError;
 use crate::state::SessionState;
+use crate::telemetry::{self, Operation};
 use crate::transport::Handout;
 
 /// Typed sessions for an actix-web `App`: `App::new().wrap(SessionMiddleware::new(store, keys))`.
@@ -90,6 +91,7 @@ async fn finish<B>(
     response: ServiceResponse<B>,
 ) -> ServiceResponse<EitherBody<B>> {
     let config = &state.config;
+    telemetry::handler_answered(response.response());
     if response.status().is_server_error() && !config.commit_on_server_error {
         return response.map_into_left_body();
     }
@@ -101,6 +103,7 @@ async fn finish<B>(
             ServiceResponse::new(request, response).map_into_left_body()
         }
         Err(error @ SessionError::Store(_)) if config.fail_open => {
+            telemetry::failed_open(Operation::Commit);
             tracing::warn!(
                 session = %state.fingerprint(), %error,
                 "session store unavailable: the response goes out, its session changes unsaved"
@@ -110,6 +113,7 @@ async fn finish<B>(
         Err(error) => {
             tracing::error!(session = %state.fingerprint(), %error, "saving the session failed");
             let mut failed = error.error_response();
+            telemetry::commit_refused(failed.status());
             let (request, _) = response.into_parts();
             if matches!(error, SessionError::Ended) {
                 config

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use actix_web::HttpRequest;
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use crate::config::Config;
 use crate::cookie::Inbound;
@@ -20,6 +21,7 @@ use crate::error::{SessionError, StoreError};
 use crate::id::SessionId;
 use crate::part::Part;
 use crate::store::Record;
+use crate::telemetry::{self, Load, Operation, Stopwatch};
 
 /// What the first extraction found.
 pub(crate) struct Loaded {
@@ -139,21 +141,28 @@ impl SessionState {
                     Some(read) => read.clone(),
                     None => self.config.transport.read_id(req),
                 };
+                let fingerprint = LogId(inbound.as_ref().map(|found| &found.id));
+                let watch = Stopwatch::load(&fingerprint);
                 let Some(found) = &inbound else {
+                    watch.loaded(Load::New, false);
                     return Ok(Loaded {
                         inbound,
                         record: None,
                         degraded: false,
                     });
                 };
-                let fingerprint = LogId(Some(&found.id));
-                match self.fetch(&found.id).await {
-                    Ok(record) => Ok(Loaded {
-                        inbound,
-                        record,
-                        degraded: false,
-                    }),
+                match self.fetch(&found.id).instrument(watch.span()).await {
+                    Ok((record, outcome)) => {
+                        watch.loaded(outcome, true);
+                        Ok(Loaded {
+                            inbound,
+                            record,
+                            degraded: false,
+                        })
+                    }
                     Err(error) if self.config.fail_open => {
+                        watch.loaded(Load::Error, true);
+                        telemetry::failed_open(Operation::Load);
                         tracing::warn!(
                             session = %fingerprint, %error,
                             "session store unavailable: going on with a fresh session that will not be saved"
@@ -165,6 +174,7 @@ impl SessionState {
                         })
                     }
                     Err(error) => {
+                        watch.loaded(Load::Error, true);
                         tracing::error!(session = %fingerprint, %error, "loading the session failed");
                         Err(error.into())
                     }
@@ -173,9 +183,9 @@ impl SessionState {
             .await
     }
 
-    /// The live record of `id`, refreshing its time-to-live as the policy says. A session
-    /// past the absolute timeout is deleted and reported absent.
-    async fn fetch(&self, id: &SessionId) -> Result<Option<Record>, StoreError> {
+    /// The live record of `id`, refreshing its time-to-live as the policy says, and what
+    /// the load found. A session past the absolute timeout is deleted and reported absent.
+    async fn fetch(&self, id: &SessionId) -> Result<(Option<Record>, Load), StoreError> {
         let config = &self.config;
         let fingerprint = LogId(Some(id));
         let key = config.key(id);
@@ -184,15 +194,16 @@ impl SessionState {
             Some(record) if config.envelope.has_expired(&record) => {
                 // As koa-session does: the stored session stays until its TTL, unused.
                 tracing::info!(session = %fingerprint, "stored session says it has expired");
-                Ok(None)
+                Ok((None, Load::Expired))
             }
             Some(record) if config.outlived(record.created_at) => {
                 tracing::info!(session = %fingerprint, "session reached its absolute timeout");
                 // Any index entries go the way of stale ones: dropped when the index is listed.
                 config.store.delete(&key, &[]).await?;
-                Ok(None)
+                Ok((None, Load::Expired))
             }
-            record => Ok(record),
+            Some(record) => Ok((Some(record), Load::Loaded)),
+            None => Ok((None, Load::New)),
         }
     }
 

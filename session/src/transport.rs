@@ -136,7 +136,8 @@ impl Transport {
             // An empty header and a removal cookie both say "forget the id".
             Handout::Remove => None,
         };
-        if self.mode.cookie() {
+        // A handler's own cookie of one of our names gives way, or ours does.
+        if self.mode.cookie() && self.cookie.make_room(res.headers_mut()) {
             // Only now: reading the scheme parses the forwarding headers, and most
             // responses set no cookie.
             let secure = self.cookie.secure_for(req);
