@@ -1,10 +1,13 @@
 //! Reading the session id from a request's cookies and writing it back.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use actix_web::cookie::time::{self, OffsetDateTime};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 
 use crate::id::{IdFormat, SessionId};
@@ -111,39 +114,39 @@ impl CookieSettings {
     }
 
     /// The cookies that hand `id` to the client for `lifetime`: the id and, when signing
-    /// with keygrip, its signature.
-    pub(crate) fn issue(
-        &self,
-        id: &SessionId,
+    /// with keygrip, its signature. They borrow the settings' names, path and domain.
+    pub(crate) fn issue<'a>(
+        &'a self,
+        id: &'a SessionId,
         secure: bool,
         lifetime: Lifetime,
-    ) -> Vec<Cookie<'static>> {
+    ) -> Vec<Cookie<'a>> {
         if let Some(inline) = &self.inline {
             // As express writes it: encodeURIComponent, so `s:` goes out as `s%3A`.
             let value = encode_uri_component(&inline.sign(id.as_str()));
-            return vec![self.build(self.name.clone(), value, secure, lifetime)];
+            return vec![self.build(&self.name, value.into(), secure, lifetime)];
         }
-        let value = id.as_str().to_owned();
+        let value = id.as_str();
         let mut cookies = Vec::with_capacity(2);
+        cookies.push(self.build(&self.name, value.into(), secure, lifetime));
         if let Some(keygrip) = &self.keygrip {
-            let signature = keygrip.sign_pair(&self.name, &value);
-            cookies.push(self.build(self.sig_name.clone(), signature, secure, lifetime));
+            let signature = keygrip.sign_pair(&self.name, value);
+            cookies.push(self.build(&self.sig_name, signature.into(), secure, lifetime));
         }
-        cookies.insert(0, self.build(self.name.clone(), value, secure, lifetime));
         cookies
     }
 
     /// Cookies that make the client forget the session, with the same path and domain
     /// as the ones that set it (browsers ignore a removal that does not match).
-    pub(crate) fn removal(&self, secure: bool) -> Vec<Cookie<'static>> {
-        let mut names = vec![self.name.clone()];
-        if self.has_sig_cookie() {
-            names.push(self.sig_name.clone());
+    pub(crate) fn removal(&self, secure: bool) -> Vec<Cookie<'_>> {
+        let mut names = vec![self.name.as_str()];
+        if self.keygrip.is_some() && self.inline.is_none() {
+            names.push(self.sig_name.as_str());
         }
         names
             .into_iter()
             .map(|name| {
-                let mut cookie = self.build(name, String::new(), secure, self.lifetime);
+                let mut cookie = self.build(name, "".into(), secure, self.lifetime);
                 cookie.make_removal();
                 cookie
             })
@@ -189,20 +192,20 @@ impl CookieSettings {
         true
     }
 
-    fn build(
-        &self,
-        name: String,
-        value: String,
+    fn build<'a>(
+        &'a self,
+        name: &'a str,
+        value: Cow<'a, str>,
         secure: bool,
         lifetime: Lifetime,
-    ) -> Cookie<'static> {
+    ) -> Cookie<'a> {
         let mut builder = Cookie::build(name, value)
-            .path(self.path.clone())
+            .path(self.path.as_str())
             .http_only(self.http_only)
             .secure(secure)
             .same_site(self.same_site);
         if let Some(domain) = &self.domain {
-            builder = builder.domain(domain.clone());
+            builder = builder.domain(domain.as_str());
         }
         builder = match lifetime {
             Lifetime::BrowserSession => builder,
@@ -286,6 +289,18 @@ fn may_be_named(pair: &str, name: &str) -> bool {
 
 /// The cookie name a `Set-Cookie` value sets: what comes before its first `=`, without
 /// surrounding whitespace. `None` for a value with no `=`, which browsers ignore.
+/// `cookie` as a `Set-Cookie` value, written once into a buffer sized for it and handed to
+/// the header without a copy (`HttpResponse::add_cookie` formats into a growing string,
+/// then copies it). `None` for a cookie that is no valid header value; ours always are.
+pub(crate) fn set_cookie_value(cookie: &Cookie<'_>) -> Option<HeaderValue> {
+    let mut line = String::with_capacity(SET_COOKIE_CAPACITY);
+    write!(line, "{cookie}").ok()?;
+    HeaderValue::from_maybe_shared(Bytes::from(line)).ok()
+}
+
+/// Room for a whole `Set-Cookie` line of ours: name, id or signature, and attributes.
+const SET_COOKIE_CAPACITY: usize = 192;
+
 fn set_cookie_name(value: &HeaderValue) -> Option<&[u8]> {
     let bytes = value.as_bytes();
     let end = bytes.iter().position(|&b| b == b'=')?;

@@ -11,10 +11,10 @@
 
 use std::sync::Once;
 
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::cookie::{CookieSettings, Inbound, Lifetime};
+use crate::cookie::{set_cookie_value, CookieSettings, Inbound, Lifetime};
 use crate::id::{IdFormat, SessionId};
 
 /// Longer header values are rejected before any work: an id, a dot and a SHA-256
@@ -145,9 +145,8 @@ impl Transport {
                 Some((id, lifetime)) => self.cookie.issue(id, secure, lifetime),
                 None => self.cookie.removal(secure),
             };
-            for cookie in &cookies {
-                // Only fails for a value that is not a valid header; ours are base64url.
-                let _ = res.add_cookie(cookie);
+            for value in cookies.iter().filter_map(set_cookie_value) {
+                res.headers_mut().append(SET_COOKIE, value);
             }
         }
         if self.mode.header() {
