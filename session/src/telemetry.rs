@@ -275,13 +275,53 @@ pub(crate) fn handler_answered<B>(response: &HttpResponse<B>) {
 #[cfg(feature = "metrics")]
 fn count(name: &'static str, label: &'static str, value: &'static str, by: u64) {
     describe_once();
-    metrics::counter!(name, label => value).increment(by);
+    let key = metrics::Key::from_static_labels(name, labels(label, value));
+    metrics::with_recorder(|recorder| recorder.register_counter(&key, &METADATA).increment(by));
 }
 
 #[cfg(feature = "metrics")]
 fn observe(name: &'static str, label: &'static str, value: &'static str, elapsed: Duration) {
     describe_once();
-    metrics::histogram!(name, label => value).record(elapsed.as_secs_f64());
+    let key = metrics::Key::from_static_labels(name, labels(label, value));
+    metrics::with_recorder(|recorder| {
+        recorder
+            .register_histogram(&key, &METADATA)
+            .record(elapsed.as_secs_f64());
+    });
+}
+
+#[cfg(feature = "metrics")]
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// The one label of a metric, `label = value`, as a static: recording then builds its key
+/// without allocating (the `metrics` macros allocate the labels of every key whose labels
+/// are not literals at the call, on every request). Every pair recorded is listed here;
+/// the tests read each back.
+#[cfg(feature = "metrics")]
+fn labels(label: &'static str, value: &'static str) -> &'static [metrics::Label] {
+    macro_rules! pairs {
+        ($($label:literal => [$($value:literal),+]),+) => {
+            match (label, value) {
+                $($(($label, $value) => {
+                    static PAIR: [metrics::Label; 1] =
+                        [metrics::Label::from_static_parts($label, $value)];
+                    &PAIR
+                })+)+
+                _ => &[],
+            }
+        };
+    }
+    pairs!(
+        "outcome" => [
+            "loaded", "new", "expired", "error", "created", "updated", "renewed", "purged",
+            "unchanged", "refused", "failed_open"
+        ],
+        "kind" => ["new", "renewal"],
+        "reason" => ["purge", "index"],
+        "operation" => ["load", "commit", "increment", "index"],
+        "during" => ["request", "commit", "load", "increment"]
+    )
 }
 
 /// Gives the recorder the metrics' descriptions (the `# HELP` lines of a Prometheus
@@ -316,3 +356,47 @@ fn count(_: &'static str, _: &'static str, _: &'static str, _: u64) {}
 
 #[cfg(not(feature = "metrics"))]
 fn observe(_: &'static str, _: &'static str, _: &'static str, _: Duration) {}
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use super::*;
+
+    /// Every label a metric is recorded with has its static pair: a missing one would
+    /// record the metric without its label.
+    #[test]
+    fn every_label_recorded_has_its_static_pair() {
+        let loads = [Load::Loaded, Load::New, Load::Expired, Load::Error].map(Load::label);
+        let commits = [
+            Commit::Created,
+            Commit::Updated,
+            Commit::Renewed,
+            Commit::Purged,
+            Commit::Unchanged,
+            Commit::FailedOpen,
+        ]
+        .map(Commit::label);
+        let operations = [
+            Operation::Load,
+            Operation::Commit,
+            Operation::Increment,
+            Operation::Index,
+        ]
+        .map(Operation::label);
+        let pairs = loads
+            .iter()
+            .chain(&commits)
+            .chain(&["refused", "error"])
+            .map(|value| ("outcome", *value))
+            .chain([("kind", "new"), ("kind", "renewal")])
+            .chain([("reason", "purge"), ("reason", "index")])
+            .chain(operations.iter().map(|value| ("operation", *value)))
+            // `fail_open` survives loads, increments and commits; a 503 the request or the
+            // commit.
+            .chain(["load", "increment", "commit", "request"].map(|value| ("during", value)));
+        for (label, value) in pairs {
+            let labels = labels(label, value);
+            assert_eq!(labels.len(), 1, "{label} = {value}");
+            assert_eq!((labels[0].key(), labels[0].value()), (label, value));
+        }
+    }
+}
