@@ -330,12 +330,14 @@ async fn the_json_layout_is_refused_with_a_clear_error() {
 }
 
 /// The memory store, giving way to other tasks before each call, so that two requests'
-/// calls interleave; and, with `ended_after_load`, reached by a logout right after each
-/// load (between a move's load and its delete in the old store).
+/// calls interleave; with `ended_after_load`, reached by a logout right after each load
+/// (between a move's load and its delete in the old store); with `moved_by_another`, an
+/// old store whose sessions another request moves to that store just before each load.
 #[derive(Clone, Default)]
 struct Interleaved {
     inner: MemoryStore,
     ended_after_load: bool,
+    moved_by_another: Option<MemoryStore>,
 }
 
 #[async_trait]
@@ -346,6 +348,14 @@ impl SessionStore for Interleaved {
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
         tokio::task::yield_now().await;
+        if let Some(new) = &self.moved_by_another {
+            if let Some(record) = self.inner.load(key, options).await? {
+                let mut create = conformance::create(&[], now_ms(), LONG);
+                create.set = record.fields.into_iter().collect();
+                new.commit(key, &create).await?;
+                self.inner.delete(key, &[]).await?;
+            }
+        }
         let record = self.inner.load(key, options).await?;
         if self.ended_after_load {
             self.inner.delete(key, &[]).await?;
@@ -398,6 +408,7 @@ async fn a_session_logged_out_while_it_moves_is_not_brought_back() {
     let ending = Interleaved {
         inner: old.clone(),
         ended_after_load: true,
+        ..Interleaved::default()
     };
     let store = MigratingStore::new(ending, new.clone());
     let outcome = store
@@ -410,6 +421,39 @@ async fn a_session_logged_out_while_it_moves_is_not_brought_back() {
         "the move brought it back"
     );
     assert!(stored(&old, &key).await.is_none());
+}
+
+#[tokio::test]
+async fn a_session_another_request_moves_meanwhile_is_found_in_the_new_store() {
+    let (old, new) = (MemoryStore::new(), MemoryStore::new());
+    let racing = Interleaved {
+        inner: old.clone(),
+        moved_by_another: Some(new.clone()),
+        ..Interleaved::default()
+    };
+    let store = MigratingStore::new(racing, new.clone());
+    let read = seed(&old, &[("a", b"1")], now_ms(), LONG).await;
+    let found = stored(&store, &read).await.expect("taken for no session");
+    assert_eq!(found.fields["a"], b"1");
+
+    let written = seed(&old, &[("a", b"1"), ("b", b"1")], now_ms(), LONG).await;
+    let outcome = store
+        .commit(&written, &update(&[("a", b"2")]))
+        .await
+        .expect("commit");
+    assert_eq!(
+        outcome,
+        CommitOutcome::Written,
+        "taken for an ended session"
+    );
+    let record = stored(&new, &written).await.expect("in the new store");
+    assert_eq!(record.fields["a"], b"2");
+    assert_eq!(record.fields["b"], b"1");
+
+    let counted = seed(&old, &[("views", b"1")], now_ms(), LONG).await;
+    let change = Cx::fields().increment("views", 1, LONG);
+    let value = store.increment(&counted, &change).await.expect("increment");
+    assert_eq!(value, Some(2), "taken for no session");
 }
 
 #[tokio::test]

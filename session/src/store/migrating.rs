@@ -8,6 +8,11 @@
 //! ever goes to the old store, so the old store's own guard refuses a late write to a
 //! session that moved, as it refuses one to a session that was logged out.
 //!
+//! A session another request moves while this one looks for it is in the new store by
+//! the time this one finds it gone from the old store (a move creates before it deletes),
+//! so a call that finds it in neither store asks the new store once more before it
+//! answers "no session": concurrent first requests of one session all find it.
+//!
 //! Why a move is ordered as it is: it creates the session in the new store (refused when
 //! the key is taken there: another request moved it first), then deletes it from the old
 //! one. A delete that finds nothing there means the session ended meanwhile (a logout, a
@@ -108,7 +113,7 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
         update: Option<&ChangeSet>,
         hold: &[IndexKey],
     ) -> Result<Move, StoreError> {
-        let create = moved(key, record, update, hold);
+        let create = create_in_new(key, record, update, hold);
         match self.new.commit(key, &create).await? {
             CommitOutcome::Written => {}
             CommitOutcome::Collision => return Ok(Move::Elsewhere),
@@ -167,7 +172,7 @@ enum Move {
 /// creation time, the time-to-live it has left (or the update's), and the indexes it is
 /// in. Checked for a taken key, so a move never overwrites a session another request
 /// moved first.
-fn moved(
+fn create_in_new(
     key: &SessionKey,
     record: &Record,
     update: Option<&ChangeSet>,
@@ -242,7 +247,8 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
             return Ok(Some(record));
         }
         let Some(record) = self.old.load(key, options).await? else {
-            return Ok(None);
+            // Another request may have moved it between the two loads.
+            return self.new.load(key, options).await;
         };
         if !self.move_on_read {
             return Ok(Some(record));
@@ -273,7 +279,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
             return Ok(outcome);
         }
         let Some(record) = self.load_old(key).await? else {
-            return Ok(CommitOutcome::Missing);
+            return self.new.commit(key, changes).await;
         };
         match self.move_record(key, &record, Some(changes), &[]).await? {
             Move::Moved => Ok(CommitOutcome::Written),
@@ -294,7 +300,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
     async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
         if !self.new.retire(key, hold).await? {
             let Some(record) = self.load_old(key).await? else {
-                return Ok(false);
+                return self.new.retire(key, hold).await;
             };
             if let Move::Gone = self.move_record(key, &record, None, hold).await? {
                 return Ok(false);
@@ -345,7 +351,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
             return Ok(Some(value));
         }
         let Some(record) = self.load_old(key).await? else {
-            return Ok(None);
+            return self.new.increment(key, change).await;
         };
         match self.move_record(key, &record, None, &[]).await? {
             Move::Moved | Move::Elsewhere => self.new.increment(key, change).await,
