@@ -27,6 +27,11 @@ struct ComingFromActixSessionDoctests;
 #[doc = include_str!("../docs/sharing-sessions-with-node.md")]
 struct SharingWithNodeDoctests;
 
+/// The guide to moving sessions from one store to another.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/migrating-stores.md")]
+struct MigratingStoresDoctests;
+
 /// The threat model's example of a field whose default must be the safe one.
 #[cfg(doctest)]
 #[doc = include_str!("../SECURITY.md")]

@@ -3,7 +3,7 @@
 //! carried (MONITOR, scripts' inner commands left out), and the bytes those took on the
 //! wire.
 
-use actix_typed_session::store::RedisStore;
+use actix_typed_session::store::{MigratingStore, RedisStore};
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -448,4 +448,85 @@ async fn a_handler_that_only_writes_costs_one_round_trip() {
         &CREATE,
         "increment only, new visitor: the create holding it",
     );
+}
+
+/// Sends one request with `jar`'s cookies to `app`, and returns its body.
+async fn call<S, B>(app: &S, jar: &mut Jar, method: &str, path: &str) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody<Error: Debug>,
+{
+    let res = test::call_service(app, jar.request(method, path).to_request()).await;
+    assert!(
+        res.status().is_success(),
+        "{method} {path}: {}",
+        res.status()
+    );
+    jar.absorb(&res);
+    body(res).await
+}
+
+/// A request on a session the migrating store has moved costs on the new store exactly
+/// what it costs on that store alone, and nothing on the old store, but for what must
+/// reach both while the migration lasts: a deletion (a renewal's, a logout's) and an
+/// index listing each add one round trip to the old store.
+#[actix_web::test]
+async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
+    let (old_server, new_server, alone) = (
+        RedisServer::start(),
+        RedisServer::start(),
+        RedisServer::start(),
+    );
+    let old = RedisStore::connect(&old_server.url())
+        .await
+        .expect("connect");
+    let new = RedisStore::connect(&new_server.url())
+        .await
+        .expect("connect");
+    let keys = || Keys::new(["budget test key, long enough to sign"]);
+    let before = SessionMiddleware::new(old.clone(), keys());
+    let before = test::init_service(App::new().wrap(before).configure(counter_app::routes)).await;
+    let mut jar = Jar::default();
+    call(&before, &mut jar, "POST", "/login").await;
+    let migrating = SessionMiddleware::new(MigratingStore::new(old, new), keys());
+    let migrating =
+        test::init_service(App::new().wrap(migrating).configure(counter_app::routes)).await;
+    // Its first write moves it.
+    assert_eq!(
+        call(&migrating, &mut jar, "GET", "/modify").await,
+        "1 views"
+    );
+
+    // The same session on the new store alone.
+    let mut baseline = probe(&alone, counter_app::routes).await;
+    baseline.send("POST", "/login").await;
+    baseline.send("GET", "/modify").await;
+
+    let mut on_old = CommandLog::start(&old_server).await;
+    let mut on_new = CommandLog::start(&new_server).await;
+    for (method, path, old_cost) in [
+        ("GET", "/peek", &[][..]),
+        ("GET", "/", &[]),
+        ("GET", "/modify", &[]),
+        ("GET", "/health", &[]),
+        ("POST", "/login", &["DEL"]),
+        ("GET", "/sessions", &["ZREVRANGE"]),
+        ("POST", "/logout", &["MULTI", "DEL", "ZREM", "EXEC"]),
+    ] {
+        let (text, alone) = baseline.send(method, path).await;
+        let what = format!("{method} {path}");
+        let answer = call(&migrating, &mut jar, method, path).await;
+        // A listing shows fingerprints of ids, which differ: the same count will do.
+        let shape = |text: &str| match path {
+            "/sessions" => text.lines().count().to_string(),
+            _ => text.to_owned(),
+        };
+        assert_eq!(shape(&answer), shape(&text), "{what}");
+        let new = on_new.take_traffic().await;
+        assert_eq!(names(&new.commands), names(&alone.commands), "{what}");
+        assert_eq!(new.round_trips, alone.round_trips, "{what}: round trips");
+        let old = on_old.take_traffic().await;
+        let old_trips = u64::from(!old_cost.is_empty());
+        assert_traffic(&old, old_trips, old_cost, &format!("{what}, the old store"));
+    }
 }

@@ -1,6 +1,6 @@
 //! Every store passes the same conformance suite.
 
-use actix_typed_session::store::{MemoryStore, RedisStore};
+use actix_typed_session::store::{MemoryStore, MigratingStore, RedisStore};
 use actix_typed_session_tests::conformance::{self, Cx};
 use actix_typed_session_tests::RedisServer;
 
@@ -40,4 +40,23 @@ async fn redis_store_conforms_in_the_json_layout() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     conformance::run_in(&store, &Cx::json()).await;
+}
+
+/// Sessions start in the new store; `tests/migrating_store.rs` checks the ones that move
+/// from the old. The JSON layout is refused (see `MigratingStore`), so it is not run.
+#[tokio::test]
+async fn migrating_store_conforms() {
+    conformance::run(&MigratingStore::new(MemoryStore::new(), MemoryStore::new())).await;
+    let moving_on_read = MigratingStore::builder(MemoryStore::new(), MemoryStore::new())
+        .move_on_read(true)
+        .build();
+    conformance::run(&moving_on_read).await;
+}
+
+#[tokio::test]
+async fn migrating_store_conforms_from_one_redis_to_another() {
+    let (old, new) = (RedisServer::start(), RedisServer::start());
+    let old = RedisStore::connect(&old.url()).await.expect("connect");
+    let new = RedisStore::connect(&new.url()).await.expect("connect");
+    conformance::run(&MigratingStore::new(old, new)).await;
 }

@@ -11,14 +11,11 @@ use tracing::Instrument;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
-use crate::store::{CommitOutcome, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode};
+use crate::store::{
+    CommitOutcome, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode, INDEXES_FIELD,
+};
 use crate::telemetry::{self, Commit, End, Stopwatch};
 use crate::transport::Handout;
-
-/// The reserved session field that records the per-user indexes a session is in, by the
-/// name of the indexed field, so a renewal or a purge moves all of them whichever structs
-/// the request extracted. Kept in the field layout only (see [`Placement`]).
-pub(crate) const INDEXES_FIELD: &str = "__index";
 
 /// How many fresh ids a create tries before giving up. With 192-bit ids a second try
 /// already means something is wrong with the randomness.

@@ -160,6 +160,8 @@
 //!   retry by default).
 //! - `store::RedisClusterStore` (feature `cluster`) and `store::RedisSentinelStore`
 //!   (feature `sentinel`).
+//! - [`store::MigratingStore`]: an old store and a new one, while a deployment moves from
+//!   one to the other with nobody logged out.
 //!
 //! Feature `derive` (on by default) re-exports `#[derive(SessionData)]`. Feature `metrics`
 //! (off by default) records counters and latency histograms through the `metrics` facade;
@@ -169,7 +171,8 @@
 //!
 //! In the repository: `docs/coming-from-actix-session.md` (the same app with
 //! actix-session and with this crate, side by side), `docs/sharing-sessions-with-node.md`
-//! (one login shared with a Koa or Express app), `docs/compat.md` (the wire formats), and
+//! (one login shared with a Koa or Express app), `docs/compat.md` (the wire formats),
+//! `docs/migrating-stores.md` (moving sessions to another store), and
 //! `examples/demo` (`cargo run --example demo`: login, counter, cart and "your sessions"
 //! as HTML pages).
 #![deny(missing_docs)]

@@ -262,6 +262,18 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// How many live sessions have a key starting with `prefix`: with the middleware's
+    /// key prefix, whether a [`MigratingStore`](super::MigratingStore) has moved every
+    /// session out of this store.
+    pub fn count_sessions(&self, prefix: &str) -> usize {
+        let now = Instant::now();
+        self.data()
+            .sessions
+            .iter()
+            .filter(|(key, entry)| key.starts_with(prefix) && entry.is_live(now))
+            .count()
+    }
+
     /// The maps, even if a panic elsewhere poisoned the lock: every update below leaves
     /// them consistent, so their contents stay good.
     fn data(&self) -> MutexGuard<'_, Data> {

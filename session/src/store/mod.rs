@@ -20,6 +20,7 @@ mod document;
 #[doc(hidden)]
 pub mod fuzz;
 mod memory;
+mod migrating;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod time;
@@ -31,6 +32,7 @@ pub use self::redis::{RedisSentinelStore, RedisSentinelStoreBuilder};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use memory::MemoryStore;
+pub use migrating::{MigratingStore, MigratingStoreBuilder};
 
 /// The store key of one session: the configured prefix followed by a validated id.
 ///
@@ -61,6 +63,11 @@ impl SessionKey {
     /// The session id part of the key: what an index set holds for this session.
     pub fn id(&self) -> &str {
         &self.key[self.prefix_len..]
+    }
+
+    /// The prefix part of the key.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.key[..self.prefix_len]
     }
 }
 
@@ -119,6 +126,25 @@ impl IndexKey {
             session_prefix: prefix.to_owned(),
         })
     }
+}
+
+/// The reserved session field that records the per-user indexes a session is in: a JSON
+/// object from the name of the indexed field to the index's
+/// [`recorded_name`](IndexKey::recorded_name), so a renewal or a purge moves all of them
+/// whichever structs the request extracted, and a session moved to another store joins the
+/// same ones there. Kept in the field layout only (the commit's `Placement` says why).
+pub(crate) const INDEXES_FIELD: &str = "__index";
+
+/// The indexes a session's fields record in [`INDEXES_FIELD`], for sessions stored under
+/// `prefix`; none when the record is missing or does not parse.
+pub(crate) fn recorded_indexes(prefix: &str, fields: &HashMap<String, Vec<u8>>) -> Vec<IndexKey> {
+    fields
+        .get(INDEXES_FIELD)
+        .and_then(|value| serde_json::from_slice::<BTreeMap<String, String>>(value).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, name)| IndexKey::from_recorded(prefix, &name))
+        .collect()
 }
 
 /// Shows the whole key: its hash is keyed, so it gives the value away only to someone who

@@ -12,6 +12,7 @@
 //!   layout), `increment.rs` (a field changed on the server, in either layout), `index.rs` (per-user indexes, and deletes, which leave them), `load_reply.rs`
 //!   (what a load script answers, in either layout);
 //! - `sized_command.rs`: the hot paths' commands, their buffers sized up front;
+//! - `scan.rs`: counting the sessions under a prefix, for the end of a migration;
 //! - the Lua: `scripts.rs` (the scripts and their preload), `script_call.rs` (one call of
 //!   one), `lua/`.
 //!
@@ -33,6 +34,7 @@ mod json;
 mod load_reply;
 mod operations;
 mod retry;
+mod scan;
 mod script_call;
 mod scripts;
 #[cfg(feature = "sentinel")]
