@@ -1,6 +1,7 @@
 //! Every store passes the same conformance suite.
 
 use actix_typed_session::store::{MemoryStore, RedisStore};
+use actix_typed_session_tests::admin;
 use actix_typed_session_tests::conformance::{self, Cx};
 use actix_typed_session_tests::RedisServer;
 
@@ -40,4 +41,16 @@ async fn redis_store_conforms_in_the_json_layout() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     conformance::run_in(&store, &Cx::json()).await;
+}
+
+#[actix_web::test]
+async fn the_admin_handle_works_on_the_memory_store() {
+    admin::run(MemoryStore::new()).await;
+}
+
+#[actix_web::test]
+async fn the_admin_handle_works_on_the_redis_store() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    admin::run(store).await;
 }

@@ -175,6 +175,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod admin;
 mod builder;
 mod commit;
 mod compat;
@@ -183,6 +184,7 @@ mod config_error;
 mod cookie;
 mod counter;
 mod data;
+mod device;
 mod envelope;
 mod error;
 mod extract;
@@ -200,6 +202,7 @@ mod transport;
 mod writer;
 
 pub use actix_web::cookie::SameSite;
+pub use admin::SessionAdmin;
 pub use builder::SessionMiddlewareBuilder;
 pub use compat::Compat;
 pub use config::TtlPolicy;
