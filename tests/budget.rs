@@ -184,8 +184,8 @@ async fn each_route_stays_within_its_round_trip_budget() {
     assert_traffic(
         &list,
         3,
-        &[&LOAD[..], &["ZREVRANGE", "EXISTS"]].concat(),
-        "load + the index + one check per listed session",
+        &[&LOAD[..], &["ZREVRANGE", "EVALSHA"]].concat(),
+        "load + the index + one check per listed session that reads its details",
     );
 
     let (_, purge) = probe.send("POST", "/logout").await;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use actix_http::Request;
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, JsonWrite, Layout, LoadOptions, MemoryStore,
+    ChangeSet, CommitOutcome, IndexKey, JsonWrite, Layout, Listed, LoadOptions, MemoryStore,
     MigratingStore, Record, RedisClusterStore, RedisStore, SessionKey, SessionStore, TakeOver,
 };
 use actix_typed_session::{Keys, SessionId, SessionMiddleware, StoreError};
@@ -212,7 +212,7 @@ async fn listed<S: SessionStore>(store: &S, index: &IndexKey) -> Vec<String> {
         .await
         .expect("index_list")
         .iter()
-        .map(|id| id.as_str().to_owned())
+        .map(|listed| listed.id.as_str().to_owned())
         .collect();
     ids.sort();
     ids
@@ -382,11 +382,7 @@ impl SessionStore for Interleaved {
         self.inner.retire(key, hold).await
     }
 
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         tokio::task::yield_now().await;
         self.inner.index_list(index, limit).await
     }

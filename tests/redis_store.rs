@@ -46,8 +46,9 @@ async fn each_operation_is_one_round_trip() {
     eprintln!("on connect: {on_connect:#?}");
     let loads = on_connect.iter().filter(|c| c.name() == "SCRIPT").count();
     assert_eq!(
-        loads, 10,
-        "the scripts of both layouts, of the index and of increments are loaded on connect: \
+        loads, 11,
+        "the scripts of both layouts, of the index (with the listing's details) and of \
+         increments are loaded on connect: \
          {on_connect:#?}"
     );
 

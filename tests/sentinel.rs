@@ -14,7 +14,7 @@ use actix_typed_session_tests::sentinel::{SentinelSetup, MASTER_NAME};
 use actix_web::http::StatusCode;
 use actix_web::{test, App};
 
-#[tokio::test]
+#[actix_web::test]
 async fn sentinel_store_conforms() {
     let setup = SentinelSetup::start();
     let store = RedisSentinelStore::connect([setup.sentinel_url()], MASTER_NAME)
@@ -22,6 +22,7 @@ async fn sentinel_store_conforms() {
         .expect("connect through the sentinel");
     conformance::run(&store).await;
     conformance::run_in(&store, &conformance::Cx::json()).await;
+    actix_typed_session_tests::admin::run(store).await;
 }
 
 #[actix_web::test]

@@ -467,7 +467,8 @@ async fn many_logins_keep_the_index_at_its_cap(
         CAP + 1,
         "ada's {CAP} newest sessions and bob's are stored"
     );
-    // The listing checks each listed id once, and reads no more of the index than the cap.
+    // The listing checks and describes each listed id once (`HMGET` of its details, in
+    // `index_describe.lua`), and reads no more of the index than the cap.
     let exists = |conn: &mut redis::aio::MultiplexedConnection| {
         let mut conn = conn.clone();
         async move {
@@ -478,7 +479,7 @@ async fn many_logins_keep_the_index_at_its_cap(
                 .unwrap();
             stats
                 .lines()
-                .find_map(|line| line.strip_prefix("cmdstat_exists:calls="))
+                .find_map(|line| line.strip_prefix("cmdstat_hmget:calls="))
                 .and_then(|rest| rest.split(',').next())
                 .and_then(|calls| calls.parse::<usize>().ok())
                 .unwrap_or(0)
@@ -574,5 +575,132 @@ async fn index_keys_are_keyed_with_the_index_secret_and_a_new_secret_orphans_the
     assert_eq!(
         keys, expected,
         "the old set is left to expire or be deleted"
+    );
+}
+
+#[actix_web::test]
+async fn an_admin_change_leaves_the_time_to_live_as_it_was() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let middleware = builder(store).build();
+    let admin = middleware.admin();
+    let app = test::init_service(App::new().wrap(middleware).configure(routes)).await;
+    let mut laptop = Jar::default();
+    send(&app, &mut laptop, "POST", "/login/grace").await;
+    let id = laptop.get("session").expect("a session").value().to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = pttl(&server, &format!("{PREFIX}{id}")).await;
+
+    let listed = admin.sessions_of::<Account>("grace").await.expect("list");
+    assert_eq!(listed.len(), 1);
+    let changed = admin
+        .update::<Account, _>(&listed[0], |account| account.theme = "light".to_owned())
+        .await
+        .expect("update");
+    assert_eq!(changed, Some(()));
+
+    let after = pttl(&server, &format!("{PREFIX}{id}")).await;
+    assert!(
+        (0..=before).contains(&after),
+        "an admin's change is no activity of the user: {before} ms before, {after} ms after"
+    );
+    let account = admin.read::<Account>(&listed[0]).await.expect("read");
+    assert_eq!(
+        account.map(|account| account.theme),
+        Some("light".to_owned())
+    );
+}
+
+#[actix_web::test]
+async fn the_admin_handle_lists_and_ends_json_sessions_but_refuses_to_read_them() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let middleware = builder(store)
+        .compat(actix_typed_session::Compat::ExpressSession)
+        .build();
+    let admin = middleware.admin();
+    let app = test::init_service(App::new().wrap(middleware).configure(routes)).await;
+    let (mut laptop, mut phone) = (Jar::default(), Jar::default());
+    send(&app, &mut laptop, "POST", "/login/grace").await;
+    send(&app, &mut phone, "POST", "/login/grace").await;
+    assert_eq!(send(&app, &mut laptop, "GET", "/whoami").await.1, "grace");
+
+    let listed = admin.sessions_of::<Account>("grace").await.expect("list");
+    assert_eq!(listed.len(), 2);
+    let read = admin.read::<Account>(&listed[0]).await;
+    assert!(
+        matches!(read, Err(SessionError::Unsupported(_))),
+        "{:?}",
+        read.err()
+    );
+    let update = admin
+        .update::<Account, _>(&listed[0], |account| account.theme = "light".to_owned())
+        .await;
+    assert!(
+        matches!(update, Err(SessionError::Unsupported(_))),
+        "{update:?}"
+    );
+
+    assert_eq!(
+        admin
+            .end_sessions_of::<Account>("grace")
+            .await
+            .expect("end"),
+        2
+    );
+    assert_eq!(send(&app, &mut laptop, "GET", "/whoami").await.1, "");
+    assert_eq!(send(&app, &mut phone, "GET", "/whoami").await.1, "");
+}
+
+#[actix_web::test]
+async fn a_listing_shows_when_each_session_was_last_used_and_the_address_only_when_asked() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let middleware = builder(store).record_client_ip(true).build();
+    let admin = middleware.admin();
+    let app = test::init_service(App::new().wrap(middleware).configure(routes)).await;
+    let (mut laptop, mut phone) = (Jar::default(), Jar::default());
+    let logged_in = std::time::SystemTime::now();
+    for (jar, agent, peer) in [
+        (&mut laptop, "Laptop/1.0", "192.0.2.10:5000"),
+        (&mut phone, "Phone/2.0", "192.0.2.20:5000"),
+    ] {
+        let req = jar
+            .request("POST", "/login/grace")
+            .insert_header(("user-agent", agent))
+            .peer_addr(peer.parse().unwrap());
+        let res = test::call_service(&app, req.to_request()).await;
+        jar.absorb(&res);
+        assert_eq!(body(res).await, "welcome");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let used = std::time::SystemTime::now();
+    // Reading the session pushes its expiry back (the default policy): that is its use.
+    assert_eq!(send(&app, &mut laptop, "GET", "/whoami").await.1, "grace");
+
+    let listed = admin.sessions_of::<Account>("grace").await.expect("list");
+    let by_agent = |agent: &str| {
+        listed
+            .iter()
+            .find(|info| info.user_agent() == Some(agent))
+            .unwrap_or_else(|| panic!("{agent}: {listed:?}"))
+    };
+    let (on_laptop, on_phone) = (by_agent("Laptop/1.0"), by_agent("Phone/2.0"));
+    assert_eq!(on_laptop.client_ip(), Some("192.0.2.10"));
+    assert_eq!(on_phone.client_ip(), Some("192.0.2.20"));
+    let second = Duration::from_secs(1);
+    for info in [on_laptop, on_phone] {
+        let created = info.created_at().expect("created");
+        assert!(created >= logged_in - second && created < used, "{info:?}");
+    }
+    let laptop_used = on_laptop.last_active().expect("last active");
+    let phone_used = on_phone.last_active().expect("last active");
+    assert!(
+        laptop_used >= used - Duration::from_millis(100),
+        "{on_laptop:?}"
+    );
+    assert!(
+        phone_used < logged_in + Duration::from_millis(500),
+        "the phone was not used since its login: {on_phone:?}"
     );
 }

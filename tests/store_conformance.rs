@@ -1,6 +1,7 @@
 //! Every store passes the same conformance suite.
 
 use actix_typed_session::store::{MemoryStore, MigratingStore, RedisStore};
+use actix_typed_session_tests::admin;
 use actix_typed_session_tests::conformance::{self, Cx};
 use actix_typed_session_tests::RedisServer;
 
@@ -59,4 +60,16 @@ async fn migrating_store_conforms_from_one_redis_to_another() {
     let old = RedisStore::connect(&old.url()).await.expect("connect");
     let new = RedisStore::connect(&new.url()).await.expect("connect");
     conformance::run(&MigratingStore::new(old, new)).await;
+}
+
+#[actix_web::test]
+async fn the_admin_handle_works_on_the_memory_store() {
+    admin::run(MemoryStore::new()).await;
+}
+
+#[actix_web::test]
+async fn the_admin_handle_works_on_the_redis_store() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    admin::run(store).await;
 }

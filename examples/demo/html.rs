@@ -1,4 +1,7 @@
-//! The demo's HTML: one page layout, escaping, and the answers every handler builds from.
+//! The demo's HTML: one page layout, escaping, the answers every handler builds from, and
+//! how the sessions page names a browser and a time.
+
+use std::time::SystemTime;
 
 use actix_web::http::header::{ContentType, LOCATION};
 use actix_web::http::StatusCode;
@@ -71,4 +74,54 @@ pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((LOCATION, to))
         .finish()
+}
+
+/// A short name for the browser a `User-Agent` describes ("Firefox on Android"): enough for
+/// a person to recognise their own devices. The order matters: Edge says Chrome, and
+/// Chrome says Safari.
+pub fn browser(user_agent: &str) -> String {
+    let has = |token: &str| user_agent.contains(token);
+    let name = if has("Edg/") {
+        "Edge"
+    } else if has("Firefox/") {
+        "Firefox"
+    } else if has("Chrome/") {
+        "Chrome"
+    } else if has("Safari/") {
+        "Safari"
+    } else {
+        "A browser"
+    };
+    let system = if has("Android") {
+        "Android"
+    } else if has("iPhone") || has("iPad") {
+        "iOS"
+    } else if has("Windows") {
+        "Windows"
+    } else if has("Mac OS X") {
+        "macOS"
+    } else if has("Linux") {
+        "Linux"
+    } else {
+        return name.to_owned();
+    };
+    format!("{name} on {system}")
+}
+
+/// How long ago `time` was, roughly: "just now", "5 minutes ago", "3 hours ago".
+pub fn ago(time: SystemTime) -> String {
+    let seconds = SystemTime::now()
+        .duration_since(time)
+        .map_or(0, |since| since.as_secs());
+    match seconds {
+        0..=59 => "just now".to_owned(),
+        60..=3599 => plural(seconds / 60, "minute"),
+        3600..=86399 => plural(seconds / 3600, "hour"),
+        _ => plural(seconds / 86400, "day"),
+    }
+}
+
+fn plural(count: u64, unit: &str) -> String {
+    let s = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{s} ago")
 }

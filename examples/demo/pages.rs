@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::html::{escape, page, redirect};
+use crate::html::{ago, browser, escape, page, redirect};
 
 /// Longest user name the login form accepts, in bytes.
 const MAX_USER_LEN: usize = 64;
@@ -162,7 +162,8 @@ pub struct Ended {
     ended: Option<usize>,
 }
 
-/// `GET /sessions`: the signed-in user's live sessions, by fingerprint (never the id).
+/// `GET /sessions`: the signed-in user's live sessions: browser, signed in, last active,
+/// and a fingerprint (never the id).
 pub async fn sessions(
     account: Session<Account>,
     query: web::Query<Ended>,
@@ -179,8 +180,18 @@ pub async fn sessions(
             } else {
                 ("", "")
             };
+            let browser = info
+                .user_agent()
+                .map_or("Unknown browser".to_owned(), browser);
             format!(
-                "    <li{class}><code>{}</code>{note}</li>\n",
+                "    <li{class}><span class=\"browser\">{}</span>, signed in \
+                 <span class=\"created\">{}</span>, last active \
+                 <span class=\"active\">{}</span> <code>{}</code>{note}</li>\n",
+                escape(&browser),
+                info.created_at()
+                    .map_or("at an unknown time".to_owned(), ago),
+                info.last_active()
+                    .map_or("at an unknown time".to_owned(), ago),
                 info.fingerprint()
             )
         })
@@ -193,8 +204,9 @@ pub async fn sessions(
     };
     let body = format!(
         r#"{note}
-  <p>Every browser where <strong>{}</strong> is signed in. Each line is a fingerprint of the
-  session id: enough to tell sessions apart, useless for taking one over.</p>
+  <p>Every browser where <strong>{}</strong> is signed in: the browser it signed in from,
+  when, and when it was last used. The code is a fingerprint of the session id: enough to
+  tell sessions apart, useless for taking one over.</p>
   <ul id="sessions">
 {rows}  </ul>
   <form method="post" action="/sessions/end-others">

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use actix_http::Request;
 use actix_typed_session::store::{
-    fuzz, ChangeSet, CommitOutcome, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+    fuzz, ChangeSet, CommitOutcome, IndexKey, Listed, LoadOptions, Record, SessionKey, SessionStore,
 };
 use actix_typed_session::{
     Compat, IdTransport, Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError,
@@ -69,7 +69,7 @@ impl SessionStore for FixedStore {
         Ok(true)
     }
 
-    async fn index_list(&self, _: &IndexKey, _: usize) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, _: &IndexKey, _: usize) -> Result<Vec<Listed>, StoreError> {
         self.count();
         Ok(Vec::new())
     }

@@ -146,6 +146,26 @@ impl<'a> Input<'a> {
 }
 
 impl<'a> Field<'a> {
+    /// `X` when the field's type is written `Option<X>` (also `std::option::Option<X>`):
+    /// the type of the values an index field holds, `None` being in no index. A syntactic
+    /// check, as a derive sees no types.
+    pub fn option_inner(&self) -> Option<&'a Type> {
+        let Type::Path(path) = self.ty else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        if path.qself.is_some() || last.ident != "Option" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        match args.args.iter().collect::<Vec<_>>().as_slice() {
+            [syn::GenericArgument::Type(inner)] => Some(inner),
+            _ => None,
+        }
+    }
+
     /// `None` only for a field without a name, which a struct with named fields has not.
     fn from_syn(original: &'a syn::Field, prefix: &str, errors: &mut Errors) -> Option<Self> {
         Some(Field {

@@ -95,12 +95,18 @@ fn impl_session_data(input: &Input) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let indexed = index_slot.map(|_| {
-        quote! {
-            #[automatically_derived]
-            impl #private::IndexedSession for #ident {}
-        }
-    });
+    let indexed = input
+        .index_field()
+        .filter(|_| index_slot.is_some())
+        .map(|field| {
+            let index_type = field.option_inner().unwrap_or(field.ty);
+            quote! {
+                #[automatically_derived]
+                impl #private::IndexedSession for #ident {
+                    type Index = #index_type;
+                }
+            }
+        });
     let index_param = if stored.is_empty() {
         quote!(_)
     } else {

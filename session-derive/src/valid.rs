@@ -200,26 +200,13 @@ fn check_index(fields: &[Field], errors: &mut Errors) {
                 index,
                 "a `skip` field is never stored, so it cannot be the `index`",
             );
-        } else if !is_option(field.ty) {
+        } else if field.option_inner().is_none() {
             errors.spanned(
                 field.ty,
                 "the `index` field must be an `Option<_>`: `None` keeps a session out of the index",
             );
         }
     }
-}
-
-/// Whether `ty` is written as `Option<_>` (also `std::option::Option<_>`): a syntactic
-/// check, as a derive sees no types.
-fn is_option(ty: &syn::Type) -> bool {
-    let syn::Type::Path(path) = ty else {
-        return false;
-    };
-    path.qself.is_none()
-        && path.path.segments.last().is_some_and(|last| {
-            last.ident == "Option"
-                && matches!(last.arguments, syn::PathArguments::AngleBracketed(_))
-        })
 }
 
 fn check_storage_name(input: &Input, field: &Field, errors: &mut Errors) {

@@ -12,6 +12,7 @@ use crate::compat::Compat;
 use crate::config::{Config, IndexNames, TtlPolicy};
 use crate::config_error::ConfigError;
 use crate::cookie::{CookieSettings, Lifetime, Secure};
+use crate::device::DeviceRecording;
 use crate::envelope::Envelope;
 use crate::id::IdFormat;
 use crate::index_secret::IndexSecret;
@@ -63,6 +64,7 @@ pub struct SessionMiddlewareBuilder {
     fail_open: bool,
     max_session_size: Option<usize>,
     max_sessions_per_index: usize,
+    device: DeviceRecording,
     id_transport: IdTransport,
     id_header: HeaderName,
     compat: Option<Compat>,
@@ -96,6 +98,11 @@ impl SessionMiddlewareBuilder {
             fail_open: false,
             max_session_size: None,
             max_sessions_per_index: DEFAULT_MAX_SESSIONS_PER_INDEX,
+            device: DeviceRecording {
+                user_agent: true,
+                client_ip: false,
+                trust_forwarded: false,
+            },
             id_transport: IdTransport::default(),
             id_header: default_header(),
             compat: None,
@@ -379,6 +386,30 @@ impl SessionMiddlewareBuilder {
         self
     }
 
+    /// Whether a login records the request's `User-Agent` (at most 256 bytes) with the
+    /// session, for a list of a user's sessions ([`SessionInfo::user_agent`]). Recorded in
+    /// the reserved field `__device` by the create that enters a per-user index (a login
+    /// or a renewal of a logged-in session), never on other requests, and not in the JSON
+    /// layout of the Node presets. Default: `true`.
+    ///
+    /// [`SessionInfo::user_agent`]: crate::SessionInfo::user_agent
+    pub fn record_user_agent(mut self, record: bool) -> Self {
+        self.device.user_agent = record;
+        self
+    }
+
+    /// Whether a login also records the client's IP address ([`SessionInfo::client_ip`]),
+    /// like the user agent. It is personal data: record it only with a reason and a
+    /// retention the app's privacy notice covers. The address is the connection's peer,
+    /// or what `Forwarded`/`X-Forwarded-For` say with
+    /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers). Default: `false`.
+    ///
+    /// [`SessionInfo::client_ip`]: crate::SessionInfo::client_ip
+    pub fn record_client_ip(mut self, record: bool) -> Self {
+        self.device.client_ip = record;
+        self
+    }
+
     /// Where the session id travels: cookies, a header, or both. Default:
     /// [`IdTransport::Cookie`].
     ///
@@ -563,6 +594,10 @@ impl SessionMiddlewareBuilder {
             fail_open: self.fail_open,
             max_session_size: self.max_session_size,
             max_sessions_per_index: self.max_sessions_per_index,
+            device: DeviceRecording {
+                trust_forwarded: self.trust_forwarded,
+                ..self.device
+            },
         }
     }
 }

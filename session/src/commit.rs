@@ -2,7 +2,7 @@
 //! write (two for a renewal or a purge) and what the response must tell the client, which
 //! the middleware hands to the transport.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
 use actix_web::HttpRequest;
@@ -78,7 +78,12 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
             return Ok((Handout::Remove, done(false)));
         }
         let (changes, moves) = placement.for_new_session(state, changes);
-        let id = create(state, changes, SystemTime::now(), None, moves).await?;
+        // Only a login records the device: a new visitor's create reads no header for it.
+        let device = moves
+            .enters_any()
+            .then(|| config.device_field(req))
+            .flatten();
+        let id = create(state, changes, SystemTime::now(), None, moves, device).await?;
         return Ok((issue(id, None), done(true)));
     }
 
@@ -94,13 +99,18 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
             return Ok((handout, Commit::Unchanged));
         }
         let (changes, moves) = placement().for_new_session(state, changes);
-        let id = create(state, changes, SystemTime::now(), None, moves).await?;
+        let device = moves
+            .enters_any()
+            .then(|| config.device_field(req))
+            .flatten();
+        let id = create(state, changes, SystemTime::now(), None, moves, device).await?;
         return Ok((issue(id, loaded.record.as_ref()), Commit::Created));
     };
 
     if state.wants_renewal() {
         let placement = placement();
-        let id = renew(state, id, record, changes, placement).await?;
+        let device = config.device_field(req);
+        let id = renew(state, id, record, changes, placement, device).await?;
         return Ok((issue(id, Some(record)), Commit::Renewed));
     }
 
@@ -202,7 +212,7 @@ async fn commit_blind(state: &SessionState) -> Result<(Handout, Commit), Session
         return Ok((handout, Commit::Unchanged));
     }
     let moves = config.index_moves(Vec::new(), Vec::new());
-    let id = create(state, changes, SystemTime::now(), None, moves).await?;
+    let id = create(state, changes, SystemTime::now(), None, moves, None).await?;
     let handout = Handout::Issue {
         id,
         lifetime: config.lifetime_for(None),
@@ -220,6 +230,7 @@ async fn renew(
     record: &Record,
     changes: Vec<(String, Vec<u8>)>,
     placement: Placement,
+    device: Option<(String, Vec<u8>)>,
 ) -> Result<SessionId, SessionError> {
     let config = &state.config;
     let kept: Vec<IndexKey> = placement
@@ -258,6 +269,7 @@ async fn renew(
         created_at,
         Some(record),
         moves,
+        device,
     )
     .await
 }
@@ -395,7 +407,21 @@ fn check_size(
     loaded: &Loaded,
     changes: &[(String, Vec<u8>)],
 ) -> Result<(), SessionError> {
-    let Some(limit) = state.config.max_session_size else {
+    let stored = loaded
+        .existing()
+        .filter(|_| !state.is_purged())
+        .map(|(_, record)| &record.fields);
+    check_size_of(state.config.max_session_size, stored, changes)
+}
+
+/// The size check of a write of `changes` to a session that holds `stored` (`None`: a new
+/// one), under the limit `limit`: only growth past the limit is refused.
+pub(crate) fn check_size_of(
+    limit: Option<usize>,
+    stored: Option<&HashMap<String, Vec<u8>>>,
+    changes: &[(String, Vec<u8>)],
+) -> Result<(), SessionError> {
+    let Some(limit) = limit else {
         return Ok(());
     };
     let entry_size = |(name, value): (&String, &Vec<u8>)| name.len() + value.len();
@@ -405,10 +431,9 @@ fn check_size(
         .map(|(name, value)| entry_size((name, value)))
         .sum();
     let mut before = 0;
-    if let (Some((_, record)), false) = (loaded.existing(), state.is_purged()) {
-        before = record.fields.iter().map(entry_size).sum();
-        size += record
-            .fields
+    if let Some(fields) = stored {
+        before = fields.iter().map(entry_size).sum();
+        size += fields
             .iter()
             .filter(|(name, _)| !changed(name))
             .map(entry_size)
@@ -421,17 +446,23 @@ fn check_size(
 }
 
 /// Stores a new session under a fresh id, retrying on the (astronomically rare) collision.
-/// `renewed` is the session a renewal moves, which the new one starts from.
+/// `renewed` is the session a renewal moves, which the new one starts from. A session that
+/// enters an index (a login) records `device`, the device of the request.
 async fn create(
     state: &SessionState,
     fields: Vec<(String, Vec<u8>)>,
     created_at: SystemTime,
     renewed: Option<&Record>,
     moves: IndexMoves,
+    device: Option<(String, Vec<u8>)>,
 ) -> Result<SessionId, SessionError> {
     let mut changes = state
         .config
         .change_set(WriteMode::Create { created_at }, fields, renewed);
+    if let (true, Some(device)) = (moves.enters_any(), device) {
+        changes.set.retain(|(name, _)| *name != device.0);
+        changes.set.push(device);
+    }
     changes.index = moves;
     let id_format = state.config.transport.id_format();
     for _ in 0..CREATE_ATTEMPTS {

@@ -5,13 +5,16 @@
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime};
 
+use actix_web::HttpRequest;
+
 use crate::cookie::Lifetime;
+use crate::device::DeviceRecording;
 use crate::envelope::{Envelope, Wrapped};
 use crate::id::SessionId;
 use crate::index_secret::IndexSecret;
 use crate::store::{
     ChangeSet, IndexKey, IndexMoves, Layout, LoadOptions, Record, SessionKey, SessionStore,
-    WriteMode,
+    WriteMode, DEVICE_FIELD,
 };
 use crate::transport::Transport;
 
@@ -108,6 +111,8 @@ pub(crate) struct Config {
     pub(crate) max_session_size: Option<usize>,
     /// The most sessions one per-user index keeps; past it the oldest end.
     pub(crate) max_sessions_per_index: usize,
+    /// What a login records about the device it came from.
+    pub(crate) device: DeviceRecording,
 }
 
 impl Config {
@@ -211,6 +216,29 @@ impl Config {
         self.layout != Layout::Fields
             || self.absolute_timeout.is_some()
             || self.max_session_size.is_some()
+    }
+
+    /// The reserved field a create that enters an index (a login) records the device of
+    /// `req` in; `None` when there is nothing to record, or in the JSON layout, whose
+    /// document a Node app reads as its own.
+    pub(crate) fn device_field(&self, req: &HttpRequest) -> Option<(String, Vec<u8>)> {
+        if self.layout != Layout::Fields {
+            return None;
+        }
+        let record = self.device.record(req)?;
+        Some((DEVICE_FIELD.to_owned(), record))
+    }
+
+    /// When a session with `ttl_left` of its time-to-live was last used: every request
+    /// that refreshes it, and every write, sets the configured time-to-live, so it was
+    /// `ttl - ttl_left` ago. `None` in the JSON layout, whose time-to-live follows the
+    /// Node app's cookie, and when the store does not say.
+    pub(crate) fn last_active(&self, ttl_left: Option<Duration>) -> Option<SystemTime> {
+        if self.layout != Layout::Fields {
+            return None;
+        }
+        let since = self.ttl.saturating_sub(ttl_left?);
+        SystemTime::now().checked_sub(since)
     }
 
     /// Whether a session created at `created_at` is past the absolute timeout.

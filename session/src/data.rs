@@ -105,7 +105,13 @@ pub fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, serde_j
 /// [`Session::sessions`](crate::Session::sessions)).
 ///
 /// `#[derive(SessionData)]` implements it for such structs; nothing else should.
-pub trait IndexedSession: SessionData {}
+pub trait IndexedSession: SessionData {
+    /// The type of the values the index field holds: the field's type, or `X` for a field
+    /// written `Option<X>` (a `None` is in no index). What
+    /// [`SessionAdmin::sessions_of`](crate::SessionAdmin::sessions_of) takes, so a value
+    /// of the wrong type does not compile.
+    type Index: Serialize;
+}
 
 /// Shared handle to the typed state of one struct in one request, and to the request's
 /// session; the generated accessor and writer types wrap one.

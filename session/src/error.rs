@@ -79,6 +79,11 @@ pub enum SessionError {
         /// The configured limit.
         limit: usize,
     },
+    /// The [`SessionAdmin`](crate::SessionAdmin) was asked for something it cannot do:
+    /// reading or changing a session in the JSON layout (a Node preset's), or changing the
+    /// index field. Nothing was written.
+    #[error("the admin handle cannot do this: {0}")]
+    Unsupported(&'static str),
     /// `Session<T>` was extracted in an app that is not wrapped in `SessionMiddleware`.
     #[error("Session<T> was extracted, but the app is not wrapped in SessionMiddleware")]
     MissingMiddleware,

@@ -1,38 +1,116 @@
 //! The per-user index as handlers see it: the sessions that share this session's value of
 //! its `#[session(index)]` field (a user's sessions), listed and ended together.
 
+use std::time::SystemTime;
+
+use crate::config::Config;
 use crate::data::IndexedSession;
+use crate::device::Device;
 use crate::error::SessionError;
 use crate::extract::Session;
 use crate::id::SessionId;
-use crate::store::IndexKey;
+use crate::store::{IndexKey, Listed};
 use crate::telemetry::{self, End, Operation};
 
-/// One live session of a user, as [`Session::sessions`] lists it. It shows a fingerprint of
-/// the session id, never the id, which is a bearer credential.
+/// One live session of a user, as [`Session::sessions`] and
+/// [`SessionAdmin::sessions_of`](crate::SessionAdmin::sessions_of) list it: what a "your
+/// sessions" page shows. It shows a fingerprint of the session id, never the id, which is a
+/// bearer credential; the [`SessionAdmin`](crate::SessionAdmin) can still end, read or
+/// change the session it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
+    id: SessionId,
+    /// The index it was listed from, which ending it takes it out of.
+    index: IndexKey,
     fingerprint: String,
     current: bool,
+    created_at: Option<SystemTime>,
+    last_active: Option<SystemTime>,
+    device: Device,
 }
 
 impl SessionInfo {
+    /// What the store listed, with what the configuration derives from it.
+    pub(crate) fn listed(listed: Listed, index: &IndexKey, current: bool, config: &Config) -> Self {
+        Self {
+            fingerprint: listed.id.fingerprint(),
+            id: listed.id,
+            index: index.clone(),
+            current,
+            created_at: listed.created_at,
+            last_active: config.last_active(listed.ttl),
+            device: listed
+                .device
+                .as_deref()
+                .and_then(Device::parse)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// When the session was created (its first request, not its login: a renewal keeps
+    /// it). `None` in the JSON layout, which keeps no creation time.
+    pub fn created_at(&self) -> Option<SystemTime> {
+        self.created_at
+    }
+
+    /// When the session was last used, as its time-to-live tells it: the last request
+    /// that pushed its expiry back, without a write per request. Exact under the default
+    /// [`TtlPolicy::OnEveryAccess`](crate::TtlPolicy::OnEveryAccess); under `OnChange` the
+    /// last write, under `WhenLessThan` the last refresh (reads in between do not count).
+    /// `None` in the JSON layout, whose time-to-live follows the Node app's cookie.
+    pub fn last_active(&self) -> Option<SystemTime> {
+        self.last_active
+    }
+
+    /// The `User-Agent` of the request that logged the session in (at most 256 bytes),
+    /// unless the app turned recording it off
+    /// ([`record_user_agent`](crate::SessionMiddlewareBuilder::record_user_agent)).
+    pub fn user_agent(&self) -> Option<&str> {
+        self.device.user_agent.as_deref()
+    }
+
+    /// The client address of the request that logged the session in, only when the app
+    /// opted in ([`record_client_ip`](crate::SessionMiddlewareBuilder::record_client_ip)).
+    pub fn client_ip(&self) -> Option<&str> {
+        self.device.ip.as_deref()
+    }
+
     /// A short one-way hash of the session id: enough to tell sessions apart, useless for
     /// taking one over. The same value appears in the library's logs.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
 
-    /// Whether this is the session of the request that listed it.
+    /// Whether this is the session of the request that listed it (always `false` in a
+    /// listing of the admin handle, which has no request).
     pub fn is_current(&self) -> bool {
         self.current
     }
+
+    /// The id of the listed session, for the admin handle; never shown.
+    pub(crate) fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// The index it was listed from.
+    pub(crate) fn index(&self) -> &IndexKey {
+        &self.index
+    }
+}
+
+/// The index of the sessions whose `#[session(index)]` field of `T` holds the encoded
+/// `value`: how both a request and the admin handle name it. `None` for a `null` (a
+/// `None`), which is in no index.
+pub(crate) fn index_of<T: IndexedSession>(config: &Config, value: &[u8]) -> Option<IndexKey> {
+    let field = T::FIELD_NAMES.get(T::INDEX_FIELD?)?;
+    config.index_key(field, value)
 }
 
 impl<T: IndexedSession> Session<T> {
     /// The live sessions whose index field holds this session's current value, such as
     /// every session of the logged-in user: this one first (once it is stored), then the
-    /// others by fingerprint. Empty when the field is `None`.
+    /// others by fingerprint. Empty when the field is `None`. Each carries when it was
+    /// created and last used, and the device it logged in from (see [`SessionInfo`]).
     ///
     /// Lists at most [`max_sessions_per_index`](crate::SessionMiddlewareBuilder::max_sessions_per_index)
     /// sessions, the ones that logged in last. Costs one store round trip for the index
@@ -44,18 +122,17 @@ impl<T: IndexedSession> Session<T> {
         };
         let current = self.current_id();
         let limit = self.state.config.max_sessions_per_index;
-        let ids = self
-            .state
-            .config
+        let config = &self.state.config;
+        let found = config
             .store
             .index_list(&index, limit)
             .await
             .inspect_err(|error| telemetry::store_error(Operation::Index, error))?;
-        let mut listed: Vec<SessionInfo> = ids
-            .iter()
-            .map(|id| SessionInfo {
-                fingerprint: id.fingerprint(),
-                current: Some(id) == current,
+        let mut listed: Vec<SessionInfo> = found
+            .into_iter()
+            .map(|listed| {
+                let is_current = Some(&listed.id) == current;
+                SessionInfo::listed(listed, &index, is_current, config)
             })
             .collect();
         listed.sort_by(|a, b| {
@@ -95,9 +172,8 @@ impl<T: IndexedSession> Session<T> {
 
     /// The index of the field's current value; `None` for a `None` (encoded `null`).
     fn index_key(&self) -> Option<IndexKey> {
-        let field = T::FIELD_NAMES.get(T::INDEX_FIELD?)?;
         let value = self.typed.index_value()?;
-        self.state.config.index_key(field, &value)
+        index_of::<T>(&self.state.config, &value)
     }
 
     /// The id of this session if it is stored and not purged.

@@ -181,6 +181,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod admin;
 mod builder;
 mod commit;
 mod compat;
@@ -189,6 +190,7 @@ mod config_error;
 mod cookie;
 mod counter;
 mod data;
+mod device;
 mod envelope;
 mod error;
 mod extract;
@@ -207,6 +209,7 @@ mod transport;
 mod writer;
 
 pub use actix_web::cookie::SameSite;
+pub use admin::SessionAdmin;
 pub use builder::SessionMiddlewareBuilder;
 pub use compat::Compat;
 pub use config::TtlPolicy;

@@ -33,6 +33,11 @@ impl SessionMiddleware {
             config: Arc::new(config),
         }
     }
+
+    /// The resolved options, shared with the admin handle.
+    pub(crate) fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for SessionMiddleware

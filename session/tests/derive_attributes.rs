@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, IndexMoves, Layout, LoadOptions, MemoryStore, Record,
-    SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexKey, IndexMoves, Layout, Listed, LoadOptions, MemoryStore,
+    Record, SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError};
 use actix_web::http::header::COOKIE;
@@ -109,11 +109,7 @@ impl SessionStore for RecordingStore {
     async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
         self.inner.retire(key, hold).await
     }
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         self.inner.index_list(index, limit).await
     }
     async fn index_end(

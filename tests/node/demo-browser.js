@@ -61,6 +61,10 @@ async function checkCookies(context, page, when) {
   return held.find((c) => c.name === 'session').value;
 }
 
+// The second device's browser, as its `User-Agent` says.
+const PHONE_AGENT =
+  'Mozilla/5.0 (Android 14; Mobile; rv:140.0) Gecko/140.0 Firefox/140.0';
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM,
@@ -104,7 +108,7 @@ async function main() {
     await shot(a, '03-cart');
 
     // A second device of the same user.
-    const phone = await browser.newContext();
+    const phone = await browser.newContext({ userAgent: PHONE_AGENT });
     phone.setDefaultTimeout(15000);
     const b = await phone.newPage();
     await login(b, 'ada');
@@ -115,6 +119,16 @@ async function main() {
     await b.goto(`${base}/sessions`);
     assert.equal(await b.locator('#sessions li').count(), 2, 'two sessions of ada');
     assert.equal(await b.locator('#sessions li.current').count(), 1, 'one marked current');
+    // Each session says the browser it signed in from, when, and when it was last used.
+    assert.equal(await text(b, '#sessions li.current .browser'), 'Firefox on Android');
+    assert.equal(await text(b, '#sessions li:not(.current) .browser'), 'Chrome on Linux');
+    for (const field of ['created', 'active']) {
+      assert.deepEqual(
+        await b.locator(`#sessions li .${field}`).allTextContents(),
+        ['just now', 'just now'],
+        `${field} of each session`,
+      );
+    }
     await shot(b, '04-sessions-second-device');
 
     // Sign out everywhere else, from the laptop.

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_typed_session::store::{
     ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, JsonWrite, Layout, LoadOptions,
-    Record, SessionKey, SessionStore, TakeOver, WriteMode,
+    Record, SessionKey, SessionStore, TakeOver, WriteMode, DEVICE_FIELD,
 };
 use actix_typed_session::{IndexSecret, SessionId, StoreError};
 
@@ -141,6 +141,7 @@ pub async fn run_in<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     delete_reports_whether_the_session_existed(store, cx).await;
     keys_are_independent(store, cx).await;
     an_index_lists_the_live_sessions_that_joined_it(store, cx).await;
+    a_listing_describes_each_session(store, cx).await;
     an_index_forgets_sessions_that_ended_or_expired(store, cx).await;
     an_update_moves_a_session_between_indexes(store, cx).await;
     ending_an_index_ends_all_its_sessions_but_the_kept_one(store, cx).await;
@@ -809,7 +810,7 @@ async fn listed<S: SessionStore + ?Sized>(store: &S, index: &IndexKey) -> Vec<St
         .await
         .expect("index_list failed")
         .iter()
-        .map(|id| id.as_str().to_owned())
+        .map(|listed| listed.id.as_str().to_owned())
         .collect();
     ids.sort();
     ids
@@ -819,6 +820,59 @@ fn ids(keys: &[&SessionKey]) -> Vec<String> {
     let mut ids: Vec<String> = keys.iter().map(|key| key.id().to_owned()).collect();
     ids.sort();
     ids
+}
+
+/// A listing carries, for each session, what the store keeps about it: its creation time,
+/// its time left and (in the field layout) the device it recorded at login.
+async fn a_listing_describes_each_session<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    let index = fresh_index();
+    let (with_device, without) = (fresh_key(), fresh_key());
+    let created = now_ms() - Duration::from_secs(3600);
+    let device: &[u8] = br#"{"ua":"Firefox/140"}"#;
+    let changes = cx.create(&[("user", b"1"), (DEVICE_FIELD, device)], created, cx.long);
+    let changes = moving(changes, &[&index], &[]);
+    assert_eq!(
+        commit(store, &with_device, &changes).await,
+        CommitOutcome::Written
+    );
+    let changes = moving(
+        cx.create(&[("user", b"1")], created, cx.medium),
+        &[&index],
+        &[],
+    );
+    assert_eq!(
+        commit(store, &without, &changes).await,
+        CommitOutcome::Written
+    );
+
+    let found = store
+        .index_list(&index, usize::MAX)
+        .await
+        .expect("index_list failed");
+    let find = |key: &SessionKey| {
+        found
+            .iter()
+            .find(|listed| listed.id.as_str() == key.id())
+            .unwrap_or_else(|| panic!("{key:?} is listed: {found:?}"))
+            .clone()
+    };
+    let (one, two) = (find(&with_device), find(&without));
+    assert_eq!(one.created_at, cx.created(created));
+    let left = one.ttl.expect("a time-to-live");
+    assert!(
+        left <= cx.long && left > cx.long - Duration::from_secs(5),
+        "{left:?}"
+    );
+    let left = two.ttl.expect("a time-to-live");
+    assert!(
+        left <= cx.medium && left > cx.medium - Duration::from_secs(5),
+        "{left:?}"
+    );
+    match cx.layout {
+        Layout::Fields => assert_eq!(one.device.as_deref(), Some(device)),
+        _ => assert_eq!(one.device, None, "the JSON layout keeps no device"),
+    }
+    assert_eq!(two.device, None);
 }
 
 async fn an_index_lists_the_live_sessions_that_joined_it<S: SessionStore + ?Sized>(

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, MemoryStore, Record, SessionKey,
-    SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, MemoryStore, Record,
+    SessionKey, SessionStore,
 };
 use actix_typed_session::{SessionId, StoreError};
 use async_trait::async_trait;
@@ -107,11 +107,7 @@ impl SessionStore for CountingStore {
         self.inner.retire(key, hold).await
     }
 
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         self.counts.index_calls.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         self.inner.index_list(index, limit).await

@@ -4,6 +4,7 @@
 //! store must pass, visitors that check every answer through a failover, and the Node
 //! apps of `tests/node/` with a browser to drive them.
 
+pub mod admin;
 pub mod browser;
 pub mod cluster;
 pub mod conformance;

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use super::document::Document;
 use super::time::clamp_ttl;
 use super::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, LoadOptions, Record,
-    SessionKey, SessionStore, Snapshot, WriteMode, INDEX_GRACE,
+    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, Listed, LoadOptions, Record,
+    SessionKey, SessionStore, Snapshot, WriteMode, DEVICE_FIELD, INDEX_GRACE,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -425,18 +425,26 @@ impl SessionStore for MemoryStore {
         Ok(removed.is_some_and(|entry| entry.is_live(now)))
     }
 
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
-        Ok(data
-            .live_ids(index, now)
+        let ids = data.live_ids(index, now);
+        Ok(ids
             .iter()
             .take(limit)
             .filter_map(|(id, _)| SessionId::parse_any(id))
+            .map(|id| {
+                let entry = data.sessions.get(index.session_key(&id).as_str());
+                Listed {
+                    created_at: entry.and_then(|entry| entry.created_at),
+                    ttl: entry.map(|entry| entry.expires_at.saturating_duration_since(now)),
+                    device: entry.and_then(|entry| match &entry.stored {
+                        Stored::Fields(fields) => fields.get(DEVICE_FIELD).cloned(),
+                        Stored::Json(_) => None,
+                    }),
+                    id,
+                }
+            })
             .collect())
     }
 

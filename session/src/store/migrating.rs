@@ -27,7 +27,7 @@ use async_trait::async_trait;
 
 use super::time::MAX_TTL;
 use super::{
-    recorded_indexes, ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout,
+    recorded_indexes, ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, Listed,
     LoadOptions, Record, SessionKey, SessionStore, WriteMode,
 };
 use crate::error::StoreError;
@@ -313,21 +313,18 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
     }
 
     /// The new store's sessions first (those in use lately), then the old store's.
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
-        let mut ids = self.new.index_list(index, limit).await?;
-        if ids.len() < limit {
-            for id in self.old.index_list(index, limit).await? {
-                if !ids.contains(&id) {
-                    ids.push(id);
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
+        let mut listed = self.new.index_list(index, limit).await?;
+        if listed.len() < limit {
+            // A session moved while the two listings ran shows in both: once is enough.
+            for old in self.old.index_list(index, limit).await? {
+                if !listed.iter().any(|new| new.id == old.id) {
+                    listed.push(old);
                 }
             }
-            ids.truncate(limit);
+            listed.truncate(limit);
         }
-        Ok(ids)
+        Ok(listed)
     }
 
     /// In the old store first, then in the new one, as a delete.

@@ -377,6 +377,56 @@ pub const DEFAULT_MAX_SESSIONS_PER_INDEX: usize = 64;
 /// (a cluster joins the index first), or a renewal between its two steps, to finish.
 pub const INDEX_GRACE: Duration = Duration::from_secs(60);
 
+/// The reserved session field in which a session records the device it logged in from
+/// (see [`Listed::device`]): written by a create that enters a per-user index (a login),
+/// in the field layout only, and never by a request that only reads or updates.
+pub const DEVICE_FIELD: &str = "__device";
+
+/// One live session of a per-user index, as [`SessionStore::index_list`] finds it: its id
+/// and what the store keeps about it, read in the same step as the check that it is live,
+/// so a listing with details costs no more round trips than one without.
+///
+/// Its `Debug` output shows the length of the device record, never its text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The session's id.
+    pub id: SessionId,
+    /// When it was created; `None` when the store does not say (the JSON layout).
+    pub created_at: Option<SystemTime>,
+    /// Time left before the store forgets it; `None` when it has no expiry or the store
+    /// does not say.
+    pub ttl: Option<Duration>,
+    /// The value of its [`DEVICE_FIELD`], as stored; `None` without one (the JSON layout
+    /// keeps none).
+    pub device: Option<Vec<u8>>,
+}
+
+impl Listed {
+    /// A listed session of which the store knows nothing but its id.
+    pub fn new(id: SessionId) -> Self {
+        Self {
+            id,
+            created_at: None,
+            ttl: None,
+            device: None,
+        }
+    }
+}
+
+impl fmt::Debug for Listed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listed")
+            .field("id", &self.id)
+            .field("created_at", &self.created_at)
+            .field("ttl", &self.ttl)
+            .field(
+                "device",
+                &self.device.as_ref().map(|device| Length(device.len())),
+            )
+            .finish()
+    }
+}
+
 /// How one commit moves its session between per-user indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexMoves {
@@ -555,14 +605,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// [`delete`]: SessionStore::delete
     async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError>;
 
-    /// Up to `limit` live sessions of a per-user index, the ones that joined last first.
-    /// Entries of sessions that expired or ended are removed from the index on the way
-    /// (once older than [`INDEX_GRACE`]).
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError>;
+    /// Up to `limit` live sessions of a per-user index, the ones that joined last first,
+    /// each with its creation time, its time left and its [`DEVICE_FIELD`] (see
+    /// [`Listed`]), read with the check that it is live. Entries of sessions that expired
+    /// or ended are removed from the index on the way (once older than [`INDEX_GRACE`]).
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError>;
 
     /// Ends every session in a per-user index but `keep`, and takes them out of it, in
     /// bounded batches. Returns how many sessions existed and were ended. A session that a

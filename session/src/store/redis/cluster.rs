@@ -22,7 +22,8 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
+    SessionStore,
 };
 
 /// Sessions in a Redis Cluster, through one multiplexed connection per node that the
@@ -129,11 +130,7 @@ impl SessionStore for RedisClusterStore {
             .await
     }
 
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         self.operations.index_list(&self.conn, index, limit).await
     }
 

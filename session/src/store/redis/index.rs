@@ -8,6 +8,8 @@
 //! different slots, so these are single-key commands, sent concurrently over the
 //! multiplexed connection rather than as one script. Every read of an index is bounded.
 
+use std::time::Duration;
+
 use futures_util::future::try_join_all;
 use redis::aio::ConnectionLike;
 
@@ -16,8 +18,8 @@ use super::scripts::Scripts;
 use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
-use crate::store::time::millis;
-use crate::store::{IndexKey, IndexMoves, SessionKey, INDEX_GRACE};
+use crate::store::time::{millis, parse_epoch_millis};
+use crate::store::{IndexKey, IndexMoves, Listed, SessionKey, INDEX_GRACE};
 
 /// How many ids one call of `index_end.lua`, or one read past an index's cap, handles.
 const BATCH: usize = 256;
@@ -154,15 +156,15 @@ pub(super) async fn retire<C: ConnectionLike + Send>(
     Ok(removed > 0)
 }
 
-/// Up to `limit` live sessions of an index, the ones that joined last first; entries of
-/// sessions that are gone (or that are not ids at all) are pruned.
+/// Up to `limit` live sessions of an index, the ones that joined last first, described;
+/// entries of sessions that are gone (or that are not ids at all) are pruned.
 pub(super) async fn list<C: ConnectionLike + Clone + Send>(
     scripts: &Scripts,
     conn: &C,
     index: &IndexKey,
     limit: usize,
-) -> Result<Vec<SessionId>, StoreError> {
-    let (live, stale) = newest_members(conn, index, limit).await?;
+) -> Result<Vec<Listed>, StoreError> {
+    let (live, stale) = newest_members(scripts, conn, index, limit).await?;
     prune(scripts, conn, index, &stale).await?;
     Ok(live)
 }
@@ -199,12 +201,15 @@ pub(super) async fn make_room<C: ConnectionLike + Clone + Send>(
     index: &IndexKey,
     cap: usize,
 ) -> Result<(), StoreError> {
-    let (live, stale) = newest_members(conn, index, cap.saturating_add(BATCH)).await?;
+    let (live, stale) = newest_members(scripts, conn, index, cap.saturating_add(BATCH)).await?;
     prune(scripts, conn, index, &stale).await?;
     let Some(oldest) = live.get(cap..).filter(|ids| !ids.is_empty()) else {
         return Ok(());
     };
-    let ids: Vec<String> = oldest.iter().map(|id| id.as_str().to_owned()).collect();
+    let ids: Vec<String> = oldest
+        .iter()
+        .map(|listed| listed.id.as_str().to_owned())
+        .collect();
     let _: i64 = redis::cmd("ZREM")
         .arg(index.as_str())
         .arg(&ids)
@@ -245,13 +250,19 @@ async fn delete_sessions<C: ConnectionLike + Clone + Send>(
     Ok(deleted.into_iter().filter(|removed| *removed).count())
 }
 
-/// The `limit` newest members of an index, split into the ids of live sessions (newest
-/// first) and the rest.
+/// What `lua/index_describe.lua` answers for a live session: its time-to-live in ms (-1:
+/// none), its `__created` and its `__device`.
+type Described = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The `limit` newest members of an index, split into the live sessions (newest first,
+/// each described by `lua/index_describe.lua`, one call per member, sent together) and the
+/// rest.
 async fn newest_members<C: ConnectionLike + Clone + Send>(
+    scripts: &Scripts,
     conn: &C,
     index: &IndexKey,
     limit: usize,
-) -> Result<(Vec<SessionId>, Vec<String>), StoreError> {
+) -> Result<(Vec<Listed>, Vec<String>), StoreError> {
     if limit == 0 {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -268,18 +279,27 @@ async fn newest_members<C: ConnectionLike + Clone + Send>(
             let Some(id) = SessionId::parse_any(&member) else {
                 return Ok::<_, StoreError>(Err(member));
             };
-            let exists: bool = redis::cmd("EXISTS")
-                .arg(index.session_key(&id).as_str())
-                .query_async(&mut conn)
-                .await?;
-            Ok(if exists { Ok(id) } else { Err(member) })
+            let key = index.session_key(&id);
+            let described: Option<Described> =
+                ScriptCall::new(&scripts.index_describe, &[key.as_str()])
+                    .invoke(&mut conn)
+                    .await?;
+            let Some((ttl, created, device)) = described else {
+                return Ok(Err(member));
+            };
+            Ok(Ok(Listed {
+                id,
+                created_at: created.as_deref().and_then(parse_epoch_millis),
+                ttl: u64::try_from(ttl).ok().map(Duration::from_millis),
+                device,
+            }))
         }
     });
     let mut live = Vec::new();
     let mut stale = Vec::new();
     for checked in try_join_all(checks).await? {
         match checked {
-            Ok(id) => live.push(id),
+            Ok(listed) => live.push(listed),
             Err(member) => stale.push(member),
         }
     }

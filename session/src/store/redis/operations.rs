@@ -12,7 +12,7 @@ use super::{hash_commit, hash_load, increment, index, json};
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, LoadOptions, Record,
+    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, Listed, LoadOptions, Record,
     SessionKey, WriteMode,
 };
 
@@ -174,7 +174,7 @@ impl Operations {
         conn: &C,
         index: &IndexKey,
         limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    ) -> Result<Vec<Listed>, StoreError> {
         index::list(&self.scripts, conn, index, limit).await
     }
 

@@ -30,6 +30,8 @@ pub(super) struct Scripts {
     pub(super) index_end: Script,
     /// Stale entries dropped from an index, once past the grace period.
     pub(super) index_prune: Script,
+    /// A listed session checked and described: time left, creation time, device.
+    pub(super) index_describe: Script,
     /// One integer field of a session hash changed on the server.
     pub(super) increment: Script,
 }
@@ -54,6 +56,7 @@ impl Scripts {
             index_hold: with_index_helpers!("lua/index_hold.lua"),
             index_end: Script::new(include_str!("lua/index_end.lua")),
             index_prune: with_index_helpers!("lua/index_prune.lua"),
+            index_describe: Script::new(include_str!("lua/index_describe.lua")),
             increment: Script::new(include_str!("lua/increment.lua")),
         }
     }
@@ -77,6 +80,7 @@ impl Scripts {
             index_hold,
             index_end,
             index_prune,
+            index_describe,
             increment,
         } = self;
         for script in [
@@ -89,6 +93,7 @@ impl Scripts {
             index_hold,
             index_end,
             index_prune,
+            index_describe,
             increment,
         ] {
             script.load_async(conn).await?;

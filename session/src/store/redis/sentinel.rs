@@ -30,7 +30,8 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
+    SessionStore,
 };
 
 /// Sessions on a Redis master found through Sentinel, by the master's name. Clones share
@@ -207,11 +208,7 @@ impl SessionStore for RedisSentinelStore {
         self.settle(result)
     }
 
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         let operations = &self.shared.operations;
         retry_once_if_dropped(
             Repeat::Safe,

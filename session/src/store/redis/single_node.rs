@@ -17,7 +17,8 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, LoadOptions, Record, SessionKey, SessionStore,
+    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
+    SessionStore,
 };
 
 /// Sessions in Redis, reached through multiplexed connections that reconnect by
@@ -123,11 +124,7 @@ impl SessionStore for RedisStore {
             .await
     }
 
-    async fn index_list(
-        &self,
-        index: &IndexKey,
-        limit: usize,
-    ) -> Result<Vec<SessionId>, StoreError> {
+    async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         let operations = &self.operations;
         retry_once_if_dropped(
             Repeat::Safe,
