@@ -14,7 +14,7 @@ use actix_typed_session::store::{
 };
 use actix_typed_session::{Keys, SessionId, SessionMiddleware, StoreError};
 use actix_typed_session_tests::cluster::RedisCluster;
-use actix_typed_session_tests::conformance::{self, fresh_key, now_ms, Cx};
+use actix_typed_session_tests::conformance::{self, fresh_key, ids, listed, now_ms, Cx};
 use actix_typed_session_tests::http::{body, Jar};
 use actix_typed_session_tests::{counter_app, RedisServer};
 use actix_web::body::MessageBody;
@@ -204,24 +204,6 @@ async fn seed_in<S: SessionStore>(store: &S, index: &IndexKey) -> SessionKey {
         CommitOutcome::Written
     );
     key
-}
-
-async fn listed<S: SessionStore>(store: &S, index: &IndexKey) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .index_list(index, usize::MAX)
-        .await
-        .expect("index_list")
-        .iter()
-        .map(|listed| listed.id.as_str().to_owned())
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn ids(keys: &[&SessionKey]) -> Vec<String> {
-    let mut ids: Vec<String> = keys.iter().map(|key| key.id().to_owned()).collect();
-    ids.sort();
-    ids
 }
 
 #[tokio::test]

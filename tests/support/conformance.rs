@@ -804,7 +804,7 @@ async fn create_in<S: SessionStore + ?Sized>(
 }
 
 /// The ids an index lists, sorted.
-async fn listed<S: SessionStore + ?Sized>(store: &S, index: &IndexKey) -> Vec<String> {
+pub async fn listed<S: SessionStore + ?Sized>(store: &S, index: &IndexKey) -> Vec<String> {
     let mut ids: Vec<String> = store
         .index_list(index, usize::MAX)
         .await
@@ -816,7 +816,8 @@ async fn listed<S: SessionStore + ?Sized>(store: &S, index: &IndexKey) -> Vec<St
     ids
 }
 
-fn ids(keys: &[&SessionKey]) -> Vec<String> {
+/// The ids of `keys`, sorted, to compare with [`listed`].
+pub fn ids(keys: &[&SessionKey]) -> Vec<String> {
     let mut ids: Vec<String> = keys.iter().map(|key| key.id().to_owned()).collect();
     ids.sort();
     ids
