@@ -358,6 +358,38 @@ async fn a_hook_that_panics_does_not_fail_the_request_nor_starve_other_hooks() {
     );
 }
 
+/// A session past the absolute timeout is deleted by the request that finds it, which
+/// reports it once as timed out, with the user it belonged to.
+#[actix_web::test]
+async fn a_session_past_its_absolute_timeout_is_reported_once_as_timed_out() {
+    let ear = Ear::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(
+                builder(MemoryStore::new())
+                    .absolute_timeout(Duration::from_millis(300))
+                    .on_event(ear.hook())
+                    .build(),
+            )
+            .configure(routes),
+    )
+    .await;
+    let mut jar = Jar::default();
+    send(&app, &mut jar, "POST", "/login/ada").await;
+    let timed_out = fingerprint(&jar);
+    ear.take();
+    actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+    send(&app, &mut jar, "POST", "/renew").await;
+    assert_eq!(
+        ear.take(),
+        [Heard::new(
+            SessionEventKind::TimedOut,
+            &timed_out,
+            Some("ada")
+        )]
+    );
+}
+
 /// Two app instances, each with its listener, on one Redis: a session whose time-to-live
 /// runs out is reported once, by one of them, with its fingerprint; one that was logged
 /// out is reported as logged out, never as expired.

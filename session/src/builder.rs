@@ -433,7 +433,7 @@ impl SessionMiddlewareBuilder {
     }
 
     /// Registers a hook for the sessions' lifecycle events: created, renewed, logged out,
-    /// signed out everywhere, ended by the admin handle, and (with
+    /// signed out everywhere, ended by the admin handle, past the absolute timeout, and (with
     /// [`RedisStore::expiry_events`](crate::store::RedisStore::expiry_events)) expired.
     /// Each [`SessionEvent`] names the session by its id's fingerprint and carries its
     /// index values where known. May be called more than once; hooks run in the order

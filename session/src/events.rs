@@ -42,11 +42,15 @@ pub enum SessionEventKind {
     /// The store's time-to-live ran out: reported by the Redis expiry listener
     /// (`RedisStore::expiry_events`), best effort.
     Expired,
+    /// A request found the session past the
+    /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout) and deleted
+    /// it (on any store); reported once, by the request whose delete found it.
+    TimedOut,
 }
 
 impl SessionEventKind {
     /// A short name for logs: `created`, `renewed`, `logged_out`,
-    /// `signed_out_everywhere`, `ended_by_admin`, `expired`.
+    /// `signed_out_everywhere`, `ended_by_admin`, `expired`, `timed_out`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
@@ -55,6 +59,7 @@ impl SessionEventKind {
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::EndedByAdmin => "ended_by_admin",
             Self::Expired => "expired",
+            Self::TimedOut => "timed_out",
         }
     }
 }
@@ -107,6 +112,7 @@ impl fmt::Debug for IndexValue {
 /// | `SignedOutEverywhere` | each ended session, one event each | none | the index value it was ended by |
 /// | `EndedByAdmin` | each ended session, one event each | none | the index value it was listed or ended by |
 /// | `Expired` | the expired session | none | none: its fields are gone when Redis reports it |
+/// | `TimedOut` | the session past the absolute timeout | none | the ones it had recorded (field layout; none in the JSON layout, which has no absolute timeout) |
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionEvent {
     kind: SessionEventKind,

@@ -112,6 +112,9 @@ impl RedisStore {
         notify(&mut claims, notifications).await?;
         let db = client.get_connection_info().redis_settings().db();
         let channel = format!("__keyevent@{db}__:expired");
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            StoreError::Unsupported("the expiry listener runs on a Tokio runtime".to_owned())
+        })?;
         let subscribed = subscribe(&client, &channel).await?;
         let listener = Listener {
             client,
@@ -121,7 +124,7 @@ impl RedisStore {
             events,
         };
         Ok(ExpiryListener {
-            task: tokio::spawn(listener.run(subscribed)),
+            task: runtime.spawn(listener.run(subscribed)),
         })
     }
 }
