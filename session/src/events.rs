@@ -301,11 +301,14 @@ impl<'a> Outbox<'a> {
 /// [`SessionMiddleware::events`](crate::SessionMiddleware::events) and hand it to
 /// `RedisStore::expiry_events` (feature `redis`).
 #[derive(Clone, Debug)]
+// Read only by the Redis expiry listener.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub struct SessionEvents {
     hooks: Hooks,
     key_prefix: String,
 }
 
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 impl SessionEvents {
     pub(crate) fn new(hooks: Hooks, key_prefix: String) -> Self {
         Self { hooks, key_prefix }
