@@ -24,9 +24,9 @@ pub struct SessionInfo {
     /// The index it was listed from, which ending it takes it out of.
     index: IndexKey,
     fingerprint: String,
-    /// The index field's storage name and encoded value it was listed by, for the event
-    /// of its ending.
-    index_value: (&'static str, Vec<u8>),
+    /// The index value it was listed by, for the event of its ending; kept only when an
+    /// event hook is registered.
+    index_values: Vec<IndexValue>,
     current: bool,
     created_at: Option<SystemTime>,
     last_active: Option<SystemTime>,
@@ -43,7 +43,11 @@ impl SessionInfo {
         config: &Config,
     ) -> Self {
         Self {
-            index_value: index_value.clone(),
+            index_values: if config.hooks.any() {
+                events::index_values([(index_value.0, index_value.1.as_slice())])
+            } else {
+                Vec::new()
+            },
             fingerprint: listed.id.fingerprint(),
             id: listed.id,
             index: index.clone(),
@@ -110,8 +114,7 @@ impl SessionInfo {
 
     /// The index value it was listed by, as its ending's event carries it.
     pub(crate) fn index_values(&self) -> Vec<IndexValue> {
-        let (field, value) = &self.index_value;
-        events::index_values([(*field, value.as_slice())])
+        self.index_values.clone()
     }
 }
 
