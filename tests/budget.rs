@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use actix_http::Request;
 use actix_typed_session::{
-    Keys, Session, SessionData, SessionError, SessionMiddleware, SessionWriter, TtlPolicy,
+    Keys, Session, SessionData, SessionError, SessionEvent, SessionEventKind, SessionMiddleware,
+    SessionMiddlewareBuilder, SessionWriter, TtlPolicy,
 };
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, Jar};
@@ -19,6 +20,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{App, Error};
+use std::sync::{Arc, Mutex};
 
 struct Probe<S> {
     app: S,
@@ -75,15 +77,27 @@ async fn probe_with(
 ) -> Probe<
     impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
 > {
+    probe_built(server, routes, move |builder| builder.ttl_policy(policy)).await
+}
+
+/// As [`probe`], with the middleware's options set by `options`.
+async fn probe_built(
+    server: &RedisServer,
+    routes: fn(&mut ServiceConfig),
+    options: impl FnOnce(SessionMiddlewareBuilder) -> SessionMiddlewareBuilder,
+) -> Probe<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
+> {
     // A live metrics recorder, so the counts below include whatever recording costs (the
     // first test to get here installs it; it is the same for the rest).
     let _ = metrics_util::debugging::DebuggingRecorder::new().install();
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     let log = CommandLog::start(server).await;
-    let sessions =
-        SessionMiddleware::builder(store, Keys::new(["budget test key, long enough to sign"]))
-            .ttl_policy(policy)
-            .build();
+    let sessions = options(SessionMiddleware::builder(
+        store,
+        Keys::new(["budget test key, long enough to sign"]),
+    ))
+    .build();
     let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
     Probe {
         app,
@@ -222,6 +236,56 @@ async fn each_route_stays_within_its_round_trip_budget() {
             wire_size(&traffic.commands)
         );
     }
+}
+
+/// Lifecycle event hooks cost Redis nothing: every request of a login's life (a create, a
+/// read, a renewal, "sign out everywhere" with a logout) sends the same commands in the
+/// same round trips with a hook registered as without, and the hook hears of each.
+#[actix_web::test]
+async fn event_hooks_add_no_round_trip_and_no_command() {
+    const LIFE: [(&str, &str); 5] = [
+        ("GET", "/"),
+        ("GET", "/peek"),
+        ("POST", "/login"),
+        ("GET", "/sessions"),
+        ("POST", "/logout-everywhere"),
+    ];
+    let server = RedisServer::start();
+    let mut without = Vec::new();
+    let mut probe = probe(&server, counter_app::routes).await;
+    for (method, path) in LIFE {
+        without.push(probe.send(method, path).await.1);
+    }
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let hook = {
+        let heard = Arc::clone(&heard);
+        move |event: &SessionEvent| heard.lock().expect("lock").push(event.kind())
+    };
+    let mut probe = probe_built(&server, counter_app::routes, |builder| {
+        builder.on_event(hook)
+    })
+    .await;
+    for ((method, path), before) in LIFE.into_iter().zip(&without) {
+        let (_, with) = probe.send(method, path).await;
+        assert_eq!(
+            names(&with.commands),
+            names(&before.commands),
+            "{method} {path}: the hook changed the commands"
+        );
+        assert_eq!(
+            with.round_trips, before.round_trips,
+            "{method} {path}: the hook changed the round trips"
+        );
+    }
+    assert_eq!(
+        *heard.lock().expect("lock"),
+        [
+            SessionEventKind::Created,
+            SessionEventKind::Renewed,
+            SessionEventKind::LoggedOut
+        ],
+        "the hook heard each event once"
+    );
 }
 
 /// What a write sends. A create sets the fields with the creation time, and the

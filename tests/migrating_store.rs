@@ -239,7 +239,14 @@ async fn a_moved_session_joins_its_indexes_in_the_new_store_and_sign_out_everywh
     );
 
     let keep = SessionId::parse(tablet.id()).expect("an id");
-    assert_eq!(store.index_end(&user, Some(&keep)).await.expect("end"), 2);
+    assert_eq!(
+        store
+            .index_end(&user, Some(&keep))
+            .await
+            .expect("end")
+            .len(),
+        2
+    );
     assert!(stored(&store, &laptop).await.is_none());
     assert!(
         stored(&store, &phone).await.is_none(),
@@ -273,7 +280,7 @@ async fn a_renewal_of_a_session_in_the_old_store_takes_its_place_in_the_new_one(
     assert!(stored(&store, &before).await.is_none());
     assert!(stored(&old, &before).await.is_none());
     assert_eq!(listed(&store, &user).await, ids(&[&after]));
-    assert_eq!(store.index_end(&user, None).await.expect("end"), 1);
+    assert_eq!(store.index_end(&user, None).await.expect("end").len(), 1);
     assert!(stored(&store, &after).await.is_none());
 }
 
@@ -373,7 +380,7 @@ impl SessionStore for Interleaved {
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         tokio::task::yield_now().await;
         self.inner.index_end(index, keep).await
     }

@@ -20,6 +20,10 @@
 //! | `POST /sessions/end-others` | "sign out everywhere else" |
 //! | `POST /logout` | ends the session |
 //!
+//! Every lifecycle event (a session created, renewed, logged out, signed out elsewhere,
+//! and with Redis expired) goes to the log as an audit line, target `audit`, by
+//! fingerprint and user.
+//!
 //! The forms carry no CSRF token: the session cookie is `SameSite=Lax` (the default), so a
 //! browser does not send it with a form that another site posts here. An app that also
 //! serves browsers without SameSite support adds a token.
@@ -32,25 +36,49 @@ mod setup;
 use std::env;
 use std::io;
 
-use actix_typed_session::store::{MemoryStore, RedisStore};
-use actix_typed_session::SessionMiddleware;
+use actix_typed_session::store::{
+    ExpiryListener, ExpiryNotifications, MemoryStore, RedisStore, SessionStore,
+};
+use actix_typed_session::{Keys, SessionEvent, SessionMiddleware};
 use actix_web::{web, App, HttpServer};
 
 use setup::keys;
 
-async fn middleware() -> io::Result<SessionMiddleware> {
-    // Every option at its default: a browser-session cookie, HttpOnly, SameSite=Lax,
-    // Secure, 24 hours of idle time in the store. Browsers keep a Secure cookie from
-    // http://127.0.0.1 and http://localhost, so the demo works over plain http there.
+/// The audit log: one line per lifecycle event.
+fn audit(event: &SessionEvent) {
+    let user = event.index::<pages::Account>();
+    tracing::info!(target: "audit", event = %event.kind(), session = event.fingerprint(),
+        previous = event.previous_fingerprint(), user = user.as_deref());
+}
+
+/// Every option at its default but the audit hook: a browser-session cookie, HttpOnly,
+/// SameSite=Lax, Secure, 24 hours of idle time in the store. Browsers keep a Secure
+/// cookie from http://127.0.0.1 and http://localhost, so the demo works over plain http
+/// there.
+fn sessions(store: impl SessionStore, keys: Keys) -> SessionMiddleware {
+    SessionMiddleware::builder(store, keys)
+        .on_event(audit)
+        .build()
+}
+
+/// The middleware, and with Redis the listener that reports expired sessions (kept
+/// running while it is held).
+async fn middleware() -> io::Result<(SessionMiddleware, Option<ExpiryListener>)> {
     Ok(match env::var("REDIS_URL") {
         Ok(url) => {
             let store = RedisStore::connect(&url).await.map_err(io::Error::other)?;
             tracing::info!("session store: Redis at {url}");
-            SessionMiddleware::new(store, keys())
+            let sessions = sessions(store.clone(), keys());
+            let listener = store
+                .expiry_events(sessions.events(), ExpiryNotifications::Configure)
+                .await
+                .inspect_err(|error| tracing::warn!(%error, "expired sessions go unreported"))
+                .ok();
+            (sessions, listener)
         }
         Err(_) => {
             tracing::info!("session store: in memory (set REDIS_URL to use Redis)");
-            SessionMiddleware::new(MemoryStore::new(), keys())
+            (sessions(MemoryStore::new(), keys()), None)
         }
     })
 }
@@ -59,7 +87,7 @@ async fn middleware() -> io::Result<SessionMiddleware> {
 async fn main() -> io::Result<()> {
     setup::init_logging();
     let bind = setup::bind_address();
-    let sessions = middleware().await?;
+    let (sessions, _expiry_listener) = middleware().await?;
 
     let mut server = HttpServer::new(move || {
         App::new()

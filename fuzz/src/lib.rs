@@ -74,9 +74,13 @@ impl SessionStore for FixedStore {
         Ok(Vec::new())
     }
 
-    async fn index_end(&self, _: &IndexKey, _: Option<&SessionId>) -> Result<usize, StoreError> {
+    async fn index_end(
+        &self,
+        _: &IndexKey,
+        _: Option<&SessionId>,
+    ) -> Result<Vec<SessionId>, StoreError> {
         self.count();
-        Ok(0)
+        Ok(Vec::new())
     }
 }
 

@@ -10,7 +10,8 @@ use crate::commit::check_size_of;
 use crate::config::Config;
 use crate::data::{encode_value, IndexedSession, SessionData, StoredFields, Typed};
 use crate::error::SessionError;
-use crate::index::{index_of, SessionInfo};
+use crate::events::{self, SessionEventKind};
+use crate::index::{index_field, index_of, SessionInfo};
 use crate::middleware::SessionMiddleware;
 use crate::store::{CommitOutcome, IndexKey, Layout, LoadOptions, Record, WriteMode};
 
@@ -90,14 +91,14 @@ impl SessionAdmin {
         &self,
         value: impl Into<T::Index>,
     ) -> Result<Vec<SessionInfo>, SessionError> {
-        let Some(index) = self.index::<T>(value)? else {
+        let Some((index, value)) = self.index::<T>(value)? else {
             return Ok(Vec::new());
         };
         let limit = self.config.max_sessions_per_index;
         let found = self.config.store.index_list(&index, limit).await?;
         Ok(found
             .into_iter()
-            .map(|listed| SessionInfo::listed(listed, &index, false, &self.config))
+            .map(|listed| SessionInfo::listed(listed, &index, &value, false, &self.config))
             .collect())
     }
 
@@ -123,10 +124,16 @@ impl SessionAdmin {
         &self,
         value: impl Into<T::Index>,
     ) -> Result<usize, SessionError> {
-        let Some(index) = self.index::<T>(value)? else {
+        let Some((index, (field, value))) = self.index::<T>(value)? else {
             return Ok(0);
         };
-        Ok(self.config.store.index_end(&index, None).await?)
+        let ended = self.config.store.index_end(&index, None).await?;
+        self.config
+            .hooks
+            .emit_ended(SessionEventKind::EndedByAdmin, &ended, || {
+                events::index_values([(field, value.as_slice())])
+            });
+        Ok(ended.len())
     }
 
     /// Ends one listed session; returns whether it was still stored (`false`: it ended,
@@ -134,7 +141,15 @@ impl SessionAdmin {
     pub async fn end_session(&self, session: &SessionInfo) -> Result<bool, SessionError> {
         let key = self.config.key(session.id());
         let leave = [session.index().clone()];
-        Ok(self.config.store.delete(&key, &leave).await?)
+        let ended = self.config.store.delete(&key, &leave).await?;
+        if ended {
+            self.config.hooks.emit_ended(
+                SessionEventKind::EndedByAdmin,
+                std::slice::from_ref(session.id()),
+                || session.index_values(),
+            );
+        }
+        Ok(ended)
     }
 
     /// The fields of a listed session as `T`, read without extending its life; `None`
@@ -213,21 +228,19 @@ impl SessionAdmin {
         }
     }
 
-    /// The index of `value` of `T`'s index field, as a request names it; `None` for a
-    /// value that encodes as `null`.
+    /// The index of `value` of `T`'s index field, as a request names it, with the
+    /// field's storage name and the value encoded; `None` for a value that encodes as
+    /// `null`.
+    #[allow(clippy::type_complexity)]
     fn index<T: IndexedSession>(
         &self,
         value: impl Into<T::Index>,
-    ) -> Result<Option<IndexKey>, SessionError> {
+    ) -> Result<Option<(IndexKey, (&'static str, Vec<u8>))>, SessionError> {
         let value: T::Index = value.into();
-        let encoded = encode_value(&value).map_err(|source| SessionError::Encode {
-            field: T::INDEX_FIELD
-                .and_then(|slot| T::FIELD_NAMES.get(slot))
-                .copied()
-                .unwrap_or_default(),
-            source,
-        })?;
-        Ok(index_of::<T>(&self.config, &encoded))
+        let field = index_field::<T>().unwrap_or_default();
+        let encoded =
+            encode_value(&value).map_err(|source| SessionError::Encode { field, source })?;
+        Ok(index_of::<T>(&self.config, &encoded).map(|index| (index, (field, encoded))))
     }
 
     /// Loads a listed session without refreshing it, in the field layout only.

@@ -14,6 +14,7 @@ use crate::config_error::ConfigError;
 use crate::cookie::{CookieSettings, Lifetime, Secure};
 use crate::device::DeviceRecording;
 use crate::envelope::Envelope;
+use crate::events::{Hooks, SessionEvent};
 use crate::id::IdFormat;
 use crate::index_secret::IndexSecret;
 use crate::middleware::SessionMiddleware;
@@ -68,6 +69,7 @@ pub struct SessionMiddlewareBuilder {
     id_transport: IdTransport,
     id_header: HeaderName,
     compat: Option<Compat>,
+    hooks: Hooks,
 }
 
 /// Idle lifetime in the store when neither a TTL nor a cookie max-age is given.
@@ -106,6 +108,7 @@ impl SessionMiddlewareBuilder {
             id_transport: IdTransport::default(),
             id_header: default_header(),
             compat: None,
+            hooks: Hooks::default(),
         }
     }
 
@@ -429,6 +432,36 @@ impl SessionMiddlewareBuilder {
         self
     }
 
+    /// Registers a hook for the sessions' lifecycle events: created, renewed, logged out,
+    /// signed out everywhere, ended by the admin handle, past the absolute timeout, and (with
+    /// [`RedisStore::expiry_events`](crate::store::RedisStore::expiry_events)) expired.
+    /// Each [`SessionEvent`] names the session by its id's fingerprint and carries its
+    /// index values where known. May be called more than once; hooks run in the order
+    /// registered. Default: none, and then no event is built and a request does no work
+    /// for them.
+    ///
+    /// An event the app causes is delivered once its store change is made: a request's
+    /// created, renewed and logged-out events after its commit succeeded (never for a
+    /// failed commit), the endings of [`Session::end_other_sessions`](crate::Session::end_other_sessions)
+    /// and of the admin handle once the store has ended them. Hooks run on the thread that
+    /// caused the event, inside the request (or the admin call), so they should be quick
+    /// (push to a channel for slow work). A hook that panics is caught and logged; the
+    /// request goes on.
+    ///
+    /// ```
+    /// # use actix_typed_session::{store::MemoryStore, Keys, SessionEvent, SessionMiddleware};
+    /// let keys = Keys::new(["an events example key of at least 32 bytes"]);
+    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), keys)
+    ///     .on_event(|event: &SessionEvent| {
+    ///         tracing::info!(session = event.fingerprint(), event = %event.kind(), "audit");
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn on_event(mut self, hook: impl Fn(&SessionEvent) + Send + Sync + 'static) -> Self {
+        self.hooks.add(hook);
+        self
+    }
+
     /// The middleware, ready to `wrap` an `App`.
     ///
     /// # Panics
@@ -598,6 +631,7 @@ impl SessionMiddlewareBuilder {
                 trust_forwarded: self.trust_forwarded,
                 ..self.device
             },
+            hooks: self.hooks,
         }
     }
 }

@@ -9,6 +9,7 @@ use actix_web::HttpRequest;
 use tracing::Instrument;
 
 use crate::error::SessionError;
+use crate::events::{self, IndexValue, Outbox, SessionEvent, SessionEventKind};
 use crate::id::SessionId;
 use crate::state::{Loaded, SessionState};
 use crate::store::{
@@ -32,15 +33,24 @@ pub(crate) async fn commit(
         return Ok(Handout::Nothing);
     }
     let watch = Stopwatch::commit(state.fingerprint());
-    let saved = save(state, req).instrument(watch.span()).await;
+    let mut outbox = Outbox::new(&state.config.hooks);
+    let saved = save(state, req, &mut outbox).instrument(watch.span()).await;
     watch.committed(saved.as_ref().map(|(_, done)| *done));
+    if saved.is_ok() {
+        outbox.deliver();
+    }
     saved.map(|(handout, _)| handout)
 }
 
 /// The commit proper: what the response must tell the client, and what was done.
-async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commit), SessionError> {
+/// Its lifecycle events go to `outbox`, delivered only if it succeeds.
+async fn save(
+    state: &SessionState,
+    req: &HttpRequest,
+    outbox: &mut Outbox<'_>,
+) -> Result<(Handout, Commit), SessionError> {
     if state.writes_blind() {
-        return commit_blind(state).await;
+        return commit_blind(state, outbox).await;
     }
     let Some(loaded) = state.loaded_for_commit(req) else {
         return Ok((Handout::Nothing, Commit::Unchanged));
@@ -67,16 +77,23 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
             None if created => Commit::Created,
             None => Commit::Unchanged,
         };
-        if let Some((id, _)) = loaded.existing() {
-            config
+        if let Some((id, record)) = loaded.existing() {
+            let existed = config
                 .store
                 .delete(&config.key(id), &placement.before_keys())
                 .await?;
             telemetry::ended(End::Purge, 1);
+            if existed {
+                outbox.push(|| {
+                    let index = placement.values_before(Some(&record.fields));
+                    SessionEvent::new(SessionEventKind::LoggedOut, id, index)
+                });
+            }
         }
         if changes.is_empty() {
             return Ok((Handout::Remove, done(false)));
         }
+        let index = placement.values_after_if(outbox.wanted(), None, &changes);
         let (changes, moves) = placement.for_new_session(state, changes);
         // Only a login records the device: a new visitor's create reads no header for it.
         let device = moves
@@ -84,6 +101,7 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
             .then(|| config.device_field(req))
             .flatten();
         let id = create(state, changes, SystemTime::now(), None, moves, device).await?;
+        outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, index));
         return Ok((issue(id, None), done(true)));
     }
 
@@ -98,20 +116,25 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
             };
             return Ok((handout, Commit::Unchanged));
         }
-        let (changes, moves) = placement().for_new_session(state, changes);
+        let placement = placement();
+        let index = placement.values_after_if(outbox.wanted(), None, &changes);
+        let (changes, moves) = placement.for_new_session(state, changes);
         let device = moves
             .enters_any()
             .then(|| config.device_field(req))
             .flatten();
         let id = create(state, changes, SystemTime::now(), None, moves, device).await?;
+        outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, index));
         return Ok((issue(id, loaded.record.as_ref()), Commit::Created));
     };
 
     if state.wants_renewal() {
         let placement = placement();
+        let index = placement.values_after_if(outbox.wanted(), Some(&record.fields), &changes);
         let device = config.device_field(req);
-        let id = renew(state, id, record, changes, placement, device).await?;
-        return Ok((issue(id, Some(record)), Commit::Renewed));
+        let new = renew(state, id, record, changes, placement, device).await?;
+        outbox.push(|| SessionEvent::renewed(id, &new, index));
+        return Ok((issue(new, Some(record)), Commit::Renewed));
     }
 
     let done = if changes.is_empty() {
@@ -157,7 +180,10 @@ async fn save(state: &SessionState, req: &HttpRequest) -> Result<(Handout, Commi
 /// there is none, into a new session. An update refused after an increment of this request
 /// landed means the session ended meanwhile: [`SessionError::Ended`], as for a loaded
 /// session.
-async fn commit_blind(state: &SessionState) -> Result<(Handout, Commit), SessionError> {
+async fn commit_blind(
+    state: &SessionState,
+    outbox: &mut Outbox<'_>,
+) -> Result<(Handout, Commit), SessionError> {
     if state.is_degraded() {
         return Ok((Handout::Nothing, Commit::FailedOpen));
     }
@@ -213,6 +239,8 @@ async fn commit_blind(state: &SessionState) -> Result<(Handout, Commit), Session
     }
     let moves = config.index_moves(Vec::new(), Vec::new());
     let id = create(state, changes, SystemTime::now(), None, moves, None).await?;
+    // A writer never sets the index field: the new session is in no index.
+    outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, Vec::new()));
     let handout = Handout::Issue {
         id,
         lifetime: config.lifetime_for(None),
@@ -335,6 +363,43 @@ impl Placement {
             recorded,
             keeps_record: config.layout == Layout::Fields,
         }
+    }
+
+    /// The values of the index fields the session was in, from its stored `fields`, as
+    /// an event carries them.
+    fn values_before(&self, fields: Option<&HashMap<String, Vec<u8>>>) -> Vec<IndexValue> {
+        let stored = |field: &String| fields?.get(field).map(Vec::as_slice);
+        events::index_values(
+            self.before
+                .keys()
+                .filter_map(|field| Some((field.as_str(), stored(field)?))),
+        )
+    }
+
+    /// The values of the index fields the session is in after the commit (its `changes`
+    /// over the `fields` it keeps), as an event carries them; none unless `wanted` (an
+    /// event hook is registered).
+    fn values_after_if(
+        &self,
+        wanted: bool,
+        fields: Option<&HashMap<String, Vec<u8>>>,
+        changes: &[(String, Vec<u8>)],
+    ) -> Vec<IndexValue> {
+        if !wanted {
+            return Vec::new();
+        }
+        let value = |field: &String| {
+            changes
+                .iter()
+                .find(|(name, _)| name == field)
+                .map(|(_, value)| value.as_slice())
+                .or_else(|| fields?.get(field).map(Vec::as_slice))
+        };
+        events::index_values(
+            self.after
+                .keys()
+                .filter_map(|field| Some((field.as_str(), value(field)?))),
+        )
     }
 
     fn before_keys(&self) -> Vec<IndexKey> {

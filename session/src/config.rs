@@ -10,6 +10,7 @@ use actix_web::HttpRequest;
 use crate::cookie::Lifetime;
 use crate::device::DeviceRecording;
 use crate::envelope::{Envelope, Wrapped};
+use crate::events::Hooks;
 use crate::id::SessionId;
 use crate::index_secret::IndexSecret;
 use crate::store::{
@@ -113,6 +114,8 @@ pub(crate) struct Config {
     pub(crate) max_sessions_per_index: usize,
     /// What a login records about the device it came from.
     pub(crate) device: DeviceRecording,
+    /// The app's lifecycle event hooks.
+    pub(crate) hooks: Hooks,
 }
 
 impl Config {

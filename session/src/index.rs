@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::data::IndexedSession;
 use crate::device::Device;
 use crate::error::SessionError;
+use crate::events::{self, IndexValue, SessionEventKind};
 use crate::extract::Session;
 use crate::id::SessionId;
 use crate::store::{IndexKey, Listed};
@@ -23,6 +24,9 @@ pub struct SessionInfo {
     /// The index it was listed from, which ending it takes it out of.
     index: IndexKey,
     fingerprint: String,
+    /// The index value it was listed by, for the event of its ending; kept only when an
+    /// event hook is registered.
+    index_values: Vec<IndexValue>,
     current: bool,
     created_at: Option<SystemTime>,
     last_active: Option<SystemTime>,
@@ -31,8 +35,19 @@ pub struct SessionInfo {
 
 impl SessionInfo {
     /// What the store listed, with what the configuration derives from it.
-    pub(crate) fn listed(listed: Listed, index: &IndexKey, current: bool, config: &Config) -> Self {
+    pub(crate) fn listed(
+        listed: Listed,
+        index: &IndexKey,
+        index_value: &(&'static str, Vec<u8>),
+        current: bool,
+        config: &Config,
+    ) -> Self {
         Self {
+            index_values: if config.hooks.any() {
+                events::index_values([(index_value.0, index_value.1.as_slice())])
+            } else {
+                Vec::new()
+            },
             fingerprint: listed.id.fingerprint(),
             id: listed.id,
             index: index.clone(),
@@ -96,14 +111,23 @@ impl SessionInfo {
     pub(crate) fn index(&self) -> &IndexKey {
         &self.index
     }
+
+    /// The index value it was listed by, as its ending's event carries it.
+    pub(crate) fn index_values(&self) -> Vec<IndexValue> {
+        self.index_values.clone()
+    }
 }
 
 /// The index of the sessions whose `#[session(index)]` field of `T` holds the encoded
 /// `value`: how both a request and the admin handle name it. `None` for a `null` (a
 /// `None`), which is in no index.
 pub(crate) fn index_of<T: IndexedSession>(config: &Config, value: &[u8]) -> Option<IndexKey> {
-    let field = T::FIELD_NAMES.get(T::INDEX_FIELD?)?;
-    config.index_key(field, value)
+    config.index_key(index_field::<T>()?, value)
+}
+
+/// The storage name of `T`'s `#[session(index)]` field.
+pub(crate) fn index_field<T: IndexedSession>() -> Option<&'static str> {
+    T::FIELD_NAMES.get(T::INDEX_FIELD?).copied()
 }
 
 impl<T: IndexedSession> Session<T> {
@@ -117,7 +141,7 @@ impl<T: IndexedSession> Session<T> {
     /// and one check per listed session (sent together); entries of sessions that expired
     /// or ended are dropped on the way.
     pub async fn sessions(&self) -> Result<Vec<SessionInfo>, SessionError> {
-        let Some(index) = self.index_key() else {
+        let Some((index, value)) = self.index_key() else {
             return Ok(Vec::new());
         };
         let current = self.current_id();
@@ -132,7 +156,7 @@ impl<T: IndexedSession> Session<T> {
             .into_iter()
             .map(|listed| {
                 let is_current = Some(&listed.id) == current;
-                SessionInfo::listed(listed, &index, is_current, config)
+                SessionInfo::listed(listed, &index, &value, is_current, config)
             })
             .collect();
         listed.sort_by(|a, b| {
@@ -146,19 +170,23 @@ impl<T: IndexedSession> Session<T> {
     /// Ends every other session whose index field holds this session's value ("sign out
     /// everywhere else"); this one goes on. Returns how many sessions were ended.
     pub async fn end_other_sessions(&self) -> Result<usize, SessionError> {
-        let Some(index) = self.index_key() else {
+        let Some((index, (field, value))) = self.index_key() else {
             return Ok(0);
         };
         let keep = self.current_id();
-        let ended = self
-            .state
-            .config
+        let config = &self.state.config;
+        let ended = config
             .store
             .index_end(&index, keep)
             .await
             .inspect_err(|error| telemetry::store_error(Operation::Index, error))?;
-        telemetry::ended(End::Index, ended);
-        Ok(ended)
+        telemetry::ended(End::Index, ended.len());
+        config
+            .hooks
+            .emit_ended(SessionEventKind::SignedOutEverywhere, &ended, || {
+                events::index_values([(field, value.as_slice())])
+            });
+        Ok(ended.len())
     }
 
     /// Ends every session whose index field holds this session's value, this one included
@@ -170,10 +198,12 @@ impl<T: IndexedSession> Session<T> {
         Ok(others + this)
     }
 
-    /// The index of the field's current value; `None` for a `None` (encoded `null`).
-    fn index_key(&self) -> Option<IndexKey> {
+    /// The index of the field's current value, with the field's storage name and that
+    /// value encoded; `None` for a `None` (encoded `null`).
+    fn index_key(&self) -> Option<(IndexKey, (&'static str, Vec<u8>))> {
         let value = self.typed.index_value()?;
-        index_of::<T>(&self.state.config, &value)
+        let index = index_of::<T>(&self.state.config, &value)?;
+        Some((index, (index_field::<T>()?, value)))
     }
 
     /// The id of this session if it is stored and not purged.

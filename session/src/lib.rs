@@ -104,6 +104,10 @@
 //! - Several structs over one session (`#[session(prefix = "cart.")]`): take
 //!   `Session<Account>` and `Session<Cart>` in one handler; they share one load and one
 //!   write.
+//! - Lifecycle events for an audit trail: [`on_event`](SessionMiddlewareBuilder::on_event)
+//!   hooks receive a [`SessionEvent`] when a session is created, renewed, logged out,
+//!   signed out everywhere, ended by the [`SessionAdmin`], or (with
+//!   `RedisStore::expiry_events`) expired.
 //! - Tests: [`test::TestSession`] builds `Session<T>` arguments for a handler called
 //!   directly, without a store or an app.
 //!
@@ -131,6 +135,7 @@
 //! | [`max_session_size`](SessionMiddlewareBuilder::max_session_size) | no limit |
 //! | [`commit_on_server_error`](SessionMiddlewareBuilder::commit_on_server_error) | `false` |
 //! | [`overwrite_handler_cookie`](SessionMiddlewareBuilder::overwrite_handler_cookie) | `true`: the session cookie replaces a handler's own cookie of its name |
+//! | [`on_event`](SessionMiddlewareBuilder::on_event) | no hook: no event is built |
 //! | [`id_transport`](SessionMiddlewareBuilder::id_transport) | [`IdTransport::Cookie`] |
 //! | [`id_header`](SessionMiddlewareBuilder::id_header) | `x-session-id` |
 //! | [`key_prefix`](SessionMiddlewareBuilder::key_prefix) | `session:` |
@@ -193,6 +198,7 @@ mod data;
 mod device;
 mod envelope;
 mod error;
+mod events;
 mod extract;
 mod id;
 mod increment;
@@ -216,6 +222,7 @@ pub use config::TtlPolicy;
 pub use config_error::ConfigError;
 pub use data::{IndexedSession, SessionData};
 pub use error::{SessionError, StoreError};
+pub use events::{IndexValue, SessionEvent, SessionEventKind, SessionEvents};
 pub use extract::Session;
 pub use id::SessionId;
 pub use index::SessionInfo;

@@ -13,6 +13,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::commit::commit;
 use crate::config::Config;
 use crate::error::SessionError;
+use crate::events::SessionEvents;
 use crate::state::SessionState;
 use crate::telemetry::{self, Operation};
 use crate::transport::Handout;
@@ -32,6 +33,13 @@ impl SessionMiddleware {
         Self {
             config: Arc::new(config),
         }
+    }
+
+    /// The app's event hooks with the key prefix of its sessions, for a listener that
+    /// reports sessions the store expired:
+    /// [`RedisStore::expiry_events`](crate::store::RedisStore::expiry_events).
+    pub fn events(&self) -> SessionEvents {
+        SessionEvents::new(self.config.hooks.clone(), self.config.key_prefix.clone())
     }
 
     /// The resolved options, shared with the admin handle.

@@ -18,9 +18,10 @@ use crate::config::Config;
 use crate::cookie::Inbound;
 use crate::data::{SessionData, Typed};
 use crate::error::{SessionError, StoreError};
+use crate::events::{self, IndexValue, SessionEvent, SessionEventKind};
 use crate::id::SessionId;
 use crate::part::Part;
-use crate::store::Record;
+use crate::store::{Record, INDEXES_FIELD};
 use crate::telemetry::{self, Load, Operation, Stopwatch};
 
 /// What the first extraction found.
@@ -199,7 +200,12 @@ impl SessionState {
             Some(record) if config.outlived(record.created_at) => {
                 tracing::info!(session = %fingerprint, "session reached its absolute timeout");
                 // Any index entries go the way of stale ones: dropped when the index is listed.
-                config.store.delete(&key, &[]).await?;
+                if config.store.delete(&key, &[]).await? {
+                    config.hooks.emit(|| {
+                        let index = recorded_index_values(&record.fields);
+                        SessionEvent::new(SessionEventKind::TimedOut, id, index)
+                    });
+                }
                 Ok((None, Load::Expired))
             }
             Some(record) => Ok((Some(record), Load::Loaded)),
@@ -409,4 +415,18 @@ fn find_part<T: SessionData>(parts: &[(TypeId, Rc<dyn Part>)]) -> Option<Rc<Type
         .iter()
         .find(|(type_id, _)| *type_id == TypeId::of::<T>())
         .and_then(|(_, part)| part.clone().as_any().downcast::<Typed<T>>().ok())
+}
+
+/// The values of the index fields a stored session recorded it is in (its `__index`), as
+/// an event carries them.
+fn recorded_index_values(fields: &HashMap<String, Vec<u8>>) -> Vec<IndexValue> {
+    let recorded: std::collections::BTreeMap<String, String> = fields
+        .get(INDEXES_FIELD)
+        .and_then(|value| serde_json::from_slice(value).ok())
+        .unwrap_or_default();
+    events::index_values(recorded.keys().filter_map(|field| {
+        fields
+            .get(field)
+            .map(|value| (field.as_str(), value.as_slice()))
+    }))
 }

@@ -116,7 +116,7 @@ impl SessionStore for RecordingStore {
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         self.inner.index_end(index, keep).await
     }
 }

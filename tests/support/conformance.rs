@@ -816,6 +816,13 @@ pub async fn listed<S: SessionStore + ?Sized>(store: &S, index: &IndexKey) -> Ve
     ids
 }
 
+/// What `index_end` answered, sorted as [`ids`] sorts.
+fn ended_ids(ended: Vec<SessionId>) -> Vec<String> {
+    let mut ids: Vec<String> = ended.iter().map(|id| id.as_str().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
 /// The ids of `keys`, sorted, to compare with [`listed`].
 pub fn ids(keys: &[&SessionKey]) -> Vec<String> {
     let mut ids: Vec<String> = keys.iter().map(|key| key.id().to_owned()).collect();
@@ -947,7 +954,11 @@ async fn ending_an_index_ends_all_its_sessions_but_the_kept_one<S: SessionStore 
         .index_end(&index, Some(&keep))
         .await
         .expect("index_end failed");
-    assert_eq!(ended, 2);
+    assert_eq!(
+        ended_ids(ended),
+        ids(&[&laptop, &phone]),
+        "index_end must name exactly the sessions it ended"
+    );
     assert_eq!(load(store, &laptop, cx).await, None);
     assert_eq!(load(store, &phone, cx).await, None);
     assert!(
@@ -964,7 +975,8 @@ async fn ending_an_index_ends_all_its_sessions_but_the_kept_one<S: SessionStore 
         store
             .index_end(&index, None)
             .await
-            .expect("index_end failed"),
+            .expect("index_end failed")
+            .len(),
         1
     );
     assert_eq!(load(store, &current, cx).await, None);
@@ -973,7 +985,8 @@ async fn ending_an_index_ends_all_its_sessions_but_the_kept_one<S: SessionStore 
         store
             .index_end(&index, None)
             .await
-            .expect("index_end failed"),
+            .expect("index_end failed")
+            .len(),
         0
     );
 }
@@ -1075,7 +1088,7 @@ async fn a_renewal_that_took_its_place_is_ended_with_the_rest<S: SessionStore + 
         .index_end(&index, None)
         .await
         .expect("index_end failed");
-    assert_eq!(ended, 1);
+    assert_eq!(ended_ids(ended), ids(&[&new]));
     assert_eq!(load(store, &new, cx).await, None);
 }
 

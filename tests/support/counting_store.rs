@@ -20,6 +20,7 @@ pub struct Counts {
     deletes: AtomicUsize,
     index_calls: AtomicUsize,
     fail: AtomicBool,
+    fail_commits: AtomicBool,
 }
 
 /// The memory store, counting calls, and failing every call while [`CountingStore::fail`]
@@ -53,6 +54,12 @@ impl CountingStore {
         self.counts.fail.store(on, Ordering::SeqCst);
     }
 
+    /// While on, every commit (a create or an update) fails, and the other calls (loads,
+    /// deletes) succeed: a commit that fails half way, after a delete.
+    pub fn fail_commits(&self, on: bool) {
+        self.counts.fail_commits.store(on, Ordering::SeqCst);
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         if self.counts.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("test says no".into()));
@@ -80,6 +87,9 @@ impl SessionStore for CountingStore {
     ) -> Result<CommitOutcome, StoreError> {
         self.counts.commits.fetch_add(1, Ordering::SeqCst);
         self.check()?;
+        if self.counts.fail_commits.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("test says no to commits".into()));
+        }
         self.inner.commit(key, changes).await
     }
 
@@ -117,7 +127,7 @@ impl SessionStore for CountingStore {
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         self.counts.index_calls.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         self.inner.index_end(index, keep).await

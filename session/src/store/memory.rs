@@ -488,11 +488,11 @@ impl SessionStore for MemoryStore {
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
         let Some(entry) = data.indexes.get_mut(index.as_str()) else {
-            return Ok(0);
+            return Ok(Vec::new());
         };
         let kept = keep.and_then(|keep| entry.ids.remove_entry(keep.as_str()));
         let ended = std::mem::take(&mut entry.ids);
@@ -500,11 +500,13 @@ impl SessionStore for MemoryStore {
         if entry.ids.is_empty() {
             data.indexes.remove(index.as_str());
         }
-        let mut count = 0;
+        let mut live = Vec::new();
         for id in ended.keys().filter_map(|id| SessionId::parse_any(id)) {
             let removed = data.sessions.remove(index.session_key(&id).as_str());
-            count += usize::from(removed.is_some_and(|entry| entry.is_live(now)));
+            if removed.is_some_and(|entry| entry.is_live(now)) {
+                live.push(id);
+            }
         }
-        Ok(count)
+        Ok(live)
     }
 }

@@ -332,10 +332,15 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
-        let old = self.old.index_end(index, keep).await?;
-        let new = self.new.index_end(index, keep).await?;
-        Ok(old + new)
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let mut ended = self.old.index_end(index, keep).await?;
+        // A session being moved may have been in both: it ended once.
+        for id in self.new.index_end(index, keep).await? {
+            if !ended.contains(&id) {
+                ended.push(id);
+            }
+        }
+        Ok(ended)
     }
 
     async fn increment(

@@ -25,12 +25,12 @@ mod migrating;
 mod redis;
 pub(crate) mod time;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{ExpiryListener, ExpiryNotifications, RedisStore, RedisStoreBuilder};
 #[cfg(feature = "cluster")]
 pub use self::redis::{RedisClusterStore, RedisClusterStoreBuilder};
 #[cfg(feature = "sentinel")]
 pub use self::redis::{RedisSentinelStore, RedisSentinelStoreBuilder};
-#[cfg(feature = "redis")]
-pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use memory::MemoryStore;
 pub use migrating::{MigratingStore, MigratingStoreBuilder};
 
@@ -612,13 +612,14 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError>;
 
     /// Ends every session in a per-user index but `keep`, and takes them out of it, in
-    /// bounded batches. Returns how many sessions existed and were ended. A session that a
-    /// renewal is moving to a new id meanwhile is ended too (see [`TakeOver`]).
+    /// bounded batches. Returns the ids of the sessions that existed and were ended (each
+    /// once; the middleware reports each in a lifecycle event). A session that a renewal
+    /// is moving to a new id meanwhile is ended too (see [`TakeOver`]).
     async fn index_end(
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError>;
+    ) -> Result<Vec<SessionId>, StoreError>;
 
     /// Adds to one integer field of a live session, atomically, and refreshes its
     /// time-to-live, in one step; returns the field's new value. `Ok(None)`: there is no

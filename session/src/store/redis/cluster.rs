@@ -138,7 +138,7 @@ impl SessionStore for RedisClusterStore {
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         self.operations.index_end(&self.conn, index, keep).await
     }
 }

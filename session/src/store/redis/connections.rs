@@ -71,6 +71,11 @@ impl Connections {
         }
     }
 
+    /// The client every connection is made with.
+    pub(super) fn client(&self) -> &Client {
+        &self.connector.client
+    }
+
     /// The connection made by `connect`.
     pub(super) fn home(&self) -> ConnectionManager {
         self.home.clone()

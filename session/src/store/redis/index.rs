@@ -176,16 +176,16 @@ pub(super) async fn end<C: ConnectionLike + Clone + Send>(
     conn: &C,
     index: &IndexKey,
     keep: Option<&SessionId>,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<SessionId>, StoreError> {
     let keep = keep.map(SessionId::as_str).unwrap_or_default();
-    let mut ended = 0;
+    let mut ended = Vec::new();
     loop {
         let taken: Vec<String> = ScriptCall::new(&scripts.index_end, &[index.as_str()])
             .arg(keep)
             .arg(BATCH)
             .invoke(&mut conn.clone())
             .await?;
-        ended += delete_sessions(conn, index, &taken).await?;
+        ended.extend(delete_sessions(conn, index, &taken).await?);
         if taken.len() < BATCH {
             return Ok(ended);
         }
@@ -215,7 +215,7 @@ pub(super) async fn make_room<C: ConnectionLike + Clone + Send>(
         .arg(&ids)
         .query_async(&mut conn.clone())
         .await?;
-    let ended = delete_sessions(conn, index, &ids).await?;
+    let ended = delete_sessions(conn, index, &ids).await?.len();
     tracing::info!(
         ended,
         cap,
@@ -224,13 +224,13 @@ pub(super) async fn make_room<C: ConnectionLike + Clone + Send>(
     Ok(())
 }
 
-/// Deletes the sessions of `ids` (members of `index`), concurrently. Returns how many
+/// Deletes the sessions of `ids` (members of `index`), concurrently. Returns the ones that
 /// existed.
 async fn delete_sessions<C: ConnectionLike + Clone + Send>(
     conn: &C,
     index: &IndexKey,
     ids: &[String],
-) -> Result<usize, StoreError> {
+) -> Result<Vec<SessionId>, StoreError> {
     let deleted = try_join_all(
         ids.iter()
             .filter_map(|id| SessionId::parse_any(id))
@@ -242,12 +242,12 @@ async fn delete_sessions<C: ConnectionLike + Clone + Send>(
                         .arg(key.as_str())
                         .query_async(&mut conn)
                         .await?;
-                    Ok::<_, StoreError>(removed > 0)
+                    Ok::<_, StoreError>((removed > 0).then_some(id))
                 }
             }),
     )
     .await?;
-    Ok(deleted.into_iter().filter(|removed| *removed).count())
+    Ok(deleted.into_iter().flatten().collect())
 }
 
 /// What `lua/index_describe.lua` answers for a live session: its time-to-live in ms (-1:

@@ -13,6 +13,7 @@
 //!   (what a load script answers, in either layout);
 //! - `sized_command.rs`: the hot paths' commands, their buffers sized up front;
 //! - `scan.rs`: counting the sessions under a prefix, for the end of a migration;
+//! - `expiry.rs`: the listener that reports sessions Redis expired as lifecycle events;
 //! - the Lua: `scripts.rs` (the scripts and their preload), `script_call.rs` (one call of
 //!   one), `lua/`.
 //!
@@ -26,6 +27,7 @@
 #[cfg(feature = "cluster")]
 mod cluster;
 mod connections;
+mod expiry;
 mod hash_commit;
 mod hash_load;
 mod increment;
@@ -46,6 +48,7 @@ mod topology;
 
 #[cfg(feature = "cluster")]
 pub use self::cluster::{RedisClusterStore, RedisClusterStoreBuilder};
+pub use self::expiry::{ExpiryListener, ExpiryNotifications};
 #[cfg(feature = "sentinel")]
 pub use self::sentinel::{RedisSentinelStore, RedisSentinelStoreBuilder};
 pub use self::single_node::{RedisStore, RedisStoreBuilder};

@@ -184,7 +184,7 @@ impl Operations {
         conn: &C,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         index::end(&self.scripts, conn, index, keep).await
     }
 }

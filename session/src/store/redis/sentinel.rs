@@ -222,7 +222,7 @@ impl SessionStore for RedisSentinelStore {
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         let conn = self.master().await?;
         let result = self.shared.operations.index_end(&conn, index, keep).await;
         self.settle(result)

@@ -63,6 +63,16 @@ impl RedisStore {
     pub async fn count_sessions(&self, prefix: &str) -> Result<u64, StoreError> {
         super::scan::count_sessions(&mut self.conns.get().await?, prefix).await
     }
+
+    /// The client the store's connections are made with.
+    pub(super) fn client(&self) -> &Client {
+        self.conns.client()
+    }
+
+    /// The connection of the runtime the caller runs on.
+    pub(super) async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        self.conns.get().await
+    }
 }
 
 impl fmt::Debug for RedisStore {
@@ -138,7 +148,7 @@ impl SessionStore for RedisStore {
         &self,
         index: &IndexKey,
         keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         self.operations
             .index_end(&self.conns.get().await?, index, keep)
             .await
