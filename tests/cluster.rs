@@ -294,3 +294,23 @@ async fn a_killed_master_fails_over_with_503s_only_and_no_wrong_answer() {
     );
     visitors.check_all_readable(&app).await;
 }
+
+/// Sessions on every master expire, and two app instances with a listener each report
+/// each expiry once: the listener subscribes on every master, not only on one.
+#[actix_web::test]
+async fn expired_sessions_on_every_master_are_reported_once() {
+    let cluster = RedisCluster::start();
+    actix_typed_session_tests::expiry::run(
+        || store(&cluster),
+        12,
+        || {
+            let holding = cluster
+                .masters(0)
+                .into_iter()
+                .filter(|&master| !keys_on(&cluster, master).is_empty())
+                .count();
+            assert!(holding >= 2, "sessions on {holding} master(s) only");
+        },
+    )
+    .await;
+}

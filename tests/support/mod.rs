@@ -12,6 +12,7 @@ pub mod counter_app;
 pub mod counter_process;
 pub mod counting_store;
 pub mod cut_proxy;
+pub mod expiry;
 pub mod failover;
 pub mod http;
 pub mod layout;

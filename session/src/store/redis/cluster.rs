@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
+use redis::{ConnectionInfo, IntoConnectionInfo};
 
 use super::operations::Operations;
 use super::retry::Attempt;
@@ -37,6 +38,10 @@ use crate::store::{
 pub struct RedisClusterStore {
     conn: ClusterConnection,
     operations: Arc<Operations>,
+    /// How to reach one node by itself (the first node URL's scheme, TLS settings and
+    /// credentials), for connections the cluster client does not make: the expiry
+    /// listener subscribes on each master.
+    node: Arc<ConnectionInfo>,
 }
 
 impl RedisClusterStore {
@@ -143,6 +148,19 @@ impl SessionStore for RedisClusterStore {
     }
 }
 
+impl RedisClusterStore {
+    /// A handle on the cluster connection (shared with the store's other clones).
+    pub(super) fn connection(&self) -> ClusterConnection {
+        self.conn.clone()
+    }
+
+    /// How to reach one node by itself: the first node URL's settings, credentials
+    /// included, with another address put in.
+    pub(super) fn node_info(&self) -> &ConnectionInfo {
+        &self.node
+    }
+}
+
 /// Settings for a [`RedisClusterStore`], from [`RedisClusterStore::builder`].
 #[derive(Clone)]
 #[must_use]
@@ -205,9 +223,20 @@ impl RedisClusterStoreBuilder {
         if let Some(password) = &self.settings.password {
             builder = builder.password(password);
         }
-        let client: ClusterClient = builder
-            .build()
-            .map_err(|err| StoreError::Unavailable(format!("invalid cluster address: {err}")))?;
+        let invalid = |err: redis::RedisError| {
+            StoreError::Unavailable(format!("invalid cluster address: {err}"))
+        };
+        let client: ClusterClient = builder.build().map_err(invalid)?;
+        let first = self.nodes.first().map(String::as_str).unwrap_or_default();
+        let mut node = first.into_connection_info().map_err(invalid)?;
+        let mut redis_settings = node.redis_settings().clone();
+        if let Some(username) = &self.settings.username {
+            redis_settings = redis_settings.set_username(username);
+        }
+        if let Some(password) = &self.settings.password {
+            redis_settings = redis_settings.set_password(password);
+        }
+        node = node.set_redis_settings(redis_settings);
         let mut conn = client.get_async_connection().await?;
         let operations = Operations::new(Topology::Cluster);
         // Every master caches the scripts, so the first request sends only `EVALSHA`.
@@ -215,6 +244,7 @@ impl RedisClusterStoreBuilder {
         Ok(RedisClusterStore {
             conn,
             operations: Arc::new(operations),
+            node: Arc::new(node),
         })
     }
 }

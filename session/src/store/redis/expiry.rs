@@ -1,6 +1,7 @@
 //! Sessions that Redis expired, reported as [`SessionEventKind::Expired`] events: a task
 //! subscribed to Redis' keyspace notifications for expired keys (`notify-keyspace-events`
-//! with `E` and `x`), on its own connection. Every app instance may run one; for each
+//! with `E` and `x`), on connections of its own to every master (`expiry_source.rs` says
+//! which servers those are for each store). Every app instance may run one; for each
 //! expiry they race to set a claim key (`SET {prefix}expired:{id} 1 NX PX ...`), and only
 //! the one that set it delivers the event, so each expiry is reported once across them.
 //!
@@ -11,11 +12,14 @@
 
 use std::time::Duration;
 
+use futures_util::stream::{self, BoxStream, SelectAll};
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, PubSub};
-use redis::Client;
+use redis::aio::MultiplexedConnection;
+use redis::{Client, Msg};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
+use super::expiry_source::ExpirySource;
 use super::single_node::RedisStore;
 use crate::error::StoreError;
 use crate::events::SessionEvents;
@@ -25,8 +29,13 @@ use crate::events::SessionEvents;
 /// (ids are random), so a claim never has to outlive this.
 const CLAIM_TTL: Duration = Duration::from_secs(300);
 
-/// How long the listener waits before subscribing again after losing its connection.
+/// How long the listener waits before subscribing again after losing a connection.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+/// How often the listener asks which servers are the masters (the sentinels, or the
+/// cluster's slot map), to follow a failover: a demoted master's subscribers hear nothing
+/// more, and a promoted one's expiries are heard only once subscribed there.
+const CHECK_MASTERS_EVERY: Duration = Duration::from_secs(5);
 
 /// Whether [`RedisStore::expiry_events`] turns Redis' expiry notifications on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +90,12 @@ impl RedisStore {
     /// the session ended otherwise (logout, "sign out everywhere", the absolute timeout,
     /// which delete it). It comes late by Redis' lazy expiry: Redis expires a key when it
     /// is touched or when its background cycle samples it, usually within a fraction of a
-    /// second of its time-to-live, longer with many keys that have one. Sessions of a
-    /// Redis Cluster or a Sentinel store are not reported.
+    /// second of its time-to-live, longer with many keys that have one.
+    ///
+    /// `RedisClusterStore::expiry_events` and `RedisSentinelStore::expiry_events` do the
+    /// same on every master of a cluster, and on the master the sentinels name. Every five
+    /// seconds the listener asks which servers the masters are, and subscribes again when
+    /// they changed: expiries on a newly promoted master before then are missed.
     ///
     /// Fails when Redis cannot be reached to subscribe, or, with
     /// [`ExpiryNotifications::Configure`], refuses `CONFIG SET`.
@@ -107,67 +120,129 @@ impl RedisStore {
         events: SessionEvents,
         notifications: ExpiryNotifications,
     ) -> Result<ExpiryListener, StoreError> {
-        let client = self.client().clone();
-        let mut claims = self.connection().await?;
-        notify(&mut claims, notifications).await?;
-        let db = client.get_connection_info().redis_settings().db();
-        let channel = format!("__keyevent@{db}__:expired");
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            StoreError::Unsupported("the expiry listener runs on a Tokio runtime".to_owned())
-        })?;
-        let subscribed = subscribe(&client, &channel).await?;
-        let listener = Listener {
-            client,
-            claims,
-            channel,
-            notifications,
-            events,
+        let source = ExpirySource::OneNode {
+            store: self.clone(),
+            claims: self.connection().await?,
         };
-        Ok(ExpiryListener {
-            task: runtime.spawn(listener.run(subscribed)),
-        })
+        listen(source, events, notifications).await
     }
+}
+
+/// Subscribes on every master of `source` and spawns the task that delivers what they
+/// report. Fails when a master cannot be reached, or refuses `CONFIG SET` when asked to
+/// turn notifications on.
+pub(super) async fn listen(
+    source: ExpirySource,
+    events: SessionEvents,
+    notifications: ExpiryNotifications,
+) -> Result<ExpiryListener, StoreError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        StoreError::Unsupported("the expiry listener runs on a Tokio runtime".to_owned())
+    })?;
+    let listener = Listener {
+        source,
+        notifications,
+        events,
+    };
+    let subscribed = listener.subscribe().await?;
+    Ok(ExpiryListener {
+        task: runtime.spawn(listener.run(subscribed)),
+    })
 }
 
 /// What the listener task holds.
 struct Listener {
-    client: Client,
-    /// For the claims (and `CONFIG` again after a reconnection); reconnects by itself.
-    claims: ConnectionManager,
-    channel: String,
+    source: ExpirySource,
     notifications: ExpiryNotifications,
     events: SessionEvents,
 }
 
+/// The listener's subscriptions: one per master, merged into one stream, which yields
+/// `None` when any of them loses its connection.
+struct Subscribed {
+    /// The masters' addresses, to notice when they change.
+    masters: Vec<String>,
+    messages: SelectAll<BoxStream<'static, Option<Msg>>>,
+}
+
 impl Listener {
-    /// Delivers the expiries of `subscribed`, and subscribes again whenever the connection
-    /// is lost, until the task is aborted.
-    async fn run(mut self, subscribed: PubSub) {
+    /// Delivers the expiries of `subscribed`, and subscribes again whenever a connection
+    /// is lost or the masters change, until the task is aborted.
+    async fn run(mut self, subscribed: Subscribed) {
         let mut subscribed = Some(subscribed);
         loop {
-            if let Some(mut pubsub) = subscribed.take() {
-                let mut messages = pubsub.on_message();
-                while let Some(message) = messages.next().await {
+            if let Some(subscribed) = subscribed.take() {
+                self.deliver(subscribed).await;
+                tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+            }
+            match self.subscribe().await {
+                Ok(fresh) => subscribed = Some(fresh),
+                Err(error) => {
+                    tracing::warn!(%error, "the session expiry listener could not subscribe");
+                    tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+                }
+            }
+        }
+    }
+
+    /// Delivers the expiries `subscribed` reports until one of its connections is lost or
+    /// the masters are no longer the ones it subscribed on.
+    async fn deliver(&mut self, mut subscribed: Subscribed) {
+        let mut check_masters_at = Instant::now() + CHECK_MASTERS_EVERY;
+        loop {
+            match tokio::time::timeout_at(check_masters_at, subscribed.messages.next()).await {
+                Ok(Some(Some(message))) => {
                     if let Ok(key) = message.get_payload::<String>() {
                         self.expired(&key).await;
                     }
                 }
-                tracing::warn!(
-                    "the session expiry listener lost its Redis connection; expiries until \
-                     it subscribes again are not reported"
-                );
-            }
-            tokio::time::sleep(RESUBSCRIBE_AFTER).await;
-            if let Err(error) = notify(&mut self.claims, self.notifications).await {
-                tracing::warn!(%error, "the session expiry listener could not configure notifications");
-            }
-            match subscribe(&self.client, &self.channel).await {
-                Ok(pubsub) => subscribed = Some(pubsub),
-                Err(error) => {
-                    tracing::warn!(%error, "the session expiry listener could not subscribe");
+                Ok(_) => {
+                    tracing::warn!(
+                        "the session expiry listener lost a Redis connection; expiries until \
+                         it subscribes again are not reported"
+                    );
+                    return;
+                }
+                Err(_) => {
+                    check_masters_at = Instant::now() + CHECK_MASTERS_EVERY;
+                    match self.source.masters().await {
+                        Ok(masters) if addresses(&masters) != subscribed.masters => {
+                            tracing::info!("the Redis masters changed; the session expiry listener subscribes again");
+                            return;
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "the session expiry listener could not ask for the Redis masters");
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Subscribes on every master, turning notifications on (or checking them) first.
+    async fn subscribe(&self) -> Result<Subscribed, StoreError> {
+        let masters = self.source.masters().await?;
+        let mut messages = SelectAll::new();
+        for master in &masters {
+            let mut conn = master.get_multiplexed_async_connection().await?;
+            notify(&mut conn, self.notifications).await?;
+            let db = master.get_connection_info().redis_settings().db();
+            let mut pubsub = master.get_async_pubsub().await?;
+            pubsub
+                .subscribe(format!("__keyevent@{db}__:expired"))
+                .await?;
+            // A `None` after the last message marks a lost connection.
+            let stream = pubsub
+                .into_on_message()
+                .map(Some)
+                .chain(stream::once(async { None }));
+            messages.push(stream.boxed());
+        }
+        Ok(Subscribed {
+            masters: addresses(&masters),
+            messages,
+        })
     }
 
     /// The key `key` expired: if it was a session's and this instance wins the claim, its
@@ -179,17 +254,13 @@ impl Listener {
         if !self.events.any() {
             return;
         }
-        let claimed: Result<Option<String>, _> = redis::cmd("SET")
-            .arg(self.events.claim_key(id))
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(u64::try_from(CLAIM_TTL.as_millis()).unwrap_or(u64::MAX))
-            .query_async(&mut self.claims)
-            .await;
-        match claimed {
-            Ok(Some(_)) => self.events.expired(id),
-            Ok(None) => {} // another instance delivers it
+        match self
+            .source
+            .claim(&self.events.claim_key(id), CLAIM_TTL)
+            .await
+        {
+            Ok(true) => self.events.expired(id),
+            Ok(false) => {} // another instance delivers it
             Err(error) => {
                 tracing::warn!(%error, "an expired session's claim failed; its event is not delivered");
             }
@@ -197,16 +268,19 @@ impl Listener {
     }
 }
 
-/// Subscribes to `channel` on a connection of its own.
-async fn subscribe(client: &Client, channel: &str) -> Result<PubSub, StoreError> {
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(channel).await?;
-    Ok(pubsub)
+/// The masters' addresses, sorted, to compare one lookup with the next.
+fn addresses(masters: &[Client]) -> Vec<String> {
+    let mut addresses: Vec<String> = masters
+        .iter()
+        .map(|master| master.get_connection_info().addr().to_string())
+        .collect();
+    addresses.sort_unstable();
+    addresses
 }
 
 /// Turns expired-key notifications on (`Configure`), or checks that they are on.
 async fn notify(
-    conn: &mut ConnectionManager,
+    conn: &mut MultiplexedConnection,
     notifications: ExpiryNotifications,
 ) -> Result<(), StoreError> {
     let current: Result<Vec<String>, _> = redis::cmd("CONFIG")
@@ -248,4 +322,35 @@ async fn notify(
         .query_async(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(feature = "cluster")]
+impl super::cluster::RedisClusterStore {
+    /// Reports each session that Redis expires on any master of the cluster, as
+    /// [`RedisStore::expiry_events`] does on one server: a subscription on every master,
+    /// and claims through the cluster, so each expiry is delivered once across the app
+    /// instances running a listener. Masters added or promoted are found within five
+    /// seconds; their expiries before then are missed.
+    pub async fn expiry_events(
+        &self,
+        events: SessionEvents,
+        notifications: ExpiryNotifications,
+    ) -> Result<ExpiryListener, StoreError> {
+        listen(ExpirySource::Cluster(self.clone()), events, notifications).await
+    }
+}
+
+#[cfg(feature = "sentinel")]
+impl super::sentinel::RedisSentinelStore {
+    /// Reports each session that Redis expires on the master the sentinels name, as
+    /// [`RedisStore::expiry_events`] does on one server. After a failover the listener
+    /// subscribes on the new master within five seconds; expiries there before then are
+    /// missed.
+    pub async fn expiry_events(
+        &self,
+        events: SessionEvents,
+        notifications: ExpiryNotifications,
+    ) -> Result<ExpiryListener, StoreError> {
+        listen(ExpirySource::Sentinel(self.clone()), events, notifications).await
+    }
 }

@@ -13,7 +13,8 @@
 //!   (what a load script answers, in either layout);
 //! - `sized_command.rs`: the hot paths' commands, their buffers sized up front;
 //! - `scan.rs`: counting the sessions under a prefix, for the end of a migration;
-//! - `expiry.rs`: the listener that reports sessions Redis expired as lifecycle events;
+//! - `expiry.rs`: the listener that reports sessions Redis expired as lifecycle events, and
+//!   `expiry_source.rs`: which servers it subscribes on for each store;
 //! - the Lua: `scripts.rs` (the scripts and their preload), `script_call.rs` (one call of
 //!   one), `lua/`.
 //!
@@ -28,6 +29,7 @@
 mod cluster;
 mod connections;
 mod expiry;
+mod expiry_source;
 mod hash_commit;
 mod hash_load;
 mod increment;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{AsyncConnectionConfig, IntoConnectionInfo};
+use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, IntoConnectionInfo};
 use tokio::sync::Mutex;
 
 use super::operations::Operations;
@@ -117,6 +117,26 @@ impl RedisSentinelStore {
             .await?;
         *self.slot() = Some(conn.clone());
         Ok(conn)
+    }
+
+    /// A client of the master the sentinels name now, asked afresh (the expiry listener
+    /// subscribes on a connection of its own, and checks every few seconds that the master
+    /// is still the same server).
+    pub(super) async fn master_client(&self) -> Result<Client, StoreError> {
+        let lookup = async { self.shared.sentinel.lock().await.async_get_client().await };
+        Ok(tokio::time::timeout(self.shared.lookup_timeout, lookup)
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable("no master from the sentinels in time".into())
+            })??)
+    }
+
+    /// Runs `cmd` on the master (the expiry listener's claims), dropping the connection
+    /// when it fails, as every call of the store does.
+    pub(super) async fn on_master<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let mut conn = self.master().await?;
+        let result = cmd.query_async(&mut conn).await.map_err(StoreError::from);
+        self.settle(result)
     }
 
     fn cached(&self) -> Option<MultiplexedConnection> {
