@@ -204,6 +204,7 @@ mod id;
 mod increment;
 mod index;
 mod index_secret;
+mod koa_cookie;
 mod middleware;
 mod part;
 mod signing;
