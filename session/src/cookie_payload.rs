@@ -3,8 +3,8 @@
 //! codec encrypts.
 //!
 //! The JSON form is an object with short keys, since every byte counts against the
-//! cookie's 4096: `i` the id, `c` the creation time and `e` the expiry (milliseconds
-//! since the epoch), `f` the fields (storage name to the field's own JSON, embedded as
+//! cookie's 4096: `i` the id, `c` the creation time (left out when unknown) and `e` the
+//! expiry (milliseconds since the epoch), `f` the fields (storage name to the field's own JSON, embedded as
 //! it is). Keys it does not know are ignored, so a later version can add some.
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,8 +24,9 @@ pub(crate) struct CookieSession {
     /// Names the session in logs and events (by fingerprint), as a store's id does; a
     /// renewal gives a new one. It unlocks nothing: the cookie is the session.
     pub(crate) id: SessionId,
-    /// For the absolute timeout; a renewal keeps it.
-    pub(crate) created_at: SystemTime,
+    /// For the absolute timeout; a renewal keeps it. Always there in a sealed cookie;
+    /// `None` for a codec whose format keeps none.
+    pub(crate) created_at: Option<SystemTime>,
     /// When the server stops accepting the cookie, whatever the browser was told: a
     /// copy replayed later is no session.
     pub(crate) expires_at: SystemTime,
@@ -53,7 +54,8 @@ impl fmt::Debug for CookieSession {
 #[derive(Serialize)]
 struct Written<'a> {
     i: &'a str,
-    c: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<u64>,
     e: u64,
     /// Sorted, so one session always encodes the same way.
     f: BTreeMap<&'a str, &'a RawValue>,
@@ -62,7 +64,7 @@ struct Written<'a> {
 #[derive(Deserialize)]
 struct Read {
     i: String,
-    c: u64,
+    c: Option<u64>,
     e: u64,
     f: HashMap<String, Box<RawValue>>,
 }
@@ -78,7 +80,7 @@ impl CookieSession {
             .collect::<Result<_, serde_json::Error>>()?;
         serde_json::to_vec(&Written {
             i: self.id.as_str(),
-            c: epoch_millis(self.created_at),
+            c: self.created_at.map(epoch_millis),
             e: epoch_millis(self.expires_at),
             f: fields,
         })
@@ -89,7 +91,10 @@ impl CookieSession {
         let read: Read = serde_json::from_slice(json).ok()?;
         Some(Self {
             id: SessionId::parse(&read.i)?,
-            created_at: from_epoch_millis(read.c)?,
+            created_at: match read.c {
+                Some(ms) => Some(from_epoch_millis(ms)?),
+                None => None,
+            },
             expires_at: from_epoch_millis(read.e)?,
             fields: read
                 .f
@@ -114,7 +119,7 @@ mod tests {
         let now = from_epoch_millis(epoch_millis(SystemTime::now())).unwrap();
         CookieSession {
             id: SessionId::generate().unwrap(),
-            created_at: now,
+            created_at: Some(now),
             expires_at: now + Duration::from_secs(60),
             fields: fields
                 .iter()

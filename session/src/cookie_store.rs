@@ -57,8 +57,8 @@ impl CookieStore {
     /// that is oversized, malformed, tampered with, sealed by no key of the ring or for
     /// another cookie name: all of them mean "no session", never an error.
     pub(crate) fn read(&self, cookie: &CookieSettings, req: &HttpRequest) -> Option<Opened> {
-        let value = cookie_value_within(req, &cookie.name, MAX_COOKIE_BYTES)?;
-        let (session, verified) = self.codec.decode(&cookie.name, &value)?;
+        let cookies = |name: &str| cookie_value_within(req, name, MAX_COOKIE_BYTES);
+        let (session, verified) = self.codec.decode(&cookie.name, &cookies)?;
         Some(Opened { session, verified })
     }
 
@@ -98,11 +98,17 @@ impl CookieStore {
 }
 
 impl CookieCodec {
-    /// The session in `value`, the cookie `name` held, and which key vouched for it.
-    fn decode(&self, name: &str, value: &str) -> Option<(CookieSession, Verified)> {
+    /// The session the cookie `name` carries, and which key vouched for it. `cookies`
+    /// finds the value of a request's cookie by name: the session's own, and any
+    /// companion a codec keeps (a signature cookie, say).
+    fn decode(
+        &self,
+        name: &str,
+        cookies: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<(CookieSession, Verified)> {
         match self {
             CookieCodec::Sealed(sealer) => {
-                let (json, verified) = sealer.open(name, value)?;
+                let (json, verified) = sealer.open(name, &cookies(name)?)?;
                 Some((CookieSession::from_json(&json)?, verified))
             }
         }

@@ -90,12 +90,12 @@ pub(crate) fn save(
     let mut fields = record.fields.clone();
     let changed = !changes.is_empty();
     fields.extend(changes);
-    // Loaded sessions always carry their creation time (`state.rs`).
+    // A session whose cookie kept no creation time starts its absolute timeout now.
     let created_at = record.created_at.unwrap_or_else(SystemTime::now);
 
     if state.wants_renewal() {
         let new = SessionId::generate().map_err(|_| SessionError::NoId)?;
-        let handout = seal.session(new.clone(), created_at, fields)?;
+        let handout = seal.session(new.clone(), Some(created_at), fields)?;
         telemetry::created(true);
         outbox.push(|| SessionEvent::renewed(id, &new, Vec::new()));
         return Ok((handout, Commit::Renewed));
@@ -108,7 +108,7 @@ pub(crate) fn save(
     if !changed && !record.refreshed && !resealed {
         return Ok((Handout::Nothing, Commit::Unchanged));
     }
-    let handout = seal.session(id.clone(), created_at, fields)?;
+    let handout = seal.session(id.clone(), Some(created_at), fields)?;
     let done = if changed {
         Commit::Updated
     } else {
@@ -130,7 +130,7 @@ impl Sealing<'_> {
         fields: HashMap<String, Vec<u8>>,
     ) -> Result<(Handout, SessionId), SessionError> {
         let id = SessionId::generate().map_err(|_| SessionError::NoId)?;
-        let handout = self.session(id.clone(), SystemTime::now(), fields)?;
+        let handout = self.session(id.clone(), Some(SystemTime::now()), fields)?;
         telemetry::created(false);
         Ok((handout, id))
     }
@@ -141,7 +141,7 @@ impl Sealing<'_> {
     fn session(
         &self,
         id: SessionId,
-        created_at: SystemTime,
+        created_at: Option<SystemTime>,
         fields: HashMap<String, Vec<u8>>,
     ) -> Result<Handout, SessionError> {
         let config = &self.state.config;

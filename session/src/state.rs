@@ -217,7 +217,7 @@ impl SessionState {
                 tracing::info!(session = %fingerprint, "session cookie past its expiry");
                 None
             }
-            Some(_) if config.outlived(Some(session.created_at)) => {
+            Some(_) if config.outlived(session.created_at) => {
                 tracing::info!(session = %fingerprint, "session reached its absolute timeout");
                 config.hooks.emit(|| {
                     SessionEvent::new(SessionEventKind::TimedOut, &session.id, Vec::new())
@@ -225,7 +225,7 @@ impl SessionState {
                 None
             }
             Some(left) => Some(Record {
-                created_at: Some(session.created_at),
+                created_at: session.created_at,
                 ttl: Some(left),
                 refreshed: config.refreshes_at_load(left),
                 snapshot: None,

@@ -55,8 +55,9 @@ pub(crate) enum Handout {
     /// This id, freshly signed, in a cookie living `lifetime`: a new session, a renewal, a
     /// rotated key or a moved expiry.
     Issue { id: SessionId, lifetime: Lifetime },
-    /// A cookie store's session, sealed whole (`sealed_commit.rs`): these cookies, by name
-    /// and value, living `lifetime`.
+    /// A cookie store's session, carried whole (`sealed_commit.rs`): these cookies, by
+    /// name and value, as its codec made them (sealed, or a value and its signature),
+    /// living `lifetime`.
     Sealed {
         cookies: Vec<(String, String)>,
         lifetime: Lifetime,
