@@ -11,6 +11,7 @@ use tracing::Instrument;
 use crate::error::SessionError;
 use crate::events::{self, IndexValue, Outbox, SessionEvent, SessionEventKind};
 use crate::id::SessionId;
+use crate::sealed_commit;
 use crate::state::{Loaded, SessionState};
 use crate::store::{
     CommitOutcome, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode, INDEXES_FIELD,
@@ -49,6 +50,9 @@ async fn save(
     req: &HttpRequest,
     outbox: &mut Outbox<'_>,
 ) -> Result<(Handout, Commit), SessionError> {
+    if let Some(cookies) = &state.config.cookie_store {
+        return sealed_commit::save(state, cookies, req, outbox);
+    }
     if state.writes_blind() {
         return commit_blind(state, outbox).await;
     }

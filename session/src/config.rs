@@ -8,8 +8,11 @@ use std::time::{Duration, SystemTime};
 use actix_web::HttpRequest;
 
 use crate::cookie::Lifetime;
+use crate::cookie_store::CookieStore;
+use crate::data::SessionData;
 use crate::device::DeviceRecording;
 use crate::envelope::{Envelope, Wrapped};
+use crate::error::SessionError;
 use crate::events::Hooks;
 use crate::id::SessionId;
 use crate::index_secret::IndexSecret;
@@ -116,6 +119,9 @@ pub(crate) struct Config {
     pub(crate) device: DeviceRecording,
     /// The app's lifecycle event hooks.
     pub(crate) hooks: Hooks,
+    /// The cookie store: sessions travel whole in the cookie, and `store` is a
+    /// placeholder that refuses every call.
+    pub(crate) cookie_store: Option<CookieStore>,
 }
 
 impl Config {
@@ -172,6 +178,32 @@ impl Config {
         }
     }
 
+    /// Refuses, under the cookie store, a struct whose `#[session(index)]` field needs a
+    /// per-user index on the server.
+    pub(crate) fn check_struct<T: SessionData>(&self) -> Result<(), SessionError> {
+        if self.cookie_store.is_some() && T::INDEX_FIELD.is_some() {
+            tracing::error!(
+                r#type = std::any::type_name::<T>(),
+                "a session struct with an #[session(index)] field under the cookie store"
+            );
+            return Err(SessionError::Stateless(
+                "a struct with an #[session(index)] field (the per-user index lives on the server)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a load that finds `ttl_left` of a session's time-to-live pushes it back,
+    /// by the policy (what [`load_options`](Self::load_options) asks of a store); the
+    /// cookie store then seals the cookie again with a later expiry.
+    pub(crate) fn refreshes_at_load(&self, ttl_left: Duration) -> bool {
+        match self.ttl_policy {
+            TtlPolicy::OnEveryAccess => true,
+            TtlPolicy::OnChange => false,
+            TtlPolicy::WhenLessThan(below) => ttl_left < below,
+        }
+    }
+
     /// The cookie lifetime of a session: what its document says (a Node app's), else the
     /// configured one.
     pub(crate) fn lifetime_for(&self, record: Option<&Record>) -> Lifetime {
@@ -216,7 +248,9 @@ impl Config {
     /// timeout and the size limit are checked against the stored session, and a Node
     /// document is merged in the client.
     pub(crate) fn writers_load(&self) -> bool {
-        self.layout != Layout::Fields
+        // The cookie store's "load" is opening the cookie, which a write must carry whole.
+        self.cookie_store.is_some()
+            || self.layout != Layout::Fields
             || self.absolute_timeout.is_some()
             || self.max_session_size.is_some()
     }

@@ -23,6 +23,7 @@ mod memory;
 mod migrating;
 #[cfg(feature = "redis")]
 mod redis;
+pub(crate) mod stateless;
 pub(crate) mod time;
 
 #[cfg(feature = "redis")]
