@@ -260,6 +260,38 @@ async fn session_compat_selects_the_node_formats() {
     assert!(bad.contains("SESSION_COMPAT"), "{bad}");
 }
 
+#[tokio::test]
+async fn session_compat_koa_cookie_keeps_the_whole_session_in_the_cookie() {
+    let counter = Counter::start(&[("SESSION_COMPAT", "koa-cookie".into())]);
+    walk_the_contract(&counter).await;
+    let res = reqwest::get(counter.url("/")).await.expect("GET");
+    let set_cookies: Vec<&str> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().expect("ASCII"))
+        .collect();
+    // base64 of `{"views":1,...`, then its keygrip signature.
+    assert!(
+        set_cookies[0].starts_with("koa.sess=eyJ2aWV3cyI6MSwi"),
+        "{set_cookies:?}"
+    );
+    assert!(
+        set_cookies[1].starts_with("koa.sess.sig="),
+        "{set_cookies:?}"
+    );
+    // What needs a store on the server is not served.
+    let listing = reqwest::get(counter.url("/sessions")).await.expect("GET");
+    assert_eq!(listing.status(), StatusCode::NOT_FOUND);
+
+    let redis = RedisServer::start();
+    let bad = Counter::start_failing(&[
+        ("SESSION_COMPAT", "koa-cookie".into()),
+        ("REDIS_URL", redis.url()),
+    ]);
+    assert!(bad.contains("unset the Redis variables"), "{bad}");
+}
+
 #[test]
 fn keys_that_cannot_sign_safely_stop_the_example_at_start_up() {
     // A trailing comma once put an empty HMAC key in the ring, with which anyone signs.

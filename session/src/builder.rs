@@ -60,6 +60,10 @@ impl SessionMiddleware {
     ///   `#[session(index)]` field or a counter increment
     ///   ([`SessionError::Stateless`](crate::SessionError::Stateless)).
     ///
+    /// With [`.compat(Compat::KoaSessionCookie)`](SessionMiddlewareBuilder::compat) the
+    /// cookie is koa-session's instead (a Koa app without a store reads and writes the same
+    /// sessions): base64 JSON signed with the Koa app's keys, which the client can read.
+    ///
     /// ```
     /// # use actix_typed_session::{Keys, SessionMiddleware};
     /// let keys = Keys::new(["a cookie store key of at least 32 random bytes"]);
@@ -111,6 +115,10 @@ pub struct SessionMiddlewareBuilder {
     /// store refuses them.
     store_only: Vec<(&'static str, &'static str)>,
 }
+
+/// The builder call of the signing hash, which the cookie store refuses but for
+/// koa-session's signed cookie.
+const SIGNING_ALGORITHM: &str = "signing_algorithm";
 
 /// Why the cookie store refuses the options of the per-user index.
 const NO_INDEX: &str = "the per-user index lives on the server, and the cookie store keeps none";
@@ -164,7 +172,9 @@ impl SessionMiddlewareBuilder {
     }
 
     /// Shares sessions with a Node app: the cookie, signature, id shape, Redis key and JSON
-    /// document of the given package (see [`Compat`] and `docs/compat.md`), with any store.
+    /// document of the given package (see [`Compat`] and `docs/compat.md`), with any store;
+    /// [`Compat::KoaSessionCookie`] (no store on the Node side) with the cookie store
+    /// ([`SessionMiddleware::builder_with_cookie_store`]) only.
     /// Options set after this call override the preset's. Default: no preset, this
     /// library's own cookie, id and hash layout.
     ///
@@ -186,6 +196,9 @@ impl SessionMiddlewareBuilder {
         self.ttl = preset.ttl;
         self.ttl_policy = preset.ttl_policy;
         self.compat = Some(compat);
+        if compat.keeps_sessions_in_the_cookie() {
+            return self;
+        }
         self.store_only(
             "compat",
             "the Node presets share a server-side store's sessions with a Node app",
@@ -303,7 +316,7 @@ impl SessionMiddlewareBuilder {
     pub fn signing_algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
         self.store_only(
-            "signing_algorithm",
+            SIGNING_ALGORITHM,
             "it encrypts and authenticates with AES-256-GCM, and signs no id",
         )
     }
@@ -569,6 +582,8 @@ impl SessionMiddlewareBuilder {
     fn check(&self) -> Result<(), ConfigError> {
         if self.cookie_store {
             self.check_cookie_store()?;
+        } else if let Some(compat) = self.koa_cookie() {
+            return Err(ConfigError::CookiePresetWithStore { compat });
         }
         match self.keys.problem() {
             None => {}
@@ -640,12 +655,20 @@ impl SessionMiddlewareBuilder {
         if self.keys.is_empty() {
             return Err(ConfigError::CookieStoreWithoutKeys);
         }
+        // koa-session's cookie mode signs with the Koa app's keys, as the Redis presets
+        // do: short ones by name (`check` follows), and keygrip's hash of choice.
+        let koa = self.koa_cookie().is_some();
         match self.keys.first_short() {
+            _ if koa => {}
             Some((index, 0)) => return Err(ConfigError::EmptyKey { index }),
             Some((index, len)) => return Err(ConfigError::ShortCookieStoreKey { index, len }),
             None => {}
         }
-        if let Some(&(option, reason)) = self.store_only.first() {
+        let refused = self
+            .store_only
+            .iter()
+            .find(|(option, _)| !(koa && *option == SIGNING_ALGORITHM));
+        if let Some(&(option, reason)) = refused {
             return Err(ConfigError::NotWithCookieStore { option, reason });
         }
         if self.id_transport != IdTransport::Cookie {
@@ -657,15 +680,24 @@ impl SessionMiddlewareBuilder {
         Ok(())
     }
 
+    /// The preset that keeps sessions in the cookie, if it was chosen.
+    fn koa_cookie(&self) -> Option<Compat> {
+        self.compat
+            .filter(|compat| compat.keeps_sessions_in_the_cookie())
+    }
+
     /// The options, resolved; also what `test::TestSession` runs with.
     pub(crate) fn config(self) -> Config {
-        // The cookie store's cookie is sealed whole: no id, so no signature cookie.
-        let keygrip = Keygrip::new(&self.keys, self.algorithm).filter(|_| !self.cookie_store);
-        let cookie_store = self
-            .cookie_store
+        let koa_cookie = self.cookie_store && self.koa_cookie().is_some();
+        // The sealed cookie is the session whole: no id, so no signature cookie. koa's
+        // cookie mode signs its value in `.sig`, which the settings then clear and make
+        // room for as they do for an id's.
+        let keygrip =
+            Keygrip::new(&self.keys, self.algorithm).filter(|_| !self.cookie_store || koa_cookie);
+        let sealed = (self.cookie_store && !koa_cookie)
             .then(|| CookieStore::sealed(&self.keys))
             .flatten();
-        if keygrip.is_none() && cookie_store.is_none() {
+        if keygrip.is_none() && sealed.is_none() {
             tracing::warn!("session cookies are not signed: no keys were given");
         }
         let index_names = match &self.index_secret {
@@ -708,6 +740,14 @@ impl SessionMiddlewareBuilder {
         let envelope = preset
             .as_ref()
             .map_or(Envelope::Plain, |preset| (preset.envelope)(&cookie));
+        let cookie_store = match &cookie.keygrip {
+            Some(keygrip) if koa_cookie => Some(CookieStore::koa(
+                keygrip.clone(),
+                envelope.clone(),
+                &cookie.sig_name,
+            )),
+            _ => sealed,
+        };
         Config {
             store: self.store,
             transport: Transport::new(self.id_transport, self.id_header, cookie),

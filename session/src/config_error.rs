@@ -113,13 +113,27 @@ pub enum ConfigError {
     /// cannot honour: it needs a store on the server (the per-user index and its options,
     /// the device a login records, the store's key prefix, what to do when the store
     /// fails), or it shapes what the cookie store does not use (a header for the id, a
-    /// Node preset's formats, the signing hash; the cookie store encrypts).
+    /// Node preset's formats, the signing hash; the cookie store encrypts), but for
+    /// [`Compat::KoaSessionCookie`](crate::Compat::KoaSessionCookie), which takes its
+    /// signing hash.
     #[error("{option} cannot be used with the cookie store: {reason}")]
     NotWithCookieStore {
         /// The builder call.
         option: &'static str,
         /// Why the cookie store cannot honour it.
         reason: &'static str,
+    },
+    /// [`Compat::KoaSessionCookie`](crate::Compat::KoaSessionCookie) on a builder with a
+    /// store: the preset keeps the whole session in the cookie, so the store would be
+    /// accepted and never used, and the Node app would find no session in it.
+    #[error(
+        "the {compat:?} preset keeps the whole session in the cookie and needs the cookie \
+         store: build with SessionMiddleware::builder_with_cookie_store(keys).compat(..), \
+         or pick the preset of the Node app's store"
+    )]
+    CookiePresetWithStore {
+        /// The preset.
+        compat: Compat,
     },
     /// The cookie store was given [`Keys::none`](crate::Keys::none): it encrypts
     /// sessions with the keys, and will not send them readable and unauthenticated.

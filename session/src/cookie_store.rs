@@ -3,20 +3,22 @@
 //! out of a request's cookies and turns one into the cookies that carry it, within the
 //! size browsers keep, through a [`CookieCodec`].
 //!
-//! The codec is what a cookie's value is made of. Only [`CookieCodec::Sealed`] exists
+//! The codec is what a cookie's value is made of: [`CookieCodec::Sealed`]
 //! (`sealed_cookie.rs`: encrypted and authenticated, with the session's JSON form of
-//! `cookie_payload.rs`); another format, such as a Node package's signed base64 JSON,
-//! is another variant with its own `decode` and `encode`, and what surrounds it (reading
-//! the request, the size limit, the commit in `sealed_commit.rs`, the transport) stays
-//! as it is.
+//! `cookie_payload.rs`), or [`CookieCodec::KoaSession`] (`koa_cookie.rs`: koa-session's
+//! signed base64 JSON, for `Compat::KoaSessionCookie`). What surrounds it (reading the
+//! request, the size limit, the commit in `sealed_commit.rs`, the transport) is the same
+//! for both.
 
 use actix_web::HttpRequest;
 
 use crate::cookie::{cookie_value_within, CookieSettings, Lifetime};
 use crate::cookie_payload::{CookieSession, EMPTY_JSON_LEN};
+use crate::envelope::Envelope;
 use crate::error::SessionError;
+use crate::koa_cookie::KoaCookie;
 use crate::sealed_cookie::{plaintext_room, SealError, Sealer};
-use crate::signing::{Keys, Verified};
+use crate::signing::{Keygrip, Keys, Verified};
 
 /// The most bytes a browser keeps of one cookie: its whole `Set-Cookie` line, name, value
 /// and every attribute (RFC 6265 section 6.1 asks for at least 4096; browsers keep no
@@ -29,6 +31,9 @@ pub(crate) enum CookieCodec {
     /// AES-256-GCM over the session's JSON form (`sealed_cookie.rs`): clients can neither
     /// read nor change it.
     Sealed(Sealer),
+    /// koa-session's cookie mode (`koa_cookie.rs`): base64 of the session's JSON, signed
+    /// in a second cookie. Clients can read it, not change it.
+    KoaSession(KoaCookie),
 }
 
 /// The session a request's cookie carried.
@@ -51,6 +56,14 @@ impl CookieStore {
         Sealer::new(keys).map(|sealer| Self {
             codec: CookieCodec::Sealed(sealer),
         })
+    }
+
+    /// koa-session's cookie mode: values signed by `keygrip` in the cookie `sig_name`, and
+    /// `envelope` (koa-session's) for what each write adds.
+    pub(crate) fn koa(keygrip: Keygrip, envelope: Envelope, sig_name: &str) -> Self {
+        Self {
+            codec: CookieCodec::KoaSession(KoaCookie::new(keygrip, envelope, sig_name)),
+        }
     }
 
     /// The session `req` carries in the cookie of `cookie`; `None` for no cookie, or one
@@ -93,6 +106,7 @@ impl CookieStore {
         let value_room = MAX_COOKIE_BYTES.saturating_sub(attributes);
         match &self.codec {
             CookieCodec::Sealed(_) => plaintext_room(value_room).saturating_sub(EMPTY_JSON_LEN),
+            CookieCodec::KoaSession(_) => KoaCookie::field_room(value_room),
         }
     }
 }
@@ -111,11 +125,12 @@ impl CookieCodec {
                 let (json, verified) = sealer.open(name, &cookies(name)?)?;
                 Some((CookieSession::from_json(&json)?, verified))
             }
+            CookieCodec::KoaSession(koa) => koa.open(name, cookies),
         }
     }
 
     /// The cookies that carry `session` under the cookie name `name`: one for the sealed
-    /// codec (a signed codec would add its signature's).
+    /// codec, the value and its signature for koa-session's.
     fn encode(
         &self,
         name: &str,
@@ -132,6 +147,7 @@ impl CookieCodec {
                 })?;
                 Ok(vec![(name.to_owned(), value)])
             }
+            CookieCodec::KoaSession(koa) => koa.write(name, session),
         }
     }
 }

@@ -245,7 +245,6 @@ pub(crate) fn koa_expired(record: &Record, now: SystemTime) -> bool {
 
 /// How long a koa-session document has left by its `_expire`; `None` when it states no
 /// such moment or the moment has come.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn koa_time_left(record: &Record, now: SystemTime) -> Option<Duration> {
     let expire = stored_number(record, "_expire")?;
     positive_millis(expire - epoch_millis(now) as f64)

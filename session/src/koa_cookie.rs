@@ -1,9 +1,9 @@
 //! koa-session's cookie mode (an app without a `store`): the whole session travels in the
 //! cookie `koa.sess`, as base64 of its JSON, signed by keygrip in `koa.sess.sig`. This file
-//! turns a verified cookie value into the session's record and a session back into a
-//! value; the signature is `signing.rs`'s, the keys koa-session adds (`_expire`, `_maxAge`,
-//! `_session`) are `envelope.rs`'s, and the editing of the JSON object is
-//! `store/document.rs`'s, as for a koa-redis document.
+//! is that format as a codec of the cookie store (`Compat::KoaSessionCookie`): a verified
+//! cookie value into the session's fields and back. The signature is `signing.rs`'s, the
+//! keys koa-session adds (`_expire`, `_maxAge`, `_session`) are `envelope.rs`'s, and the
+//! JSON object is written by `store/document.rs`, as a koa-redis document is.
 //!
 //! koa-session 7 writes `Buffer.from(JSON.stringify(data)).toString('base64')`: the
 //! standard alphabet with `=` padding, of the app's keys in insertion order followed by
@@ -12,20 +12,22 @@
 //! and treats a value that does not parse, or whose `_expire` has passed, as no session.
 //! So does this file: anything malformed or expired decodes to `None`, a fresh session.
 
-// Nothing outside the tests calls the codec until the cookie store takes it as a preset.
-#![cfg_attr(not(test), allow(dead_code))]
-
-use std::time::SystemTime;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
-use crate::envelope::{koa_expired, koa_time_left};
-use crate::error::StoreError;
+use crate::cookie_payload::CookieSession;
+use crate::envelope::{koa_expired, koa_time_left, Envelope};
+use crate::error::{SessionError, StoreError};
+use crate::id::SessionId;
+use crate::signing::{Keygrip, Verified};
 use crate::store::document::Document;
-use crate::store::{Record, Snapshot};
+use crate::store::time::MAX_TTL;
+use crate::store::Record;
 
 /// What `Buffer.from(value, 'base64')` accepts of well-formed base64: either alphabet
 /// (Node decodes both), with or without padding.
@@ -35,10 +37,99 @@ const READ: GeneralPurposeConfig = GeneralPurposeConfig::new()
 const STANDARD_READ: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, READ);
 const URL_SAFE_READ: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, READ);
 
+/// The most a koa-session document takes besides the app's keys: its braces and
+/// `,"_expire":<13 digits>,"_maxAge":<up to 20 digits>`.
+const ENVELOPE_JSON_LEN: usize = r#"{,"_expire":,"_maxAge":}"#.len() + 13 + 20;
+
+/// koa-session's cookie mode as a codec of the cookie store (`cookie_store.rs`).
+#[derive(Clone)]
+pub(crate) struct KoaCookie {
+    keygrip: Keygrip,
+    /// koa-session's envelope: what each write adds to the session's keys.
+    envelope: Envelope,
+    /// The cookie that holds the value's signature, `<name>.sig`.
+    sig_name: String,
+}
+
+impl KoaCookie {
+    /// Values signed by `keygrip` in the cookie `sig_name`, written with `envelope`.
+    pub(crate) fn new(keygrip: Keygrip, envelope: Envelope, sig_name: &str) -> Self {
+        Self {
+            keygrip,
+            envelope,
+            sig_name: sig_name.to_owned(),
+        }
+    }
+
+    /// The session the cookie `name` carries, if its `.sig` (found by `cookies`, as the
+    /// value) verifies and it [`decode`]s, and which key verified it. Every key of the
+    /// JSON is a field, koa-session's own included (the next write reads `_maxAge` and
+    /// `_session` from them). koa-session keeps no id and no creation time: the session
+    /// gets a random id for logs and events, and none. It expires at `_expire`, or never
+    /// on the server (`maxAge: 'session'`).
+    pub(crate) fn open(
+        &self,
+        name: &str,
+        cookies: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<(CookieSession, Verified)> {
+        let value = cookies(name)?;
+        let verified = self
+            .keygrip
+            .verify_pair(name, &value, &cookies(&self.sig_name)?)?;
+        let record = decode(&value)?;
+        let now = SystemTime::now();
+        let left = record.ttl.unwrap_or(MAX_TTL);
+        let session = CookieSession {
+            id: SessionId::generate().ok()?,
+            created_at: None,
+            expires_at: now.checked_add(left).unwrap_or(now),
+            fields: record.fields,
+        };
+        Some((session, verified))
+    }
+
+    /// The cookies that carry `session` in the cookie `name`: the value, as koa-session
+    /// writes it, and its signature. The app's keys go in the order of their names (the
+    /// cookie session keeps no order; koa-session reads any), then what the envelope adds:
+    /// `_expire` a stored or configured `_maxAge` from now, or `_session` kept.
+    pub(crate) fn write(
+        &self,
+        name: &str,
+        session: &CookieSession,
+    ) -> Result<Vec<(String, String)>, SessionError> {
+        let sorted: BTreeMap<&String, &Vec<u8>> = session.fields.iter().collect();
+        let mut set: Vec<(String, Vec<u8>)> = sorted
+            .into_iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let stored = Record {
+            fields: session.fields.clone(),
+            created_at: None,
+            ttl: None,
+            refreshed: false,
+            snapshot: None,
+        };
+        // The time-to-live is a store's, and there is none.
+        let wrapped = self.envelope.wrap(&mut set, Some(&stored), Duration::ZERO);
+        let value = encode(&set, &wrapped.remove)?;
+        let signature = self.keygrip.sign_pair(name, &value);
+        Ok(vec![
+            (name.to_owned(), value),
+            (self.sig_name.clone(), signature),
+        ])
+    }
+
+    /// The most bytes of fields that fit a value of `value_room` bytes: base64 makes
+    /// three bytes four, and the envelope takes its share.
+    pub(crate) fn field_room(value_room: usize) -> usize {
+        (value_room / 4 * 3).saturating_sub(ENVELOPE_JSON_LEN)
+    }
+}
+
 /// The session a `koa.sess` value holds, once its signature has been checked: every
-/// top-level key as a field (the app's keys and koa-session's own), the JSON as loaded for
-/// [`encode`] to start from, and the time left before `_expire` as the time-to-live.
-/// `None` for a value that is not base64 of a JSON object, or whose `_expire` has passed.
+/// top-level key as a field (the app's keys and koa-session's own), and the time left
+/// before `_expire` as the time-to-live. `None` for a value that is not
+/// base64 of a JSON object, or whose `_expire` has passed.
 ///
 /// Node also accepts a few values refused here, none of which koa-session writes: bytes
 /// that are not UTF-8 (it replaces them), base64 mixing both alphabets or holding other
@@ -57,7 +148,7 @@ pub(crate) fn decode(value: &str) -> Option<Record> {
         created_at: None,
         ttl: None,
         refreshed: false,
-        snapshot: Some(Snapshot::new(json)),
+        snapshot: None,
     };
     let now = SystemTime::now();
     if koa_expired(&record, now) {
@@ -67,19 +158,10 @@ pub(crate) fn decode(value: &str) -> Option<Record> {
     Some(record)
 }
 
-/// The `koa.sess` value of a session: `base` (the JSON [`decode`] read, `None` for a new
-/// session) with `set` and then `remove` applied, as koa-session writes it. Keys keep their
-/// place, new ones go last, and values not set are written back as they came, so keys
-/// only the Node app knows survive. The envelope's keys must be among `set` and `remove`
-/// (see `Envelope::wrap`).
-pub(crate) fn encode(
-    base: Option<&Snapshot>,
-    set: &[(String, Vec<u8>)],
-    remove: &[String],
-) -> Result<String, StoreError> {
-    let mut document = base
-        .and_then(|base| Document::parse(base.as_bytes()))
-        .unwrap_or_default();
+/// The `koa.sess` value of the keys `set`, in their order, less `remove`: base64 (standard,
+/// padded) of compact JSON, as `JSON.stringify` writes it (see `store/document.rs`).
+pub(crate) fn encode(set: &[(String, Vec<u8>)], remove: &[String]) -> Result<String, StoreError> {
+    let mut document = Document::default();
     document.apply(set, remove)?;
     Ok(STANDARD.encode(document.to_bytes()))
 }
@@ -87,13 +169,11 @@ pub(crate) fn encode(
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::time::Duration;
 
     use serde::Deserialize;
 
     use super::*;
-    use crate::envelope::Envelope;
-    use crate::signing::{Algorithm, Keygrip, Keys, Verified};
+    use crate::signing::{Algorithm, Keys};
 
     /// `tests/vectors/koa-session-cookie.json`: cookies written by koa-session 7 itself.
     #[derive(Deserialize)]
@@ -113,7 +193,6 @@ mod tests {
 
     #[derive(Deserialize)]
     struct WrittenHere {
-        base: String,
         set: Vec<(String, String)>,
         value: String,
         sig: String,
@@ -131,60 +210,116 @@ mod tests {
             .collect()
     }
 
-    fn text(record: &Record, name: &str) -> Option<String> {
-        let value = record.fields.get(name)?;
-        Some(String::from_utf8(value.clone()).unwrap())
+    fn text(fields: &HashMap<String, Vec<u8>>, name: &str) -> Option<String> {
+        Some(String::from_utf8(fields.get(name)?.clone()).unwrap())
     }
 
     fn json_of(value: &str) -> String {
         String::from_utf8(STANDARD.decode(value).unwrap()).unwrap()
     }
 
+    /// koa-session's envelope as the builder makes it without a configured max-age.
+    fn koa() -> Envelope {
+        Envelope::Koa {
+            max_age: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+
+    fn grip() -> Keygrip {
+        Keygrip::new(&Keys::new(vectors().keys), Algorithm::Sha1).unwrap()
+    }
+
+    fn codec() -> KoaCookie {
+        KoaCookie::new(grip(), koa(), "koa.sess.sig")
+    }
+
+    /// A request's cookies, as `cookie_store.rs` looks them up.
+    fn jar(pairs: Vec<(String, String)>) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(held, _)| held == name)
+                .map(|(_, value)| value.clone())
+        }
+    }
+
+    fn sent(value: &str, sig: &str) -> impl Fn(&str) -> Option<String> {
+        jar(vec![
+            ("koa.sess".to_owned(), value.to_owned()),
+            ("koa.sess.sig".to_owned(), sig.to_owned()),
+        ])
+    }
+
     #[test]
-    fn every_cookie_koa_session_wrote_verifies_and_decodes_to_its_keys() {
+    fn every_cookie_koa_session_wrote_opens_to_its_keys() {
         let vectors = vectors();
-        let grip = Keygrip::new(&Keys::new(&vectors.keys), Algorithm::Sha1).unwrap();
         assert!(vectors.cookies.len() >= 4);
         for cookie in &vectors.cookies {
-            assert_eq!(
-                grip.verify_pair("koa.sess", &cookie.value, &cookie.sig),
-                Some(Verified::Current),
-                "{}",
-                cookie.json
-            );
             assert_eq!(json_of(&cookie.value), cookie.json);
-            let record = decode(&cookie.value).expect(&cookie.json);
+            let (session, verified) = codec()
+                .open("koa.sess", &sent(&cookie.value, &cookie.sig))
+                .expect(&cookie.json);
+            assert_eq!(verified, Verified::Current, "{}", cookie.json);
+            assert_eq!(session.created_at, None);
             let keys: HashMap<String, serde_json::Value> =
                 serde_json::from_str(&cookie.json).unwrap();
-            assert_eq!(record.fields.len(), keys.len(), "{}", cookie.json);
+            assert_eq!(session.fields.len(), keys.len(), "{}", cookie.json);
             for (name, value) in keys {
-                let decoded: serde_json::Value =
-                    serde_json::from_slice(&record.fields[&name]).unwrap();
-                assert_eq!(decoded, value, "{name} of {}", cookie.json);
+                let opened: serde_json::Value =
+                    serde_json::from_slice(&session.fields[&name]).unwrap();
+                assert_eq!(opened, value, "{name} of {}", cookie.json);
             }
-            assert_eq!(
-                record.snapshot.as_ref().map(Snapshot::as_bytes),
-                Some(cookie.json.as_bytes())
-            );
         }
     }
 
     #[test]
-    fn the_time_to_live_is_what_is_left_before_expire() {
+    fn a_signature_that_does_not_verify_is_no_session() {
         let vectors = vectors();
-        let ten_years = Duration::from_secs(10 * 365 * 24 * 60 * 60);
-        let persistent = decode(&vectors.cookies[0].value).unwrap();
-        let ttl = persistent.ttl.unwrap();
-        assert!(
-            ttl > Duration::from_secs(3600) && ttl < ten_years,
-            "{ttl:?}"
-        );
+        let (first, second) = (&vectors.cookies[0], &vectors.cookies[1]);
+        let pair = |sig: &str| {
+            vec![
+                ("koa.sess".to_owned(), first.value.clone()),
+                ("koa.sess.sig".to_owned(), sig.to_owned()),
+            ]
+        };
+        for cookies in [
+            jar(pair(&second.sig)),
+            jar(pair("")),
+            jar(vec![("koa.sess".to_owned(), first.value.clone())]),
+        ] {
+            assert!(codec().open("koa.sess", &cookies).is_none());
+        }
+        let rotated = Keygrip::new(
+            &Keys::new(["a newer key", "first test key"]),
+            Algorithm::Sha1,
+        )
+        .unwrap();
+        let koa = KoaCookie::new(rotated, koa(), "koa.sess.sig");
+        let (_, verified) = koa
+            .open("koa.sess", &sent(&first.value, &first.sig))
+            .unwrap();
+        assert_eq!(verified, Verified::Rotated);
+    }
+
+    #[test]
+    fn the_server_holds_a_session_to_its_expire() {
+        let vectors = vectors();
+        let now = SystemTime::now();
+        let year = Duration::from_secs(365 * 24 * 60 * 60);
+        let first = &vectors.cookies[0];
+        let (persistent, _) = codec()
+            .open("koa.sess", &sent(&first.value, &first.sig))
+            .unwrap();
+        let left = persistent.expires_at.duration_since(now).unwrap();
+        assert!(left > year && left < 11 * year, "{left:?}");
         let browser_session = vectors
             .cookies
             .iter()
             .find(|cookie| cookie.json.contains("_session"))
             .unwrap();
-        assert_eq!(decode(&browser_session.value).unwrap().ttl, None);
+        let cookies = sent(&browser_session.value, &browser_session.sig);
+        let (unlimited, _) = codec().open("koa.sess", &cookies).unwrap();
+        assert!(unlimited.expires_at.duration_since(now).unwrap() > 90 * year);
     }
 
     #[test]
@@ -192,6 +327,9 @@ mod tests {
         let expired = vectors().expired;
         assert!(json_of(&expired.value).contains(r#""_maxAge":1}"#));
         assert!(decode(&expired.value).is_none());
+        assert!(codec()
+            .open("koa.sess", &sent(&expired.value, &expired.sig))
+            .is_none());
     }
 
     #[test]
@@ -221,7 +359,11 @@ mod tests {
             r#"{"views":1,"_maxAge":1e300}"#,
             r#"{}"#,
         ] {
-            assert!(decode(&encoded(kept)).is_some(), "{kept}");
+            let value = encoded(kept);
+            assert!(decode(&value).is_some(), "{kept}");
+            let sig = grip().sign_pair("koa.sess", &value);
+            let (session, _) = codec().open("koa.sess", &sent(&value, &sig)).expect(kept);
+            codec().write("koa.sess", &session).expect(kept);
         }
     }
 
@@ -237,7 +379,7 @@ mod tests {
         let unpadded = standard.trim_end_matches('=').to_owned();
         for value in [standard, url_safe, unpadded] {
             let record = decode(&value).expect(&value);
-            assert_eq!(text(&record, "user").unwrap(), r#""zo/\u00eb?>>""#);
+            assert_eq!(text(&record.fields, "user").unwrap(), r#""zo/\u00eb?>>""#);
         }
     }
 
@@ -250,52 +392,61 @@ mod tests {
             .iter()
             .map(|(name, value)| (name.clone(), value.to_string().into_bytes()))
             .collect();
-        assert_eq!(encode(None, &set, &[]).unwrap(), first.value);
+        assert_eq!(encode(&set, &[]).unwrap(), first.value);
     }
 
     #[test]
-    fn a_session_koa_session_wrote_is_written_back_with_its_own_keys_kept() {
+    fn a_value_written_here_is_what_koa_session_read_back() {
         let written_here = vectors().written_here;
-        let base = decode(&written_here.base).unwrap();
         let set: Vec<(String, Vec<u8>)> = written_here
             .set
             .iter()
             .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
             .collect();
-        let value = encode(base.snapshot.as_ref(), &set, &["isNew".to_owned()]).unwrap();
-        // Checked with koa-session's own decode and against the Node app (the fixture says
-        // how).
+        let value = encode(&set, &[]).unwrap();
+        // The fixture says how Node read it.
         assert_eq!(value, written_here.value);
-        let keys = Keys::new(&vectors().keys);
-        let grip = Keygrip::new(&keys, Algorithm::Sha1).unwrap();
-        assert_eq!(grip.sign_pair("koa.sess", &value), written_here.sig);
-        let again = decode(&value).unwrap();
-        assert_eq!(text(&again, "views").as_deref(), Some("7"));
-        assert_eq!(text(&again, "user"), text(&base, "user"));
-    }
-
-    /// koa-session's envelope as the builder makes it without a configured max-age.
-    fn koa() -> Envelope {
-        Envelope::Koa {
-            max_age: Duration::from_secs(24 * 60 * 60),
-        }
+        assert_eq!(grip().sign_pair("koa.sess", &value), written_here.sig);
     }
 
     #[test]
-    fn the_envelope_moves_expire_on_and_keeps_the_stored_lifetime_and_unknown_keys() {
-        let node = r#"{"views":1,"cart":["tea"],"user":"ada","_expire":2111614622367,"_maxAge":315360000000}"#;
-        let stored = decode(&STANDARD.encode(node)).unwrap();
-        let mut set = owned(&[("views", "2")]);
-        let wrapped = koa().wrap(&mut set, Some(&stored), Duration::from_secs(60));
-        let value = encode(stored.snapshot.as_ref(), &set, &wrapped.remove).unwrap();
-        let json = json_of(&value);
+    fn a_write_keeps_unknown_keys_and_the_stored_lifetime_and_moves_expire_on() {
+        let node = r#"{"views":1,"cart":["tea"],"user":"ada","isNew":true,"_expire":2111614622367,"_maxAge":315360000000}"#;
+        let value = STANDARD.encode(node);
+        let sig = grip().sign_pair("koa.sess", &value);
+        let (mut session, _) = codec().open("koa.sess", &sent(&value, &sig)).unwrap();
+        session.fields.insert("views".to_owned(), b"2".to_vec());
+        let cookies = codec().write("koa.sess", &session).unwrap();
+        let names: Vec<&str> = cookies.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["koa.sess", "koa.sess.sig"]);
+        let (value, sig) = (&cookies[0].1, &cookies[1].1);
+        assert_eq!(grip().sign_pair("koa.sess", value), *sig);
+        let json = json_of(value);
         assert!(
-            json.starts_with(r#"{"views":2,"cart":["tea"],"user":"ada","_expire":"#),
+            json.starts_with(r#"{"cart":["tea"],"user":"ada","views":2,"_expire":"#),
             "{json}"
         );
         assert!(json.ends_with(r#","_maxAge":315360000000}"#), "{json}");
-        let ttl = decode(&value).unwrap().ttl.unwrap();
-        assert!(ttl > Duration::from_secs(9 * 365 * 24 * 60 * 60), "{ttl:?}");
+        let (again, _) = codec().open("koa.sess", &sent(value, sig)).unwrap();
+        let left = again.expires_at.duration_since(SystemTime::now()).unwrap();
+        assert!(
+            left > Duration::from_secs(9 * 365 * 24 * 60 * 60),
+            "{left:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_session_gets_the_configured_lifetime() {
+        let session = CookieSession {
+            id: SessionId::generate().unwrap(),
+            created_at: None,
+            expires_at: SystemTime::now(),
+            fields: HashMap::from([("views".to_owned(), b"1".to_vec())]),
+        };
+        let cookies = codec().write("koa.sess", &session).unwrap();
+        let json = json_of(&cookies[0].1);
+        assert!(json.starts_with(r#"{"views":1,"_expire":"#), "{json}");
+        assert!(json.ends_with(r#","_maxAge":86400000}"#), "{json}");
     }
 
     #[test]
@@ -306,16 +457,23 @@ mod tests {
             .iter()
             .find(|cookie| cookie.json.contains("_session"))
             .unwrap();
-        let stored = decode(&browser_session.value).unwrap();
-        let mut set = owned(&[("views", "3")]);
-        let wrapped = koa().wrap(&mut set, Some(&stored), Duration::from_secs(60));
-        let value = encode(stored.snapshot.as_ref(), &set, &wrapped.remove).unwrap();
-        assert_eq!(json_of(&value), r#"{"views":3,"_session":true}"#);
+        let cookies = sent(&browser_session.value, &browser_session.sig);
+        let (mut session, _) = codec().open("koa.sess", &cookies).unwrap();
+        session.fields.insert("views".to_owned(), b"3".to_vec());
+        let written = codec().write("koa.sess", &session).unwrap();
+        assert_eq!(json_of(&written[0].1), r#"{"views":3,"_session":true}"#);
+    }
+
+    #[test]
+    fn the_room_for_fields_leaves_room_for_base64_and_the_envelope() {
+        assert_eq!(KoaCookie::field_room(0), 0);
+        let room = KoaCookie::field_room(4000);
+        assert!(room > 2900 && room < 3000, "{room}");
     }
 
     #[test]
     fn a_value_that_is_not_json_is_refused_when_written() {
-        let err = encode(None, &owned(&[("views", "not json")]), &[]).unwrap_err();
+        let err = encode(&owned(&[("views", "not json")]), &[]).unwrap_err();
         assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
     }
 }

@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use actix_web::HttpRequest;
 
 use crate::commit::check_size_of;
+use crate::cookie::Lifetime;
 use crate::cookie_payload::CookieSession;
 use crate::cookie_store::CookieStore;
 use crate::error::SessionError;
@@ -93,9 +94,12 @@ pub(crate) fn save(
     // A session whose cookie kept no creation time starts its absolute timeout now.
     let created_at = record.created_at.unwrap_or_else(SystemTime::now);
 
+    // What the cookie itself says, for a format that keeps it (koa-session's `_maxAge`).
+    let lifetime = config.lifetime_for(Some(record));
+
     if state.wants_renewal() {
         let new = SessionId::generate().map_err(|_| SessionError::NoId)?;
-        let handout = seal.session(new.clone(), Some(created_at), fields)?;
+        let handout = seal.session(new.clone(), Some(created_at), fields, lifetime)?;
         telemetry::created(true);
         outbox.push(|| SessionEvent::renewed(id, &new, Vec::new()));
         return Ok((handout, Commit::Renewed));
@@ -108,7 +112,7 @@ pub(crate) fn save(
     if !changed && !record.refreshed && !resealed {
         return Ok((Handout::Nothing, Commit::Unchanged));
     }
-    let handout = seal.session(id.clone(), Some(created_at), fields)?;
+    let handout = seal.session(id.clone(), Some(created_at), fields, lifetime)?;
     let done = if changed {
         Commit::Updated
     } else {
@@ -130,19 +134,21 @@ impl Sealing<'_> {
         fields: HashMap<String, Vec<u8>>,
     ) -> Result<(Handout, SessionId), SessionError> {
         let id = SessionId::generate().map_err(|_| SessionError::NoId)?;
-        let handout = self.session(id.clone(), Some(SystemTime::now()), fields)?;
+        let lifetime = self.state.config.lifetime_for(None);
+        let handout = self.session(id.clone(), Some(SystemTime::now()), fields, lifetime)?;
         telemetry::created(false);
         Ok((handout, id))
     }
 
     /// The cookies of session `id`: `fields`, its creation time and an expiry a full
     /// time-to-live from now (every write moves it, as a store's does), sealed and checked
-    /// to fit a browser.
+    /// to fit a browser with the cookie `lifetime`.
     fn session(
         &self,
         id: SessionId,
         created_at: Option<SystemTime>,
         fields: HashMap<String, Vec<u8>>,
+        lifetime: Lifetime,
     ) -> Result<Handout, SessionError> {
         let config = &self.state.config;
         let now = SystemTime::now();
@@ -152,7 +158,6 @@ impl Sealing<'_> {
             expires_at: now.checked_add(clamp_ttl(config.ttl)).unwrap_or(now),
             fields,
         };
-        let lifetime = config.transport.lifetime();
         let cookies = self
             .cookies
             .write(config.transport.cookie(), &session, lifetime)?;
