@@ -6,7 +6,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::commit::check_size_of;
 use crate::config::Config;
 use crate::config_error::ConfigError;
 use crate::data::{encode_value, IndexedSession, SessionData, StoredFields, Typed};
@@ -237,7 +236,7 @@ impl SessionAdmin {
                  request does; end the session instead",
             ));
         }
-        check_size_of(self.config.max_session_size, Some(&record.fields), &changes)?;
+        self.config.check_size(Some(&record.fields), &changes)?;
         let mut update =
             self.config
                 .change_set(WriteMode::update_of(&record), changes, Some(&record));

@@ -2,6 +2,7 @@
 //! with what follows from them alone: the store keys, what a load asks of the store, and
 //! the change set of a write.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime};
 
@@ -176,6 +177,39 @@ impl Config {
             refresh_below,
             layout: self.layout,
         }
+    }
+
+    /// The size check of a write of `changes` to a session that holds `stored` (`None`: a
+    /// new one), under `max_session_size`: only growth past the
+    /// limit is refused. Every commit (a request's, the cookie store's, the admin
+    /// handle's) checks through it.
+    pub(crate) fn check_size(
+        &self,
+        stored: Option<&HashMap<String, Vec<u8>>>,
+        changes: &[(String, Vec<u8>)],
+    ) -> Result<(), SessionError> {
+        let Some(limit) = self.max_session_size else {
+            return Ok(());
+        };
+        let entry_size = |(name, value): (&String, &Vec<u8>)| name.len() + value.len();
+        let changed = |name: &String| changes.iter().any(|(changed, _)| changed == name);
+        let mut size: usize = changes
+            .iter()
+            .map(|(name, value)| entry_size((name, value)))
+            .sum();
+        let mut before = 0;
+        if let Some(fields) = stored {
+            before = fields.iter().map(entry_size).sum();
+            size += fields
+                .iter()
+                .filter(|(name, _)| !changed(name))
+                .map(entry_size)
+                .sum::<usize>();
+        }
+        if size > limit && size > before {
+            return Err(SessionError::TooLarge { size, limit });
+        }
+        Ok(())
     }
 
     /// Refuses, under the cookie store, a struct whose `#[session(index)]` field needs a

@@ -14,7 +14,6 @@ use std::time::SystemTime;
 
 use actix_web::HttpRequest;
 
-use crate::commit::check_size_of;
 use crate::cookie::Lifetime;
 use crate::cookie_payload::CookieSession;
 use crate::cookie_store::CookieStore;
@@ -41,11 +40,7 @@ pub(crate) fn save(
     };
     let changes = state.changes()?;
     let stored = loaded.existing().filter(|_| !state.is_purged());
-    check_size_of(
-        config.max_session_size,
-        stored.map(|(_, record)| &record.fields),
-        &changes,
-    )?;
+    config.check_size(stored.map(|(_, record)| &record.fields), &changes)?;
     let seal = Sealing { state, cookies };
 
     if state.is_purged() {
