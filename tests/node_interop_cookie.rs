@@ -68,8 +68,14 @@ async fn a_session_started_on_node_is_read_and_written_by_rust_and_back() {
     let mut browser = Browser::new();
     assert_eq!(browser.get(&node.url("/")).await.body, "1 views");
     assert_eq!(browser.get(&rust.url("/peek")).await.body, "1 views");
-    assert_eq!(browser.get(&rust.url("/")).await.body, "2 views");
-    // What Rust wrote is koa-session's format: its envelope, the lifetime Node stored.
+    let write = browser.get(&rust.url("/")).await;
+    assert_eq!(write.body, "2 views");
+    // What Rust wrote is koa-session's format: its envelope, the lifetime Node stored,
+    // which the cookies carry too.
+    assert_eq!(write.cookie_names(), [NAME, SIG]);
+    for header in &write.set_cookies {
+        assert!(header.contains("Max-Age=86400"), "{header}");
+    }
     let written = session_in(&browser);
     assert_eq!(written["views"], 2);
     assert_eq!(written["_maxAge"], 86_400_000);
