@@ -19,9 +19,10 @@ use crate::store::{JsonWrite, Layout};
 /// A Node session package to share sessions with; pass it to
 /// [`SessionMiddlewareBuilder::compat`](crate::SessionMiddlewareBuilder::compat).
 ///
-/// Every preset stores the session as one JSON object in one Redis string, with the typed
-/// fields as top-level keys (by their storage names, so `rename` picks the Node name), and
-/// keeps the keys the struct does not know. See `docs/compat.md` for the exact wire
+/// Every preset stores the session as one JSON object, with the typed fields as top-level
+/// keys (by their storage names, so `rename` picks the Node name), and keeps the keys the
+/// struct does not know: in one Redis string (or another store's key), or, for
+/// [`Compat::KoaSessionCookie`], in the cookie itself. See `docs/compat.md` for the exact wire
 /// formats and each package's traps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
