@@ -32,6 +32,11 @@ struct SharingWithNodeDoctests;
 #[doc = include_str!("../docs/migrating-stores.md")]
 struct MigratingStoresDoctests;
 
+/// The guide to the cookie store.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/cookie-store.md")]
+struct CookieStoreDoctests;
+
 /// The threat model's example of a field whose default must be the safe one.
 #[cfg(doctest)]
 #[doc = include_str!("../SECURITY.md")]

@@ -13,12 +13,15 @@
 //! (comma-separated secrets of at least 32 bytes each, the first signs; unset, a fixed
 //! development key), `SESSION_ALLOW_SHORT_KEYS=1` (accept shorter secrets, such as a Node
 //! app's), `SESSION_COMPAT` (`koa` or `express`: share
-//! sessions with a koa-session + koa-redis or express-session + connect-redis app),
-//! `SESSION_PREFIX` (store key prefix, after the preset's), `WORKERS`.
+//! sessions with a koa-session + koa-redis or express-session + connect-redis app;
+//! `koa-cookie`: with a koa-session app without a store, the whole session in its signed
+//! cookie, no Redis, see `cookie_mode.rs`), `SESSION_PREFIX` (store key prefix, after the
+//! preset's), `WORKERS`.
 //!
 //! `GET /metrics` shows the session metrics (see `actix_typed_session::telemetry`) in
 //! Prometheus text format, on the app's own port.
 
+mod cookie_mode;
 mod setup;
 
 use std::env;
@@ -67,9 +70,14 @@ struct Login {
     user: String,
 }
 
+/// Whether `/login` takes the name: 1 to [`MAX_USER_LEN`] bytes.
+fn valid_user(user: &str) -> bool {
+    !user.is_empty() && user.len() <= MAX_USER_LEN
+}
+
 async fn login(mut session: Session<Visit>, query: web::Query<Login>) -> HttpResponse {
     let user = query.into_inner().user;
-    if user.is_empty() || user.len() > MAX_USER_LEN {
+    if !valid_user(&user) {
         return HttpResponse::BadRequest().body("user must be 1 to 64 bytes");
     }
     session.set_user(Some(user.clone()));
@@ -137,14 +145,20 @@ fn install_metrics() -> io::Result<PrometheusHandle> {
     Ok(prometheus)
 }
 
+/// `SESSION_COMPAT=koa-cookie`: the cookie store in koa-session's format.
+fn cookie_mode() -> bool {
+    env::var("SESSION_COMPAT").as_deref() == Ok("koa-cookie")
+}
+
 fn with_prefix(builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
     let builder = match env::var("SESSION_COMPAT").as_deref() {
         Err(_) | Ok("") => builder,
         Ok("koa") => builder.compat(Compat::KoaSession),
+        Ok("koa-cookie") => builder.compat(Compat::KoaSessionCookie),
         Ok("express") => builder.compat(Compat::ExpressSession),
         Ok(other) => {
             return Err(io::Error::other(format!(
-                "SESSION_COMPAT must be koa or express, not {other:?}"
+                "SESSION_COMPAT must be koa, koa-cookie or express, not {other:?}"
             )))
         }
     };
@@ -171,12 +185,21 @@ async fn middleware() -> io::Result<SessionMiddleware> {
     let cluster = url_list("REDIS_CLUSTER");
     let sentinels = url_list("REDIS_SENTINEL");
     let chosen = [url.is_some(), cluster.is_some(), sentinels.is_some()];
-    if chosen.iter().filter(|set| **set).count() > 1 {
+    let stores = chosen.iter().filter(|set| **set).count();
+    if stores > 1 {
         return Err(io::Error::other(
             "set only one of REDIS_URL, REDIS_CLUSTER and REDIS_SENTINEL",
         ));
     }
-    let builder = if let Some(url) = url {
+    let builder = if cookie_mode() {
+        if stores > 0 {
+            return Err(io::Error::other(
+                "SESSION_COMPAT=koa-cookie keeps sessions in the cookie: unset the Redis variables",
+            ));
+        }
+        tracing::info!("session store: none, the whole session in koa-session's signed cookie");
+        SessionMiddleware::builder_with_cookie_store(setup::keys())
+    } else if let Some(url) = url {
         let store = RedisStore::connect(&url).await.map_err(io::Error::other)?;
         tracing::info!("session store: Redis at {url}");
         SessionMiddleware::builder(store, setup::keys())
@@ -207,6 +230,17 @@ async fn middleware() -> io::Result<SessionMiddleware> {
         .map_err(|refused| io::Error::other(refused.to_string()))
 }
 
+/// The routes that take a session, with a store on the server.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index))
+        .route("/peek", web::get().to(peek))
+        .route("/login", web::post().to(login))
+        .route("/whoami", web::get().to(whoami))
+        .route("/logout", web::post().to(logout))
+        .route("/sessions", web::get().to(list_sessions))
+        .route("/logout-everywhere", web::post().to(logout_everywhere));
+}
+
 #[actix_web::main]
 async fn main() -> io::Result<()> {
     setup::init_logging();
@@ -214,18 +248,17 @@ async fn main() -> io::Result<()> {
     let sessions = middleware().await?;
     let prometheus = web::Data::new(install_metrics()?);
 
+    let session_routes = if cookie_mode() {
+        cookie_mode::routes
+    } else {
+        routes
+    };
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(prometheus.clone())
             .wrap(sessions.clone())
-            .route("/", web::get().to(index))
-            .route("/peek", web::get().to(peek))
+            .configure(session_routes)
             .route("/health", web::get().to(health))
-            .route("/login", web::post().to(login))
-            .route("/whoami", web::get().to(whoami))
-            .route("/logout", web::post().to(logout))
-            .route("/sessions", web::get().to(list_sessions))
-            .route("/logout-everywhere", web::post().to(logout_everywhere))
             .route("/metrics", web::get().to(metrics))
     });
     if let Some(workers) = setup::workers() {

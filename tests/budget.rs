@@ -594,3 +594,84 @@ async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
         assert_traffic(&old, old_trips, old_cost, &format!("{what}, the old store"));
     }
 }
+
+/// The cookie store's session: small, as it should be.
+#[derive(SessionData)]
+struct Small {
+    views: u64,
+    user: Option<String>,
+}
+
+async fn small_visit(mut session: Session<Small>) -> String {
+    session.update_views(|views| *views += 1);
+    session.views().to_string()
+}
+
+async fn small_login(mut session: Session<Small>) -> &'static str {
+    session.set_user(Some("ada".to_owned()));
+    session.renew();
+    "welcome"
+}
+
+async fn small_peek(session: Session<Small>) -> String {
+    session.views().to_string()
+}
+
+/// Sends one request with the jar's cookies, takes in what it sets, and returns the
+/// length of each `Set-Cookie` line.
+async fn send<S, B>(app: &S, jar: &mut Jar, method: &str, path: &str) -> Vec<usize>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, jar.request(method, path).to_request()).await;
+    assert!(
+        res.status().is_success(),
+        "{method} {path}: {}",
+        res.status()
+    );
+    jar.absorb(&res);
+    res.headers()
+        .get_all("set-cookie")
+        .map(|value| value.len())
+        .collect()
+}
+
+/// The cookie store makes no store call at all (its placeholder store would turn one into
+/// a 503), and pays in bytes instead: every write, and every read that moves the expiry
+/// under the default policy, sends the whole session back. A sealed value is base64 of
+/// the session's JSON plus 29 bytes (version, nonce, tag); the JSON is about 80 bytes
+/// (id, creation time, expiry) plus each field's name and value and 4 bytes of
+/// punctuation.
+#[actix_web::test]
+async fn a_cookie_store_request_makes_no_store_call_and_sends_the_whole_session() {
+    let keys = || Keys::new(["budget cookie store key, long enough to seal"]);
+    let routes = |config: &mut ServiceConfig| {
+        config
+            .route("/", web::get().to(small_visit))
+            .route("/login", web::post().to(small_login))
+            .route("/peek", web::get().to(small_peek));
+    };
+    let every = SessionMiddleware::builder_with_cookie_store(keys()).build();
+    let every = test::init_service(App::new().wrap(every).configure(routes)).await;
+    let mut jar = Jar::default();
+    // `{"i":"<32>","c":<13>,"e":<13>,"f":{"views":1}}` is 92 bytes; sealed, 121; in
+    // base64, 162; with `session=` and the default attributes, 210.
+    assert_eq!(send(&every, &mut jar, "GET", "/").await, [210]);
+    // `,"user":"ada"` adds 13 bytes of JSON, 17 of base64.
+    assert_eq!(send(&every, &mut jar, "POST", "/login").await, [227]);
+    assert_eq!(
+        send(&every, &mut jar, "GET", "/peek").await,
+        [227],
+        "a read under OnEveryAccess sends the whole session again, for its new expiry"
+    );
+    let on_change = SessionMiddleware::builder_with_cookie_store(keys())
+        .ttl_policy(TtlPolicy::OnChange)
+        .build();
+    let on_change = test::init_service(App::new().wrap(on_change).configure(routes)).await;
+    assert_eq!(
+        send(&on_change, &mut jar, "GET", "/peek").await,
+        Vec::<usize>::new(),
+        "a read under OnChange sends nothing"
+    );
+}

@@ -22,8 +22,15 @@ async fn post(client: &reqwest::Client, url: String) -> (StatusCode, String) {
     (res.status(), res.text().await.expect("body"))
 }
 
-/// Every route of the contract, for one client.
+/// Every route of the contract.
 async fn walk_the_contract(counter: &Counter) {
+    walk_the_session_routes(counter).await;
+    walk_the_index(counter).await;
+    read_the_metrics(counter).await;
+}
+
+/// The routes every mode serves, for one client and then another.
+async fn walk_the_session_routes(counter: &Counter) {
     let client = browser();
     assert_eq!(
         get(&client, counter.url("/")).await,
@@ -78,9 +85,6 @@ async fn walk_the_contract(counter: &Counter) {
         "1 views",
         "clients do not share sessions"
     );
-
-    walk_the_index(counter).await;
-    read_the_metrics(counter).await;
 }
 
 /// `/metrics`, after the walk: the session counters in Prometheus text format.
@@ -258,6 +262,38 @@ async fn session_compat_selects_the_node_formats() {
     }
     let bad = Counter::start_failing(&[("SESSION_COMPAT", "rails".into())]);
     assert!(bad.contains("SESSION_COMPAT"), "{bad}");
+}
+
+#[tokio::test]
+async fn session_compat_koa_cookie_keeps_the_whole_session_in_the_cookie() {
+    let counter = Counter::start(&[("SESSION_COMPAT", "koa-cookie".into())]);
+    walk_the_session_routes(&counter).await;
+    let res = reqwest::get(counter.url("/")).await.expect("GET");
+    let set_cookies: Vec<&str> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().expect("ASCII"))
+        .collect();
+    // base64 of `{"views":1,...`, then its keygrip signature.
+    assert!(
+        set_cookies[0].starts_with("koa.sess=eyJ2aWV3cyI6MSwi"),
+        "{set_cookies:?}"
+    );
+    assert!(
+        set_cookies[1].starts_with("koa.sess.sig="),
+        "{set_cookies:?}"
+    );
+    // What needs a store on the server is not served.
+    let listing = reqwest::get(counter.url("/sessions")).await.expect("GET");
+    assert_eq!(listing.status(), StatusCode::NOT_FOUND);
+
+    let redis = RedisServer::start();
+    let bad = Counter::start_failing(&[
+        ("SESSION_COMPAT", "koa-cookie".into()),
+        ("REDIS_URL", redis.url()),
+    ]);
+    assert!(bad.contains("unset the Redis variables"), "{bad}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_typed_session_tests::browser::{Browser, Reply};
 use actix_typed_session_tests::node::{NodeApp, NodePackage, DEFAULT_KEYS};
 use actix_typed_session_tests::{names, CommandLog, LoggedCommand, RedisServer};
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use redis::aio::MultiplexedConnection;
@@ -447,6 +447,169 @@ async fn koa_session_renew_rewrites_when_half_the_lifetime_is_gone() {
     assert_eq!(renewed.commands[1].arg(2), "70");
     check_koa_json(&renewed.commands[1].arg(3), r#""views":1"#, 60_000);
     assert_eq!(renewed.reply.cookie_names(), ["koa.sess", "koa.sess.sig"]);
+}
+
+/// The JSON inside a koa-session cookie value: koa-session writes standard base64 with `=`
+/// padding, which the strict decoder checks.
+fn koa_cookie_json(value: &str) -> String {
+    let bytes = STANDARD.decode(value).expect("standard base64, padded");
+    String::from_utf8(bytes).expect("UTF-8 JSON")
+}
+
+/// Puts a session into the browser as koa-session's cookie mode would have: base64 of
+/// `json` in `koa.sess`, its keygrip signature (first key) in `koa.sess.sig`.
+fn plant_koa_cookie(p: &mut Probe, json: &str) -> String {
+    let value = STANDARD.encode(json);
+    let sig = keygrip_sha1(signing_key(), "koa.sess", &value);
+    p.browser.set_cookie("koa.sess", &value);
+    p.browser.set_cookie("koa.sess.sig", &sig);
+    value
+}
+
+#[actix_web::test]
+async fn koa_session_without_a_store_keeps_the_session_in_the_signed_cookie() {
+    // A Redis is there, to show that the cookie mode never sends it a command.
+    let mut p = Probe::start(NodePackage::KoaSessionCookie, &[]).await;
+    let name = "koa.sess";
+
+    // First visit: the session itself is the cookie, base64 of the JSON koa-session would
+    // store, signed like an id.
+    let (value, first) = first_koa_visit(&mut p, name).await;
+    assert_eq!(first.commands, []);
+    check_koa_json(&koa_cookie_json(&value), r#""views":1"#, ONE_DAY_MS);
+
+    // A write sends both cookies again with the new JSON; reads send nothing.
+    let second = p.get("/").await;
+    assert_eq!(second.reply.body, "2 views");
+    assert_eq!(second.reply.cookie_names(), [name, "koa.sess.sig"]);
+    let value = p.browser.cookie(name).expect("cookie").to_owned();
+    check_koa_json(&koa_cookie_json(&value), r#""views":2"#, ONE_DAY_MS);
+    reads_only(&mut p, &[]).await;
+
+    // Login: nothing to regenerate, the same cookie with `user` added.
+    let login = p.post("/login?user=ada").await;
+    assert_eq!(login.reply.body, "welcome ada");
+    assert_eq!(login.commands, []);
+    let value = p.browser.cookie(name).expect("cookie").to_owned();
+    check_koa_json(
+        &koa_cookie_json(&value),
+        r#""views":2,"user":"ada""#,
+        ONE_DAY_MS,
+    );
+    let whoami = p.get("/whoami").await;
+    assert_eq!(whoami.reply.body, "ada");
+    assert!(whoami.reply.set_cookies.is_empty());
+
+    // Keys it does not know are kept in place; `_` keys and `isNew` are read, never
+    // written back; the cookie's own `_maxAge` is the session's lifetime from now on.
+    let far = now_ms() + 3_600_000;
+    plant_koa_cookie(
+        &mut p,
+        &format!(
+            r#"{{"views":5,"cart":["tea"],"_note":"x","isNew":true,"_expire":{far},"_maxAge":60000}}"#
+        ),
+    );
+    let visit = p.get("/").await;
+    assert_eq!(visit.reply.body, "6 views");
+    let value = p.browser.cookie(name).expect("cookie").to_owned();
+    check_koa_json(
+        &koa_cookie_json(&value),
+        r#""views":6,"cart":["tea"]"#,
+        60_000,
+    );
+
+    // Signed, but `_expire` has passed: a fresh session, and no cookie until a write.
+    plant_koa_cookie(&mut p, r#"{"views":7,"_expire":1000,"_maxAge":86400000}"#);
+    let peek = p.get("/peek").await;
+    assert_eq!(peek.reply.body, "0 views");
+    assert!(peek.reply.set_cookies.is_empty());
+    // Signed, but not base64 of JSON: the same (JSON.parse's error is swallowed).
+    p.browser.set_cookie(name, "bm90IGpzb24=");
+    let sig = keygrip_sha1(signing_key(), name, "bm90IGpzb24=");
+    p.browser.set_cookie("koa.sess.sig", &sig);
+    assert_eq!(p.get("/peek").await.reply.body, "0 views");
+
+    // Tampered: a value its signature does not cover is no session, and the `.sig` is
+    // cleared (the value cookie is left).
+    let honest = plant_koa_cookie(&mut p, &format!(r#"{{"views":3,"_expire":{far}}}"#));
+    let forged = STANDARD.encode(format!(r#"{{"views":300,"_expire":{far}}}"#));
+    p.browser.set_cookie(name, &forged);
+    let peek = p.get("/peek").await;
+    assert_eq!(peek.reply.body, "0 views");
+    assert_eq!(
+        peek.reply.set_cookies,
+        ["koa.sess.sig=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly"]
+    );
+    plant_koa_cookie(&mut p, &koa_cookie_json(&honest));
+    assert_eq!(p.get("/peek").await.reply.body, "3 views");
+
+    // Logout: both cookies cleared, as with a store.
+    let logout = p.post("/logout").await;
+    assert_eq!(logout.reply.body, "bye");
+    assert_eq!(
+        logout.reply.set_cookies,
+        [
+            "koa.sess=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly".to_owned(),
+            format!(
+                "koa.sess.sig={}; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly",
+                keygrip_sha1(signing_key(), name, "")
+            ),
+        ]
+    );
+    assert_eq!(logout.commands, [], "no request reaches Redis");
+    assert_eq!(p.get("/whoami").await.reply.status, 401);
+}
+
+#[actix_web::test]
+async fn koa_session_without_a_store_keeps_browser_session_cookies() {
+    // Unlike koa-redis, the cookie mode handles maxAge: 'session': `_session` in place of
+    // `_expire` and `_maxAge`, and cookies without an expiry. Started with no Redis at all.
+    let app = NodeApp::start_without_redis(
+        NodePackage::KoaSessionCookie,
+        &[("SESSION_MAX_AGE", "session")],
+    );
+    let mut browser = Browser::new();
+    for views in 1..=2 {
+        let visit = browser.get(&app.url("/")).await;
+        assert_eq!(visit.body, format!("{views} views"));
+        for cookie in ["koa.sess", "koa.sess.sig"] {
+            let header = visit.set_cookie(cookie).expect("set");
+            assert_eq!(attribute_names(header), ["path", "httponly"]);
+        }
+        let value = browser.cookie("koa.sess").expect("cookie");
+        assert_eq!(
+            koa_cookie_json(value),
+            format!(r#"{{"views":{views},"_session":true}}"#)
+        );
+    }
+}
+
+#[actix_web::test]
+async fn koa_session_without_a_store_resigns_cookies_signed_with_an_older_key() {
+    let mut p = Probe::start(
+        NodePackage::KoaSessionCookie,
+        &[("SESSION_KEYS", "old key")],
+    )
+    .await;
+    p.get("/").await;
+    let value = p.browser.cookie("koa.sess").expect("cookie").to_owned();
+
+    // As with a store: only `.sig` is sent again, by the new key, without an expiry.
+    p.redeploy(&[("SESSION_KEYS", "new key,old key")]).await;
+    let peek = p.get("/peek").await;
+    assert_eq!(peek.reply.body, "1 views");
+    assert_eq!(peek.reply.cookie_names(), ["koa.sess.sig"]);
+    let resigned = peek.reply.set_cookie("koa.sess.sig").expect("koa.sess.sig");
+    assert_eq!(attribute_names(resigned), ["path", "httponly"]);
+    assert_eq!(
+        p.browser.cookie("koa.sess.sig"),
+        Some(keygrip_sha1("new key", "koa.sess", &value).as_str())
+    );
+
+    p.redeploy(&[("SESSION_KEYS", "newest key")]).await;
+    let peek = p.get("/peek").await;
+    assert_eq!(peek.reply.body, "0 views");
+    assert_eq!(peek.reply.cookie_names(), ["koa.sess.sig"]);
 }
 
 #[actix_web::test]

@@ -1,9 +1,13 @@
 //! Every store passes the same conformance suite.
 
 use actix_typed_session::store::{MemoryStore, MigratingStore, RedisStore};
+use actix_typed_session::{Keys, SessionMiddleware};
 use actix_typed_session_tests::admin;
 use actix_typed_session_tests::conformance::{self, Cx};
+use actix_typed_session_tests::request_conformance::{self, Exceptions};
 use actix_typed_session_tests::RedisServer;
+
+const KEY: &str = "a request conformance key, long enough";
 
 #[tokio::test]
 async fn memory_store_conforms() {
@@ -72,4 +76,28 @@ async fn the_admin_handle_works_on_the_redis_store() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     admin::run(store).await;
+}
+
+#[actix_web::test]
+async fn the_memory_store_keeps_every_promise_a_request_sees() {
+    let builder = || SessionMiddleware::builder(MemoryStore::new(), Keys::new([KEY]));
+    request_conformance::run(builder, Exceptions::default()).await;
+}
+
+#[actix_web::test]
+async fn the_redis_store_keeps_every_promise_a_request_sees() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let builder = || SessionMiddleware::builder(store.clone(), Keys::new([KEY]));
+    request_conformance::run(builder, Exceptions::default()).await;
+}
+
+/// The cookie store has no `SessionStore` to run the store contract on (its placeholder
+/// refuses every call), so it takes part through requests, with its exceptions declared:
+/// a copy of its cookie outlives a logout or a renewal until it expires, and increments
+/// and the per-user index are refused.
+#[actix_web::test]
+async fn the_cookie_store_keeps_every_promise_a_request_sees_but_those_it_declares() {
+    let builder = || SessionMiddleware::builder_with_cookie_store(Keys::new([KEY]));
+    request_conformance::run(builder, Exceptions::cookie_store()).await;
 }

@@ -6,8 +6,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::commit::check_size_of;
 use crate::config::Config;
+use crate::config_error::ConfigError;
 use crate::data::{encode_value, IndexedSession, SessionData, StoredFields, Typed};
 use crate::error::SessionError;
 use crate::events::{self, SessionEventKind};
@@ -62,10 +62,33 @@ pub struct SessionAdmin {
 impl SessionMiddleware {
     /// A handle that manages this middleware's sessions outside a request (see
     /// [`SessionAdmin`]).
+    ///
+    /// # Panics
+    ///
+    /// On a middleware built with
+    /// [`builder_with_cookie_store`](SessionMiddleware::builder_with_cookie_store): its
+    /// sessions live in the clients' cookies, where nothing can list, read or end them
+    /// ([`ConfigError::AdminWithCookieStore`]). A mistake in the code, found where the
+    /// app sets itself up; [`try_admin`](Self::try_admin) returns it instead.
     pub fn admin(&self) -> SessionAdmin {
-        SessionAdmin {
-            config: Arc::clone(self.config()),
+        match self.try_admin() {
+            Ok(admin) => admin,
+            // As `build` refuses a configuration that cannot work: at start-up, loudly,
+            // rather than as a handle whose every call fails later.
+            #[allow(clippy::panic)]
+            Err(error) => panic!("{error}"),
         }
+    }
+
+    /// The admin handle, or [`ConfigError::AdminWithCookieStore`] for a middleware built
+    /// with [`builder_with_cookie_store`](SessionMiddleware::builder_with_cookie_store).
+    pub fn try_admin(&self) -> Result<SessionAdmin, ConfigError> {
+        if self.config().cookie_store.is_some() {
+            return Err(ConfigError::AdminWithCookieStore);
+        }
+        Ok(SessionAdmin {
+            config: Arc::clone(self.config()),
+        })
     }
 }
 
@@ -213,7 +236,7 @@ impl SessionAdmin {
                  request does; end the session instead",
             ));
         }
-        check_size_of(self.config.max_session_size, Some(&record.fields), &changes)?;
+        self.config.check_size(Some(&record.fields), &changes)?;
         let mut update =
             self.config
                 .change_set(WriteMode::update_of(&record), changes, Some(&record));

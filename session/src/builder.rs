@@ -12,6 +12,7 @@ use crate::compat::Compat;
 use crate::config::{Config, IndexNames, TtlPolicy};
 use crate::config_error::ConfigError;
 use crate::cookie::{CookieSettings, Lifetime, Secure};
+use crate::cookie_store::CookieStore;
 use crate::device::DeviceRecording;
 use crate::envelope::Envelope;
 use crate::events::{Hooks, SessionEvent};
@@ -19,6 +20,7 @@ use crate::id::IdFormat;
 use crate::index_secret::IndexSecret;
 use crate::middleware::SessionMiddleware;
 use crate::signing::{Algorithm, InlineSigner, KeyProblem, Keygrip, Keys};
+use crate::store::stateless::NoStore;
 use crate::store::{Layout, SessionStore, DEFAULT_MAX_SESSIONS_PER_INDEX};
 use crate::transport::{default_header, IdTransport, Transport};
 
@@ -37,6 +39,42 @@ impl SessionMiddleware {
     /// prefix and signing.
     pub fn builder(store: impl SessionStore, keys: Keys) -> SessionMiddlewareBuilder {
         SessionMiddlewareBuilder::new(Arc::new(store), keys)
+    }
+
+    /// Starts a builder for the cookie store: no store on the server, the whole session
+    /// in the cookie, encrypted and authenticated with AES-256-GCM under keys derived from
+    /// `keys` (the first seals, every one opens, so keys rotate as signing keys do).
+    /// `Session<T>`, `SessionWriter<T>` and the derive work as with a store, within what
+    /// a cookie can do (see `docs/cookie-store.md`):
+    ///
+    /// - a copy of a cookie stays valid until its expiry (the [`ttl`](SessionMiddlewareBuilder::ttl),
+    ///   checked on the server, and the [`absolute_timeout`](SessionMiddlewareBuilder::absolute_timeout)):
+    ///   [`Session::purge`](crate::Session::purge) and [`Session::renew`](crate::Session::renew)
+    ///   replace the client's cookie, but cannot revoke a copy someone took;
+    /// - the cookie, with its name and attributes, must fit the 4096 bytes browsers keep:
+    ///   a commit that would not fit fails ([`SessionError::CookieTooLarge`](crate::SessionError::CookieTooLarge)),
+    ///   and the client keeps its previous cookie;
+    /// - what needs server state is refused, never ignored: options of a store at build
+    ///   ([`ConfigError::NotWithCookieStore`]), the [`admin`](SessionMiddleware::admin)
+    ///   handle ([`ConfigError::AdminWithCookieStore`]), and in a request a struct with an
+    ///   `#[session(index)]` field or a counter increment
+    ///   ([`SessionError::Stateless`](crate::SessionError::Stateless)).
+    ///
+    /// With [`.compat(Compat::KoaSessionCookie)`](SessionMiddlewareBuilder::compat) the
+    /// cookie is koa-session's instead (a Koa app without a store reads and writes the same
+    /// sessions): base64 JSON signed with the Koa app's keys, which the client can read.
+    ///
+    /// ```
+    /// # use actix_typed_session::{Keys, SessionMiddleware};
+    /// let keys = Keys::new(["a cookie store key of at least 32 random bytes"]);
+    /// let sessions = SessionMiddleware::builder_with_cookie_store(keys)
+    ///     .max_age(std::time::Duration::from_secs(7 * 24 * 3600))
+    ///     .build();
+    /// ```
+    pub fn builder_with_cookie_store(keys: Keys) -> SessionMiddlewareBuilder {
+        let mut builder = SessionMiddlewareBuilder::new(Arc::new(NoStore), keys);
+        builder.cookie_store = true;
+        builder
     }
 }
 
@@ -70,7 +108,20 @@ pub struct SessionMiddlewareBuilder {
     id_header: HeaderName,
     compat: Option<Compat>,
     hooks: Hooks,
+    /// Sessions travel whole in the cookie (`cookie_store.rs`), and `store` is a
+    /// placeholder.
+    cookie_store: bool,
+    /// The options called that only a server-side store honours, with why: the cookie
+    /// store refuses them.
+    store_only: Vec<(&'static str, &'static str)>,
 }
+
+/// The builder call of the signing hash, which the cookie store refuses but for
+/// koa-session's signed cookie.
+const SIGNING_ALGORITHM: &str = "signing_algorithm";
+
+/// Why the cookie store refuses the options of the per-user index.
+const NO_INDEX: &str = "the per-user index lives on the server, and the cookie store keeps none";
 
 /// Idle lifetime in the store when neither a TTL nor a cookie max-age is given.
 const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -109,11 +160,21 @@ impl SessionMiddlewareBuilder {
             id_header: default_header(),
             compat: None,
             hooks: Hooks::default(),
+            cookie_store: false,
+            store_only: Vec::new(),
         }
     }
 
+    /// Notes a call of an option that only a server-side store honours.
+    fn store_only(mut self, option: &'static str, reason: &'static str) -> Self {
+        self.store_only.push((option, reason));
+        self
+    }
+
     /// Shares sessions with a Node app: the cookie, signature, id shape, Redis key and JSON
-    /// document of the given package (see [`Compat`] and `docs/compat.md`), with any store.
+    /// document of the given package (see [`Compat`] and `docs/compat.md`), with any store;
+    /// [`Compat::KoaSessionCookie`] (no store on the Node side) with the cookie store
+    /// ([`SessionMiddleware::builder_with_cookie_store`]) only.
     /// Options set after this call override the preset's. Default: no preset, this
     /// library's own cookie, id and hash layout.
     ///
@@ -135,7 +196,13 @@ impl SessionMiddlewareBuilder {
         self.ttl = preset.ttl;
         self.ttl_policy = preset.ttl_policy;
         self.compat = Some(compat);
-        self
+        if compat.keeps_sessions_in_the_cookie() {
+            return self;
+        }
+        self.store_only(
+            "compat",
+            "the Node presets share a server-side store's sessions with a Node app",
+        )
     }
 
     /// The cookie's name (Koa's `key`). Default: `session`. When cookies are signed, the
@@ -248,7 +315,10 @@ impl SessionMiddlewareBuilder {
     /// with a Koa app that keeps keygrip's default.
     pub fn signing_algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
-        self
+        self.store_only(
+            SIGNING_ALGORITHM,
+            "it encrypts and authenticates with AES-256-GCM, and signs no id",
+        )
     }
 
     /// How long an unused session lives in the store. Default: the cookie's max-age when
@@ -267,7 +337,7 @@ impl SessionMiddlewareBuilder {
     /// The prefix of every store key (Koa's `keySchema`). Default: `session:`.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.key_prefix = prefix.into();
-        self
+        self.store_only("key_prefix", "it names store keys, and there is no store")
     }
 
     /// The secret that keys the hash in the names of per-user index keys
@@ -307,7 +377,7 @@ impl SessionMiddlewareBuilder {
     /// ```
     pub fn index_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.index_secret = Some(secret.as_ref().to_vec());
-        self
+        self.store_only("index_secret", NO_INDEX)
     }
 
     /// Whether changes are saved when the handler answered with a 5xx. Default: no, so a
@@ -363,7 +433,10 @@ impl SessionMiddlewareBuilder {
     /// is sent, so the client's existing session is untouched once the store is back.
     pub fn fail_open(mut self, open: bool) -> Self {
         self.fail_open = open;
-        self
+        self.store_only(
+            "fail_open",
+            "it says what to do when the store fails, and there is no store",
+        )
     }
 
     /// The most a session may take in the store: the sum of the lengths of its field names
@@ -386,7 +459,7 @@ impl SessionMiddlewareBuilder {
     /// Default: [`DEFAULT_MAX_SESSIONS_PER_INDEX`](crate::store::DEFAULT_MAX_SESSIONS_PER_INDEX) (64).
     pub fn max_sessions_per_index(mut self, sessions: usize) -> Self {
         self.max_sessions_per_index = sessions;
-        self
+        self.store_only("max_sessions_per_index", NO_INDEX)
     }
 
     /// Whether a login records the request's `User-Agent` (at most 256 bytes) with the
@@ -398,7 +471,7 @@ impl SessionMiddlewareBuilder {
     /// [`SessionInfo::user_agent`]: crate::SessionInfo::user_agent
     pub fn record_user_agent(mut self, record: bool) -> Self {
         self.device.user_agent = record;
-        self
+        self.store_only("record_user_agent", NO_INDEX)
     }
 
     /// Whether a login also records the client's IP address ([`SessionInfo::client_ip`]),
@@ -410,7 +483,7 @@ impl SessionMiddlewareBuilder {
     /// [`SessionInfo::client_ip`]: crate::SessionInfo::client_ip
     pub fn record_client_ip(mut self, record: bool) -> Self {
         self.device.client_ip = record;
-        self
+        self.store_only("record_client_ip", NO_INDEX)
     }
 
     /// Where the session id travels: cookies, a header, or both. Default:
@@ -429,7 +502,10 @@ impl SessionMiddlewareBuilder {
     /// `x-session-id`. Behind CORS, list it in `Access-Control-Expose-Headers`.
     pub fn id_header(mut self, name: HeaderName) -> Self {
         self.id_header = name;
-        self
+        self.store_only(
+            "id_header",
+            "the session travels in its cookie, and no header carries an id",
+        )
     }
 
     /// Registers a hook for the sessions' lifecycle events: created, renewed, logged out,
@@ -496,12 +572,19 @@ impl SessionMiddlewareBuilder {
     /// ```
     pub fn try_build(self) -> Result<SessionMiddleware, ConfigError> {
         self.check()?;
-        Ok(SessionMiddleware::from_config(self.config()))
+        let config = self.config();
+        check_cookie_room(&config)?;
+        Ok(SessionMiddleware::from_config(config))
     }
 
     /// Refuses the options that would make sessions forgeable or stealable, or that would
     /// be accepted and ignored.
     fn check(&self) -> Result<(), ConfigError> {
+        if self.cookie_store {
+            self.check_cookie_store()?;
+        } else if let Some(compat) = self.koa_cookie() {
+            return Err(ConfigError::CookiePresetWithStore { compat });
+        }
         match self.keys.problem() {
             None => {}
             Some(KeyProblem::NoKeys) => return Err(ConfigError::NoKeys),
@@ -566,10 +649,55 @@ impl SessionMiddlewareBuilder {
         Ok(())
     }
 
+    /// What the cookie store refuses: keys too weak to encrypt with, and the options that
+    /// only a server-side store honours.
+    fn check_cookie_store(&self) -> Result<(), ConfigError> {
+        if self.keys.is_empty() {
+            return Err(ConfigError::CookieStoreWithoutKeys);
+        }
+        // koa-session's cookie mode signs with the Koa app's keys, as the Redis presets
+        // do: short ones by name (`check` follows), and keygrip's hash of choice.
+        let koa = self.koa_cookie().is_some();
+        match self.keys.first_short() {
+            _ if koa => {}
+            Some((index, 0)) => return Err(ConfigError::EmptyKey { index }),
+            Some((index, len)) => return Err(ConfigError::ShortCookieStoreKey { index, len }),
+            None => {}
+        }
+        let refused = self
+            .store_only
+            .iter()
+            .find(|(option, _)| !(koa && *option == SIGNING_ALGORITHM));
+        if let Some(&(option, reason)) = refused {
+            return Err(ConfigError::NotWithCookieStore { option, reason });
+        }
+        if self.id_transport != IdTransport::Cookie {
+            return Err(ConfigError::NotWithCookieStore {
+                option: "id_transport",
+                reason: "the session travels in its cookie, and no header carries an id",
+            });
+        }
+        Ok(())
+    }
+
+    /// The preset that keeps sessions in the cookie, if it was chosen.
+    fn koa_cookie(&self) -> Option<Compat> {
+        self.compat
+            .filter(|compat| compat.keeps_sessions_in_the_cookie())
+    }
+
     /// The options, resolved; also what `test::TestSession` runs with.
     pub(crate) fn config(self) -> Config {
-        let keygrip = Keygrip::new(&self.keys, self.algorithm);
-        if keygrip.is_none() {
+        let koa_cookie = self.cookie_store && self.koa_cookie().is_some();
+        // The sealed cookie is the session whole: no id, so no signature cookie. koa's
+        // cookie mode signs its value in `.sig`, which the settings then clear and make
+        // room for as they do for an id's.
+        let keygrip =
+            Keygrip::new(&self.keys, self.algorithm).filter(|_| !self.cookie_store || koa_cookie);
+        let sealed = (self.cookie_store && !koa_cookie)
+            .then(|| CookieStore::sealed(&self.keys))
+            .flatten();
+        if keygrip.is_none() && sealed.is_none() {
             tracing::warn!("session cookies are not signed: no keys were given");
         }
         let index_names = match &self.index_secret {
@@ -612,6 +740,14 @@ impl SessionMiddlewareBuilder {
         let envelope = preset
             .as_ref()
             .map_or(Envelope::Plain, |preset| (preset.envelope)(&cookie));
+        let cookie_store = match &cookie.keygrip {
+            Some(keygrip) if koa_cookie => Some(CookieStore::koa(
+                keygrip.clone(),
+                envelope.clone(),
+                &cookie.sig_name,
+            )),
+            _ => sealed,
+        };
         Config {
             store: self.store,
             transport: Transport::new(self.id_transport, self.id_header, cookie),
@@ -632,8 +768,22 @@ impl SessionMiddlewareBuilder {
                 ..self.device
             },
             hooks: self.hooks,
+            cookie_store,
         }
     }
+}
+
+/// Refuses a [`max_session_size`](SessionMiddlewareBuilder::max_session_size) that the
+/// cookie store's cookie could never hold, with its name and attributes.
+fn check_cookie_room(config: &Config) -> Result<(), ConfigError> {
+    let (Some(cookies), Some(limit)) = (&config.cookie_store, config.max_session_size) else {
+        return Ok(());
+    };
+    let room = cookies.field_room(config.transport.cookie(), config.transport.lifetime());
+    if limit > room {
+        return Err(ConfigError::MaxSessionSizeOverCookie { limit, room });
+    }
+    Ok(())
 }
 
 /// Whether the cookie `name` starts with `prefix`, in any case.

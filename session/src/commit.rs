@@ -11,6 +11,7 @@ use tracing::Instrument;
 use crate::error::SessionError;
 use crate::events::{self, IndexValue, Outbox, SessionEvent, SessionEventKind};
 use crate::id::SessionId;
+use crate::sealed_commit;
 use crate::state::{Loaded, SessionState};
 use crate::store::{
     CommitOutcome, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode, INDEXES_FIELD,
@@ -49,6 +50,9 @@ async fn save(
     req: &HttpRequest,
     outbox: &mut Outbox<'_>,
 ) -> Result<(Handout, Commit), SessionError> {
+    if let Some(cookies) = &state.config.cookie_store {
+        return sealed_commit::save(state, cookies, req, outbox);
+    }
     if state.writes_blind() {
         return commit_blind(state, outbox).await;
     }
@@ -476,38 +480,7 @@ fn check_size(
         .existing()
         .filter(|_| !state.is_purged())
         .map(|(_, record)| &record.fields);
-    check_size_of(state.config.max_session_size, stored, changes)
-}
-
-/// The size check of a write of `changes` to a session that holds `stored` (`None`: a new
-/// one), under the limit `limit`: only growth past the limit is refused.
-pub(crate) fn check_size_of(
-    limit: Option<usize>,
-    stored: Option<&HashMap<String, Vec<u8>>>,
-    changes: &[(String, Vec<u8>)],
-) -> Result<(), SessionError> {
-    let Some(limit) = limit else {
-        return Ok(());
-    };
-    let entry_size = |(name, value): (&String, &Vec<u8>)| name.len() + value.len();
-    let changed = |name: &String| changes.iter().any(|(changed, _)| changed == name);
-    let mut size: usize = changes
-        .iter()
-        .map(|(name, value)| entry_size((name, value)))
-        .sum();
-    let mut before = 0;
-    if let Some(fields) = stored {
-        before = fields.iter().map(entry_size).sum();
-        size += fields
-            .iter()
-            .filter(|(name, _)| !changed(name))
-            .map(entry_size)
-            .sum::<usize>();
-    }
-    if size > limit && size > before {
-        return Err(SessionError::TooLarge { size, limit });
-    }
-    Ok(())
+    state.config.check_size(stored, changes)
 }
 
 /// Stores a new session under a fresh id, retrying on the (astronomically rare) collision.

@@ -19,9 +19,10 @@ use crate::store::{JsonWrite, Layout};
 /// A Node session package to share sessions with; pass it to
 /// [`SessionMiddlewareBuilder::compat`](crate::SessionMiddlewareBuilder::compat).
 ///
-/// Every preset stores the session as one JSON object in one Redis string, with the typed
-/// fields as top-level keys (by their storage names, so `rename` picks the Node name), and
-/// keeps the keys the struct does not know. See `docs/compat.md` for the exact wire
+/// Every preset stores the session as one JSON object, with the typed fields as top-level
+/// keys (by their storage names, so `rename` picks the Node name), and keeps the keys the
+/// struct does not know: in one Redis string (or another store's key), or, for
+/// [`Compat::KoaSessionCookie`], in the cookie itself. See `docs/compat.md` for the exact wire
 /// formats and each package's traps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,6 +45,12 @@ pub enum Compat {
     /// `s:<id>.<HMAC-SHA256>` (percent-encoded), key `sess:<id>`, JSON with express's
     /// `cookie` object, `SET ... EX`, and `EXPIRE` when a read refreshes the session.
     ExpressSession,
+    /// koa-session 6 or 7 without a store (its cookie mode), for the cookie store
+    /// ([`builder_with_cookie_store`](crate::SessionMiddleware::builder_with_cookie_store)
+    /// only): the whole session in the cookie `koa.sess` as base64 of its JSON, `_expire`
+    /// and `_maxAge` included, signed by keygrip (SHA-1) in `koa.sess.sig`. Signed, not
+    /// encrypted: the client can read its session.
+    KoaSessionCookie,
 }
 
 /// The options a preset sets.
@@ -75,7 +82,9 @@ impl Compat {
             ttl: None,
         };
         match self {
-            Compat::KoaSession => koa("koa.sess"),
+            // The layout and id shape go unused: the cookie store keeps no document and
+            // koa-session's cookie mode no id.
+            Compat::KoaSession | Compat::KoaSessionCookie => koa("koa.sess"),
             Compat::KoaSessionLegacy => koa("koa:sess"),
             Compat::Koa2Session2Redis => Preset {
                 cookie_name: "koa:sid",
@@ -111,6 +120,12 @@ impl Compat {
         }
     }
 
+    /// Whether the preset keeps the whole session in the cookie, so it goes with the
+    /// cookie store, and every other preset with a store on the server.
+    pub(crate) fn keeps_sessions_in_the_cookie(self) -> bool {
+        self == Compat::KoaSessionCookie
+    }
+
     /// koa-session-redis3 adds a `:` to a key schema that lacks one.
     pub(crate) fn key_prefix(self, prefix: String) -> String {
         match self {
@@ -133,5 +148,60 @@ mod tests {
         assert_eq!(redis3.key_prefix("app:".into()), "app:");
         assert_eq!(redis3.key_prefix(String::new()), "");
         assert_eq!(Compat::ExpressSession.key_prefix("app".into()), "app");
+    }
+
+    #[test]
+    fn the_cookie_preset_goes_with_the_cookie_store_and_only_there() {
+        use std::time::Duration;
+
+        use crate::store::MemoryStore;
+        use crate::{Algorithm, ConfigError, Keys, SessionMiddleware};
+
+        let keys = || Keys::new(["koa app key"]).allow_short_keys();
+        let cookie = Compat::KoaSessionCookie;
+        let with_store = SessionMiddleware::builder(MemoryStore::new(), keys()).compat(cookie);
+        assert_eq!(
+            with_store.try_build().err(),
+            Some(ConfigError::CookiePresetWithStore { compat: cookie })
+        );
+        let in_cookies = || SessionMiddleware::builder_with_cookie_store(keys()).compat(cookie);
+        // The Koa app's keys, short by name, and its keygrip hash of choice.
+        assert!(in_cookies().try_build().is_ok());
+        assert!(in_cookies()
+            .signing_algorithm(Algorithm::Sha256)
+            .try_build()
+            .is_ok());
+        let unallowed = SessionMiddleware::builder_with_cookie_store(Keys::new(["koa app key"]))
+            .compat(cookie)
+            .try_build();
+        assert!(
+            matches!(
+                unallowed.err(),
+                Some(ConfigError::ShortKey { index: 0, .. })
+            ),
+            "short keys only by name"
+        );
+        let absolute = in_cookies().absolute_timeout(Duration::from_secs(60));
+        assert_eq!(
+            absolute.try_build().err(),
+            Some(ConfigError::AbsoluteTimeoutWithCompat { compat: cookie })
+        );
+        let long = || Keys::new(["a cookie store key of at least 32 bytes"]);
+        let store_preset =
+            SessionMiddleware::builder_with_cookie_store(long()).compat(Compat::KoaSession);
+        assert!(matches!(
+            store_preset.try_build().err(),
+            Some(ConfigError::NotWithCookieStore {
+                option: "compat",
+                ..
+            })
+        ));
+        let still_sealed = SessionMiddleware::builder_with_cookie_store(long())
+            .signing_algorithm(Algorithm::Sha1)
+            .try_build();
+        assert!(matches!(
+            still_sealed.err(),
+            Some(ConfigError::NotWithCookieStore { .. })
+        ));
     }
 }

@@ -2,14 +2,18 @@
 //! with what follows from them alone: the store keys, what a load asks of the store, and
 //! the change set of a write.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime};
 
 use actix_web::HttpRequest;
 
 use crate::cookie::Lifetime;
+use crate::cookie_store::CookieStore;
+use crate::data::SessionData;
 use crate::device::DeviceRecording;
 use crate::envelope::{Envelope, Wrapped};
+use crate::error::SessionError;
 use crate::events::Hooks;
 use crate::id::SessionId;
 use crate::index_secret::IndexSecret;
@@ -116,6 +120,9 @@ pub(crate) struct Config {
     pub(crate) device: DeviceRecording,
     /// The app's lifecycle event hooks.
     pub(crate) hooks: Hooks,
+    /// The cookie store: sessions travel whole in the cookie, and `store` is a
+    /// placeholder that refuses every call.
+    pub(crate) cookie_store: Option<CookieStore>,
 }
 
 impl Config {
@@ -172,6 +179,65 @@ impl Config {
         }
     }
 
+    /// The size check of a write of `changes` to a session that holds `stored` (`None`: a
+    /// new one), under `max_session_size`: only growth past the
+    /// limit is refused. Every commit (a request's, the cookie store's, the admin
+    /// handle's) checks through it.
+    pub(crate) fn check_size(
+        &self,
+        stored: Option<&HashMap<String, Vec<u8>>>,
+        changes: &[(String, Vec<u8>)],
+    ) -> Result<(), SessionError> {
+        let Some(limit) = self.max_session_size else {
+            return Ok(());
+        };
+        let entry_size = |(name, value): (&String, &Vec<u8>)| name.len() + value.len();
+        let changed = |name: &String| changes.iter().any(|(changed, _)| changed == name);
+        let mut size: usize = changes
+            .iter()
+            .map(|(name, value)| entry_size((name, value)))
+            .sum();
+        let mut before = 0;
+        if let Some(fields) = stored {
+            before = fields.iter().map(entry_size).sum();
+            size += fields
+                .iter()
+                .filter(|(name, _)| !changed(name))
+                .map(entry_size)
+                .sum::<usize>();
+        }
+        if size > limit && size > before {
+            return Err(SessionError::TooLarge { size, limit });
+        }
+        Ok(())
+    }
+
+    /// Refuses, under the cookie store, a struct whose `#[session(index)]` field needs a
+    /// per-user index on the server.
+    pub(crate) fn check_struct<T: SessionData>(&self) -> Result<(), SessionError> {
+        if self.cookie_store.is_some() && T::INDEX_FIELD.is_some() {
+            tracing::error!(
+                r#type = std::any::type_name::<T>(),
+                "a session struct with an #[session(index)] field under the cookie store"
+            );
+            return Err(SessionError::Stateless(
+                "a struct with an #[session(index)] field (the per-user index lives on the server)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a load that finds `ttl_left` of a session's time-to-live pushes it back,
+    /// by the policy (what [`load_options`](Self::load_options) asks of a store); the
+    /// cookie store then seals the cookie again with a later expiry.
+    pub(crate) fn refreshes_at_load(&self, ttl_left: Duration) -> bool {
+        match self.ttl_policy {
+            TtlPolicy::OnEveryAccess => true,
+            TtlPolicy::OnChange => false,
+            TtlPolicy::WhenLessThan(below) => ttl_left < below,
+        }
+    }
+
     /// The cookie lifetime of a session: what its document says (a Node app's), else the
     /// configured one.
     pub(crate) fn lifetime_for(&self, record: Option<&Record>) -> Lifetime {
@@ -216,7 +282,9 @@ impl Config {
     /// timeout and the size limit are checked against the stored session, and a Node
     /// document is merged in the client.
     pub(crate) fn writers_load(&self) -> bool {
-        self.layout != Layout::Fields
+        // The cookie store's "load" is opening the cookie, which a write must carry whole.
+        self.cookie_store.is_some()
+            || self.layout != Layout::Fields
             || self.absolute_timeout.is_some()
             || self.max_session_size.is_some()
     }

@@ -108,6 +108,80 @@ pub enum ConfigError {
         /// The preset.
         compat: Compat,
     },
+    /// An option of the builder that the cookie store
+    /// ([`builder_with_cookie_store`](crate::SessionMiddleware::builder_with_cookie_store))
+    /// cannot honour: it needs a store on the server (the per-user index and its options,
+    /// the device a login records, the store's key prefix, what to do when the store
+    /// fails), or it shapes what the cookie store does not use (a header for the id, a
+    /// Node preset's formats, the signing hash; the cookie store encrypts), but for
+    /// [`Compat::KoaSessionCookie`](crate::Compat::KoaSessionCookie), which takes its
+    /// signing hash.
+    #[error("{option} cannot be used with the cookie store: {reason}")]
+    NotWithCookieStore {
+        /// The builder call.
+        option: &'static str,
+        /// Why the cookie store cannot honour it.
+        reason: &'static str,
+    },
+    /// [`Compat::KoaSessionCookie`](crate::Compat::KoaSessionCookie) on a builder with a
+    /// store: the preset keeps the whole session in the cookie, so the store would be
+    /// accepted and never used, and the Node app would find no session in it.
+    #[error(
+        "the {compat:?} preset keeps the whole session in the cookie and needs the cookie \
+         store: build with SessionMiddleware::builder_with_cookie_store(keys).compat(..), \
+         or pick the preset of the Node app's store"
+    )]
+    CookiePresetWithStore {
+        /// The preset.
+        compat: Compat,
+    },
+    /// The cookie store was given [`Keys::none`](crate::Keys::none): it encrypts
+    /// sessions with the keys, and will not send them readable and unauthenticated.
+    #[error(
+        "the cookie store encrypts sessions with the Keys, and was given none: give at \
+         least one key of 32 random bytes (openssl rand -base64 48)"
+    )]
+    CookieStoreWithoutKeys,
+    /// A key of the cookie store's ring is shorter than [`Keys::MIN_LEN`](crate::Keys::MIN_LEN)
+    /// bytes, allowed or not: anyone holding one cookie could guess a short key offline,
+    /// then read and forge every session.
+    #[error(
+        "cookie store key #{index} is {len} bytes, fewer than 32: one cookie is enough to \
+         guess a short key offline, then read and forge every session; use at least 32 \
+         random bytes (openssl rand -base64 48). Keys::allow_short_keys() does not apply: \
+         the cookie store shares no cookie with a Node app"
+    )]
+    ShortCookieStoreKey {
+        /// Its position in the ring, from 0.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// [`max_session_size`](crate::SessionMiddlewareBuilder::max_session_size) above what
+    /// the cookie store's cookie can ever hold, with its name and attributes, within the
+    /// 4096 bytes browsers keep: the limit would never be reached, and a session that
+    /// grows toward it fails its commit first.
+    #[error(
+        "max_session_size({limit}) is more than the cookie store's cookie can ever hold \
+         ({room} bytes of fields, with this cookie's name and attributes, within the 4096 \
+         bytes browsers keep): give at most {room}"
+    )]
+    MaxSessionSizeOverCookie {
+        /// The configured limit.
+        limit: usize,
+        /// The most bytes of fields the cookie could hold.
+        room: usize,
+    },
+    /// [`SessionMiddleware::admin`](crate::SessionMiddleware::admin) (or
+    /// [`try_admin`](crate::SessionMiddleware::try_admin)) on a cookie-store middleware:
+    /// its sessions live in the clients' cookies, and nothing on the server can list,
+    /// read, change or end them.
+    #[error(
+        "the admin handle needs sessions kept on the server, and the cookie store keeps \
+         them in the clients' cookies, where nothing can list, read, change or end them: \
+         use a server-side store for that"
+    )]
+    AdminWithCookieStore,
     /// [`index_secret`](crate::SessionMiddlewareBuilder::index_secret) shorter than
     /// [`IndexSecret::MIN_LEN`](crate::IndexSecret::MIN_LEN) bytes, or empty: a short
     /// secret can be guessed from the index key names of a Redis dump, and then the

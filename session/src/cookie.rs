@@ -136,6 +136,29 @@ impl CookieSettings {
         cookies
     }
 
+    /// The cookies of a cookie store's session (`cookie_store.rs`): each name and
+    /// value as the codec made them, with this cookie's attributes.
+    pub(crate) fn carry<'a>(
+        &'a self,
+        cookies: &'a [(String, String)],
+        secure: bool,
+        lifetime: Lifetime,
+    ) -> Vec<Cookie<'a>> {
+        cookies
+            .iter()
+            .map(|(name, value)| self.build(name, value.as_str().into(), secure, lifetime))
+            .collect()
+    }
+
+    /// The length of the `Set-Cookie` line of cookie `name` holding `value` for
+    /// `lifetime`, with every attribute (`Secure` counted, the longest case): what a
+    /// browser must keep of it.
+    pub(crate) fn set_cookie_len(&self, name: &str, value: &str, lifetime: Lifetime) -> usize {
+        self.build(name, value.into(), true, lifetime)
+            .to_string()
+            .len()
+    }
+
     /// Cookies that make the client forget the session, with the same path and domain
     /// as the ones that set it (browsers ignore a removal that does not match).
     pub(crate) fn removal(&self, secure: bool) -> Vec<Cookie<'_>> {
@@ -262,17 +285,23 @@ fn encode_uri_component(value: &str) -> String {
 /// drops every cookie of a header that holds one non-UTF-8 byte, so a stray cookie set by
 /// another app on the same domain would log everybody out.
 fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
+    cookie_value_within(req, name, MAX_VALUE_LEN)
+}
+
+/// The value of the first well-formed cookie called `name`, if it is at most `max_len`
+/// bytes (see [`cookie_value`]).
+pub(crate) fn cookie_value_within(req: &HttpRequest, name: &str, max_len: usize) -> Option<String> {
     let value = req
         .headers()
         .get_all(COOKIE)
         .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
         .filter_map(|pair| std::str::from_utf8(pair).ok())
-        .filter(|pair| pair.len() <= name.len() + 1 + MAX_VALUE_LEN + 2)
+        .filter(|pair| pair.len() <= name.len() + 1 + max_len + 2)
         .filter(|pair| may_be_named(pair, name))
         .filter_map(|pair| Cookie::parse_encoded(pair.trim()).ok())
         .find(|cookie| cookie.name() == name)?;
     let value = value.value();
-    (value.len() <= MAX_VALUE_LEN).then(|| value.to_owned())
+    (value.len() <= max_len).then(|| value.to_owned())
 }
 
 /// Whether the `name=value` pair may be the cookie `name`, from its raw name alone: a

@@ -128,6 +128,10 @@ pub struct TypedRef<T> {
 pub(crate) trait RequestSession {
     /// Adds to a field of the stored session when there is a live one to add to.
     async fn increment_stored(&self, change: CounterChange) -> Result<Increased, SessionError>;
+
+    /// Whether the session is kept without server state (the cookie store), where no
+    /// increment can be atomic.
+    fn is_stateless(&self) -> bool;
 }
 
 /// One increment of a `counter` field, as the store half of it needs it.
@@ -181,6 +185,15 @@ impl<T: SessionData> TypedRef<T> {
         by: i64,
         project: impl Fn(&mut T) -> &mut V,
     ) -> Result<V, SessionError> {
+        if self.session.is_stateless() {
+            tracing::error!(
+                field = T::FIELD_NAMES.get(index).copied().unwrap_or_default(),
+                "a counter increment under the cookie store"
+            );
+            return Err(SessionError::Stateless(
+                "a #[session(counter)] increment (atomic only in a server-side store)",
+            ));
+        }
         let field = T::FIELD_NAMES.get(index).copied().unwrap_or_default();
         let out_of_range = || {
             SessionError::Store(StoreError::OutOfRange(format!(

@@ -73,7 +73,7 @@ impl Envelope {
         // A renewal carries the stored envelope among its fields: the fresh one replaces it.
         let envelope_keys: &[&str] = match self {
             Envelope::Plain => return Wrapped { remove, ttl },
-            Envelope::Koa { .. } => &["_expire", "_maxAge"],
+            Envelope::Koa { .. } => &["_expire", "_maxAge", "_session"],
             Envelope::Express(_) => &["cookie"],
         };
         set.retain(|(name, _)| !envelope_keys.contains(&name.as_str()));
@@ -82,14 +82,22 @@ impl Envelope {
             Envelope::Plain => ttl,
             Envelope::Koa { max_age } => {
                 let max_age = koa_max_age(stored).unwrap_or(*max_age);
-                let expire = epoch_millis(now).saturating_add(millis(max_age));
-                set.push(("_expire".to_owned(), expire.to_string().into_bytes()));
-                set.push((
-                    "_maxAge".to_owned(),
-                    millis(max_age).to_string().into_bytes(),
-                ));
-                // koa-session's own markers: never stored by koa-redis sessions.
-                remove.extend(["isNew".to_owned(), "_session".to_owned()]);
+                if stored.is_some_and(koa_browser_session) {
+                    // koa-session's `maxAge: 'session'`: it restores that from the marker and
+                    // writes the marker back, with no `_expire` (koa-session's cookie mode;
+                    // koa-redis cannot store such sessions at all).
+                    set.push(("_session".to_owned(), b"true".to_vec()));
+                    remove.extend(["_expire".to_owned(), "_maxAge".to_owned()]);
+                } else {
+                    let expire = epoch_millis(now).saturating_add(millis(max_age));
+                    set.push(("_expire".to_owned(), expire.to_string().into_bytes()));
+                    set.push((
+                        "_maxAge".to_owned(),
+                        millis(max_age).to_string().into_bytes(),
+                    ));
+                }
+                // koa-session's own flag, never stored by it.
+                remove.push("isNew".to_owned());
                 // Clamped as `_maxAge` is: `Duration::MAX` plus the margin would overflow.
                 clamp_ttl(max_age) + KOA_STORE_MARGIN
             }
@@ -116,9 +124,7 @@ impl Envelope {
     /// Whether a loaded session is over by its own account: koa-session's `_expire` in the
     /// past. The request then goes on with a fresh session, as on Node.
     pub(crate) fn has_expired(&self, record: &Record) -> bool {
-        matches!(self, Envelope::Koa { .. })
-            && stored_number(record, "_expire")
-                .is_some_and(|expire| expire < epoch_millis(SystemTime::now()) as f64)
+        matches!(self, Envelope::Koa { .. }) && koa_expired(record, SystemTime::now())
     }
 
     /// The cookie lifetime a session's document states (koa-session's `_maxAge` or
@@ -126,9 +132,7 @@ impl Envelope {
     pub(crate) fn stored_lifetime(&self, record: &Record) -> Option<Lifetime> {
         match self {
             Envelope::Plain => None,
-            Envelope::Koa { .. } if record.fields.contains_key("_session") => {
-                Some(Lifetime::BrowserSession)
-            }
+            Envelope::Koa { .. } if koa_browser_session(record) => Some(Lifetime::BrowserSession),
             Envelope::Koa { .. } => koa_max_age(Some(record)).map(Lifetime::MaxAge),
             Envelope::Express(_) => {
                 let cookie = stored_cookie(record)?;
@@ -225,6 +229,25 @@ impl ExpressCookie {
 /// The stored `_maxAge`, when it is a usable number of milliseconds.
 fn koa_max_age(record: Option<&Record>) -> Option<Duration> {
     stored_number(record?, "_maxAge").and_then(positive_millis)
+}
+
+/// Whether a koa-session document is marked `_session` (`maxAge: 'session'`): koa-session
+/// looks for the key, whatever its value.
+fn koa_browser_session(record: &Record) -> bool {
+    record.fields.contains_key("_session")
+}
+
+/// Whether a koa-session document's `_expire` has passed at `now`. Only a number counts,
+/// as koa-session checks `typeof _expire === 'number'`.
+pub(crate) fn koa_expired(record: &Record, now: SystemTime) -> bool {
+    stored_number(record, "_expire").is_some_and(|expire| expire < epoch_millis(now) as f64)
+}
+
+/// How long a koa-session document has left by its `_expire`; `None` when it states no
+/// such moment or the moment has come.
+pub(crate) fn koa_time_left(record: &Record, now: SystemTime) -> Option<Duration> {
+    let expire = stored_number(record, "_expire")?;
+    positive_millis(expire - epoch_millis(now) as f64)
 }
 
 /// express-session's stored `cookie` object, when it is one.

@@ -79,6 +79,29 @@ pub enum SessionError {
         /// The configured limit.
         limit: usize,
     },
+    /// The session's cookie, under the cookie store
+    /// ([`builder_with_cookie_store`](crate::SessionMiddleware::builder_with_cookie_store)),
+    /// would be longer than browsers keep: `size` bytes for its `Set-Cookie` line, name,
+    /// value and every attribute. Nothing was handed out: the client keeps the cookie it
+    /// had.
+    #[error(
+        "the session's cookie would take {size} bytes, over the {limit} browsers keep: \
+         keep less in the session, or use a server-side store"
+    )]
+    CookieTooLarge {
+        /// The length of the `Set-Cookie` line the session would have needed.
+        size: usize,
+        /// What browsers keep of one cookie (4096 bytes).
+        limit: usize,
+    },
+    /// Under the cookie store, a request asked for what needs server state: a struct with
+    /// an `#[session(index)]` field (and so [`Session::sessions`](crate::Session::sessions),
+    /// [`end_other_sessions`](crate::Session::end_other_sessions) and
+    /// [`end_all_sessions`](crate::Session::end_all_sessions)), or a `#[session(counter)]`
+    /// increment, which is atomic only in a store. Refused, never ignored; nothing was
+    /// written.
+    #[error("the cookie store keeps no server state, so it cannot do this: {0}")]
+    Stateless(&'static str),
     /// The [`SessionAdmin`](crate::SessionAdmin) was asked for something it cannot do:
     /// reading or changing a session in the JSON layout (a Node preset's), or changing the
     /// index field. Nothing was written.

@@ -127,6 +127,7 @@ impl<T: SessionData> FromRequest for Session<T> {
                 tracing::error!("Session<T> extracted in an app without SessionMiddleware");
                 return Err(SessionError::MissingMiddleware);
             };
+            state.config.check_struct::<T>()?;
             let loaded = state.load(&req).await?;
             let typed = state.typed::<T>(loaded);
             Ok(Session::new(state, typed))

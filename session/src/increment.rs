@@ -19,6 +19,10 @@ use crate::telemetry::{self, Operation};
 /// [`SessionError::Ended`], as a write to it would be.
 #[async_trait(?Send)]
 impl RequestSession for SessionState {
+    fn is_stateless(&self) -> bool {
+        self.config.cookie_store.is_some()
+    }
+
     async fn increment_stored(&self, change: CounterChange) -> Result<Increased, SessionError> {
         let Some(target) = self.increment_target() else {
             return Ok(Increased::InMemory { reset: false });

@@ -167,6 +167,11 @@
 //!   (feature `sentinel`).
 //! - [`store::MigratingStore`]: an old store and a new one, while a deployment moves from
 //!   one to the other with nobody logged out.
+//! - No store: [`SessionMiddleware::builder_with_cookie_store`] keeps the whole session in
+//!   the cookie, sealed with AES-256-GCM. A copied cookie stays valid until its expiry, so
+//!   a logout cannot revoke it; what needs server state (the per-user index, counter
+//!   increments, the admin handle, the store's options) is refused, at build where it can
+//!   be, else with [`SessionError::Stateless`].
 //!
 //! Feature `derive` (on by default) re-exports `#[derive(SessionData)]`. Feature `metrics`
 //! (off by default) records counters and latency histograms through the `metrics` facade;
@@ -177,7 +182,8 @@
 //! In the repository: `docs/coming-from-actix-session.md` (the same app with
 //! actix-session and with this crate, side by side), `docs/sharing-sessions-with-node.md`
 //! (one login shared with a Koa or Express app), `docs/compat.md` (the wire formats),
-//! `docs/migrating-stores.md` (moving sessions to another store), and
+//! `docs/migrating-stores.md` (moving sessions to another store), `docs/cookie-store.md`
+//! (sessions in the cookie, and what that cannot promise), and
 //! `examples/demo` (`cargo run --example demo`: login, counter, cart and "your sessions"
 //! as HTML pages).
 #![deny(missing_docs)]
@@ -193,6 +199,8 @@ mod compat;
 mod config;
 mod config_error;
 mod cookie;
+mod cookie_payload;
+mod cookie_store;
 mod counter;
 mod data;
 mod device;
@@ -204,8 +212,11 @@ mod id;
 mod increment;
 mod index;
 mod index_secret;
+mod koa_cookie;
 mod middleware;
 mod part;
+mod sealed_commit;
+mod sealed_cookie;
 mod signing;
 mod state;
 pub mod store;

@@ -123,6 +123,22 @@ impl Keys {
         self.secrets.first().map(Vec::as_slice)
     }
 
+    /// Every secret of the ring, the signing one first.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &[u8]> {
+        self.secrets.iter().map(Vec::as_slice)
+    }
+
+    /// The position and length of the first key shorter than [`Keys::MIN_LEN`], whether
+    /// or not short keys were allowed: the cookie store, which encrypts with them and
+    /// shares nothing with a Node app, takes none.
+    pub(crate) fn first_short(&self) -> Option<(usize, usize)> {
+        self.secrets
+            .iter()
+            .enumerate()
+            .find(|(_, secret)| secret.len() < Self::MIN_LEN)
+            .map(|(index, secret)| (index, secret.len()))
+    }
+
     /// The first reason this ring cannot sign safely, if any.
     pub(crate) fn problem(&self) -> Option<KeyProblem> {
         if self.secrets.is_empty() {

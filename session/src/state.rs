@@ -16,11 +16,13 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::cookie::Inbound;
+use crate::cookie_store::{CookieStore, Opened};
 use crate::data::{SessionData, Typed};
 use crate::error::{SessionError, StoreError};
 use crate::events::{self, IndexValue, SessionEvent, SessionEventKind};
 use crate::id::SessionId;
 use crate::part::Part;
+use crate::signing::Verified;
 use crate::store::{Record, INDEXES_FIELD};
 use crate::telemetry::{self, Load, Operation, Stopwatch};
 
@@ -137,6 +139,9 @@ impl SessionState {
     pub(crate) async fn load(&self, req: &HttpRequest) -> Result<&Loaded, SessionError> {
         self.loaded
             .get_or_try_init(|| async {
+                if let Some(cookies) = &self.config.cookie_store {
+                    return Ok(self.open_cookie(cookies, req));
+                }
                 // A writer that came first may have read the id already.
                 let inbound = match self.blind.inbound.get() {
                     Some(read) => read.clone(),
@@ -182,6 +187,76 @@ impl SessionState {
                 }
             })
             .await
+    }
+
+    /// The cookie store's load: the session the request's cookie carries, held to its
+    /// expiry and the absolute timeout here, since no store forgets it. A refresh the
+    /// policy asks for is a new sealing at commit. No store call.
+    fn open_cookie(&self, cookies: &CookieStore, req: &HttpRequest) -> Loaded {
+        let config = &self.config;
+        let Some(Opened { session, verified }) = cookies.read(config.transport.cookie(), req)
+        else {
+            Stopwatch::load(LogId(None)).loaded(Load::New, false);
+            return Loaded {
+                inbound: None,
+                record: None,
+                degraded: false,
+            };
+        };
+        let fingerprint = LogId(Some(&session.id));
+        let watch = Stopwatch::load(&fingerprint);
+        let ttl_left = session
+            .expires_at
+            .duration_since(SystemTime::now())
+            .ok()
+            .filter(|left| !left.is_zero());
+        let record = match ttl_left {
+            // The browser may keep a cookie longer than the server accepts it (a replayed
+            // copy, a clock that is off): the server's expiry decides.
+            None => {
+                tracing::info!(session = %fingerprint, "session cookie past its expiry");
+                None
+            }
+            Some(_) if config.outlived(session.created_at) => {
+                tracing::info!(session = %fingerprint, "session reached its absolute timeout");
+                config.hooks.emit(|| {
+                    SessionEvent::new(SessionEventKind::TimedOut, &session.id, Vec::new())
+                });
+                None
+            }
+            Some(left) => Some(Record {
+                created_at: session.created_at,
+                ttl: Some(left),
+                refreshed: config.refreshes_at_load(left),
+                snapshot: None,
+                fields: session.fields,
+            }),
+        };
+        watch.loaded(
+            if record.is_some() {
+                Load::Loaded
+            } else {
+                Load::Expired
+            },
+            false,
+        );
+        Loaded {
+            inbound: Some(Inbound {
+                id: session.id,
+                resign: verified == Verified::Rotated,
+            }),
+            record,
+            degraded: false,
+        }
+    }
+
+    /// Whether `req` carries a session id (or, under the cookie store, a session) that
+    /// passes every check.
+    fn carries_session(&self, req: &HttpRequest) -> bool {
+        match &self.config.cookie_store {
+            Some(cookies) => cookies.read(self.config.transport.cookie(), req).is_some(),
+            None => self.config.transport.read_id(req).is_some(),
+        }
     }
 
     /// The live record of `id`, refreshing its time-to-live as the policy says, and what
@@ -231,7 +306,7 @@ impl SessionState {
         if let Some(loaded) = self.loaded.get() {
             return Some(loaded);
         }
-        if !self.config.save_uninitialized || self.config.transport.read_id(req).is_some() {
+        if !self.config.save_uninitialized || self.carries_session(req) {
             return None;
         }
         // A fresh cell: setting it cannot fail.

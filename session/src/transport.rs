@@ -55,6 +55,13 @@ pub(crate) enum Handout {
     /// This id, freshly signed, in a cookie living `lifetime`: a new session, a renewal, a
     /// rotated key or a moved expiry.
     Issue { id: SessionId, lifetime: Lifetime },
+    /// A cookie store's session, carried whole (`sealed_commit.rs`): these cookies, by
+    /// name and value, as its codec made them (sealed, or a value and its signature),
+    /// living `lifetime`.
+    Sealed {
+        cookies: Vec<(String, String)>,
+        lifetime: Lifetime,
+    },
     /// Forget the id: the session ended or never existed.
     Remove,
 }
@@ -79,6 +86,11 @@ impl Transport {
     /// The shape of the ids read and made.
     pub(crate) fn id_format(&self) -> IdFormat {
         self.cookie.id_format
+    }
+
+    /// The cookie settings: names, attributes and lifetime.
+    pub(crate) fn cookie(&self) -> &CookieSettings {
+        &self.cookie
     }
 
     /// The configured cookie lifetime, for a session whose document states none.
@@ -133,23 +145,28 @@ impl Transport {
         let issued = match handout {
             Handout::Nothing => return,
             Handout::Issue { id, lifetime } => Some((id, *lifetime)),
-            // An empty header and a removal cookie both say "forget the id".
-            Handout::Remove => None,
+            // An empty header and a removal cookie both say "forget the id". A sealed
+            // session has no id to put in a header: the builder refuses a header with
+            // the cookie store.
+            Handout::Remove | Handout::Sealed { .. } => None,
         };
         // A handler's own cookie of one of our names gives way, or ours does.
         if self.mode.cookie() && self.cookie.make_room(res.headers_mut()) {
             // Only now: reading the scheme parses the forwarding headers, and most
             // responses set no cookie.
             let secure = self.cookie.secure_for(req);
-            let cookies = match issued {
-                Some((id, lifetime)) => self.cookie.issue(id, secure, lifetime),
-                None => self.cookie.removal(secure),
+            let cookies = match (handout, issued) {
+                (Handout::Sealed { cookies, lifetime }, _) => {
+                    self.cookie.carry(cookies, secure, *lifetime)
+                }
+                (_, Some((id, lifetime))) => self.cookie.issue(id, secure, lifetime),
+                (_, None) => self.cookie.removal(secure),
             };
             for value in cookies.iter().filter_map(set_cookie_value) {
                 res.headers_mut().append(SET_COOKIE, value);
             }
         }
-        if self.mode.header() {
+        if self.mode.header() && !matches!(handout, Handout::Sealed { .. }) {
             let value = issued.map_or_else(String::new, |(id, _)| self.header_value(id));
             if let Ok(value) = HeaderValue::try_from(value) {
                 res.headers_mut().insert(self.header.clone(), value);

@@ -89,6 +89,7 @@ impl<T: SessionData> FromRequest for SessionWriter<T> {
                 tracing::error!("SessionWriter<T> extracted in an app without SessionMiddleware");
                 return Err(SessionError::MissingMiddleware);
             };
+            state.config.check_struct::<T>()?;
             if state.config.writers_load() || state.loaded().is_some() {
                 state.load(&req).await?;
             } else {

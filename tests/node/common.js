@@ -16,13 +16,14 @@ function fail(message) {
 /**
  * The configuration, from `PORT`, `REDIS_URL`, `SESSION_KEYS` (comma-separated, the first
  * signs), `SESSION_PREFIX` (unset: the package's default) and `SESSION_MAX_AGE` (ms, or
- * `session` for a browser-session cookie; default one day).
+ * `session` for a browser-session cookie; default one day). An app that keeps its
+ * sessions in the cookie passes `{ redis: false }`: it needs no `REDIS_URL`.
  */
-function config() {
+function config({ redis = true } = {}) {
   const port = Number(process.env.PORT);
   if (!Number.isInteger(port) || port <= 0) fail('set PORT to the port to listen on');
-  if (!process.env.REDIS_URL) fail('set REDIS_URL, e.g. redis://127.0.0.1:6379');
-  const url = new URL(process.env.REDIS_URL);
+  if (redis && !process.env.REDIS_URL) fail('set REDIS_URL, e.g. redis://127.0.0.1:6379');
+  const url = process.env.REDIS_URL ? new URL(process.env.REDIS_URL) : null;
   const keys = (process.env.SESSION_KEYS || '')
     .split(',')
     .map((key) => key.trim())
@@ -38,9 +39,9 @@ function config() {
   }
   return {
     port,
-    redisUrl: url.href,
-    redisHost: url.hostname,
-    redisPort: Number(url.port || 6379),
+    redisUrl: url && url.href,
+    redisHost: url && url.hostname,
+    redisPort: url && Number(url.port || 6379),
     keys,
     prefix: process.env.SESSION_PREFIX,
     maxAge,

@@ -1,7 +1,7 @@
 //! Support for the integration tests: `redis-server` processes started per test (alone,
 //! as a cluster, or as a master and replica watched by a sentinel), a command log that
 //! counts round trips and bytes as Redis sees them, the conformance suite every session
-//! store must pass, visitors that check every answer through a failover, and the Node
+//! store must pass (and its request-level half, which the cookie store runs too), visitors that check every answer through a failover, and the Node
 //! apps of `tests/node/` with a browser to drive them.
 
 pub mod admin;
@@ -18,6 +18,7 @@ pub mod http;
 pub mod layout;
 mod monitor;
 pub mod node;
+pub mod request_conformance;
 pub mod sentinel;
 mod server;
 

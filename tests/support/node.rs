@@ -32,15 +32,19 @@ pub enum NodePackage {
     Koa2Session2Redis,
     /// Koa 3 with the seed koa-session-redis3 (through koa-convert).
     KoaSessionRedis3,
+    /// Koa 3 with koa-session 7 and no store: the session itself in the signed cookie.
+    /// Its app needs no Redis (it ignores `REDIS_URL`).
+    KoaSessionCookie,
 }
 
 impl NodePackage {
     /// Every package with an app.
-    pub const ALL: [NodePackage; 4] = [
+    pub const ALL: [NodePackage; 5] = [
         NodePackage::KoaSession,
         NodePackage::ExpressSession,
         NodePackage::Koa2Session2Redis,
         NodePackage::KoaSessionRedis3,
+        NodePackage::KoaSessionCookie,
     ];
 
     /// The app's file in `tests/node/`.
@@ -50,17 +54,26 @@ impl NodePackage {
             NodePackage::ExpressSession => "express-session.js",
             NodePackage::Koa2Session2Redis => "koa2-session2-redis.js",
             NodePackage::KoaSessionRedis3 => "koa-session-redis3.js",
+            NodePackage::KoaSessionCookie => "koa-session-cookie.js",
         }
     }
 
-    /// The name of the cookie that carries the session id.
+    /// The name of the cookie that carries the session id (the session itself, for
+    /// [`NodePackage::KoaSessionCookie`]).
     pub fn cookie_name(self) -> &'static str {
         match self {
-            NodePackage::KoaSession => "koa.sess",
+            NodePackage::KoaSession | NodePackage::KoaSessionCookie => "koa.sess",
             NodePackage::ExpressSession => "connect.sid",
             NodePackage::Koa2Session2Redis => "koa:sid",
             NodePackage::KoaSessionRedis3 => "koa:sess",
         }
+    }
+
+    /// Whether the package keeps its sessions in Redis: all but the cookie mode, whose
+    /// app starts (with a Redis or without, see [`NodeApp::start_without_redis`]) and
+    /// never sends Redis a command.
+    pub fn uses_redis(self) -> bool {
+        self != NodePackage::KoaSessionCookie
     }
 }
 
@@ -78,6 +91,15 @@ impl NodeApp {
         Self::start_with(package, redis, &[])
     }
 
+    /// Starts the app of a package that keeps no sessions in Redis (see
+    /// [`NodePackage::uses_redis`]) with no `REDIS_URL`, and extra environment as
+    /// [`NodeApp::start_with`] takes it.
+    pub fn start_without_redis(package: NodePackage, env: &[(&str, &str)]) -> Self {
+        assert!(!package.uses_redis(), "{package:?} needs a Redis");
+        Self::spawn(package, None, env)
+            .unwrap_or_else(|output| panic!("the {package:?} app did not start:\n{output}"))
+    }
+
     /// Starts the app with extra environment, for example `SESSION_KEYS`,
     /// `SESSION_PREFIX`, `SESSION_MAX_AGE` (ms or `session`), `SESSION_ROLLING=1` or
     /// `SESSION_RENEW=1` (see `tests/node/common.js`).
@@ -93,6 +115,14 @@ impl NodeApp {
         redis: &RedisServer,
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
+        Self::spawn(package, Some(redis.url()), env)
+    }
+
+    fn spawn(
+        package: NodePackage,
+        redis_url: Option<String>,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
         // The port is free when picked; if another process takes it first, node exits
         // with EADDRINUSE and we pick another.
         let mut output = String::new();
@@ -103,9 +133,12 @@ impl NodeApp {
                 std::process::id()
             ));
             let out = File::create(&log).expect("create the app's log");
-            let child = node_command(package.script())
+            let mut command = node_command(package.script());
+            if let Some(url) = &redis_url {
+                command.env("REDIS_URL", url);
+            }
+            let child = command
                 .env("PORT", port.to_string())
-                .env("REDIS_URL", redis.url())
                 .env("SESSION_KEYS", DEFAULT_KEYS)
                 .envs(env.iter().copied())
                 .stdin(Stdio::null())

@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::id::{fingerprint, SessionId};
 use crate::index_secret::IndexSecret;
 
-mod document;
+pub(crate) mod document;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz;
@@ -23,6 +23,7 @@ mod memory;
 mod migrating;
 #[cfg(feature = "redis")]
 mod redis;
+pub(crate) mod stateless;
 pub(crate) mod time;
 
 #[cfg(feature = "redis")]

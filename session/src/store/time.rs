@@ -40,6 +40,11 @@ pub(crate) fn epoch_millis(time: SystemTime) -> u64 {
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn parse_epoch_millis(raw: &[u8]) -> Option<SystemTime> {
     let ms: u64 = std::str::from_utf8(raw).ok()?.parse().ok()?;
+    from_epoch_millis(ms)
+}
+
+/// The moment `ms` milliseconds after the epoch; `None` past what `SystemTime` holds.
+pub(crate) fn from_epoch_millis(ms: u64) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_millis(ms))
 }
 
