@@ -6,6 +6,9 @@
 //!   id, read and written by a struct of many field types, under the same three formats
 //!   (whose envelopes, `_expire` and express' `cookie`, are read from the stored fields):
 //!   always a 200.
+//! - [`cookie_store`]: any bytes as the `Cookie` header of the cookie store (a 200 for a
+//!   fresh session), and as a field's text, sealed into the cookie and opened again: the
+//!   same text back, or a refusal (an empty 500) only for a session too large for a cookie.
 //! - [`store_replies`]: any bytes as a JSON-layout document, and as RESP replies of the
 //!   hash layout's loads (script and pipeline): no panic, and a document written back keeps
 //!   every value.
@@ -239,4 +242,73 @@ pub fn store_replies(data: &[u8]) {
             "metadata leaked into the fields"
         );
     }
+}
+
+/// The cookie store's session of [`cookie_store`].
+#[derive(SessionData)]
+struct Note {
+    note: String,
+}
+
+async fn read_note(session: Session<Note>) -> String {
+    session.note().clone()
+}
+
+async fn write_note(mut session: Session<Note>, body: web::Bytes) -> &'static str {
+    session.set_note(String::from_utf8_lossy(&body).into_owned());
+    "noted"
+}
+
+/// `data` as the cookie store's `Cookie` header, then as the text of a field sealed into
+/// the cookie and read back.
+pub fn cookie_store(data: &[u8]) {
+    runtime().block_on(async {
+        let keys = Keys::new(["the fuzz cookie store key, at least 32 bytes"]);
+        let sessions = SessionMiddleware::builder_with_cookie_store(keys).build();
+        let app = test::init_service(
+            App::new()
+                .wrap(sessions)
+                .route("/", web::get().to(read_note))
+                .route("/", web::post().to(write_note)),
+        )
+        .await;
+        if let Ok(value) = HeaderValue::from_bytes(data) {
+            let req = TestRequest::get()
+                .uri("/")
+                .insert_header((COOKIE, value))
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(
+                test::read_body(res).await,
+                "",
+                "a made-up cookie is no session"
+            );
+        }
+        let req = TestRequest::post()
+            .uri("/")
+            .set_payload(data.to_vec())
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        if res.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            // Refused only when the sealed session would not fit a cookie.
+            assert!(data.len() > 400, "refused {} bytes", data.len());
+            assert!(res.response().cookies().next().is_none());
+            return;
+        }
+        assert_eq!(res.status(), StatusCode::OK);
+        let cookie: Vec<String> = res
+            .response()
+            .cookies()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect();
+        let req = TestRequest::get()
+            .uri("/")
+            .insert_header((COOKIE, cookie.join("; ")))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = String::from_utf8_lossy(data);
+        assert_eq!(test::read_body(res).await, text.as_bytes());
+    });
 }

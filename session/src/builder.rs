@@ -323,6 +323,10 @@ impl SessionMiddlewareBuilder {
 
     /// How long an unused session lives in the store. Default: the cookie's max-age when
     /// set, else 24 hours.
+    ///
+    /// Under the cookie store ([`SessionMiddleware::builder_with_cookie_store`]) it is an
+    /// expiry sealed inside the cookie and checked on the server, whatever the browser was
+    /// told: the only limit on a copy of the cookie, so keep it short.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
         self
@@ -445,6 +449,11 @@ impl SessionMiddlewareBuilder {
     /// an empty 500. A session already over it (the limit was lowered, or another program
     /// wrote a large field) can still change without growing, shrink or end; a change that
     /// adds even one byte is refused. Default: no limit.
+    ///
+    /// Under the cookie store the cookie's own limit applies as well (4096 bytes with its
+    /// name and attributes; [`SessionError::CookieTooLarge`](crate::SessionError::CookieTooLarge)),
+    /// and a limit the cookie could never hold is refused at build
+    /// ([`ConfigError::MaxSessionSizeOverCookie`]).
     pub fn max_session_size(mut self, bytes: usize) -> Self {
         self.max_session_size = Some(bytes);
         self
@@ -548,8 +557,10 @@ impl SessionMiddlewareBuilder {
     /// `__Host-` or `__Secure-` cookie name with options the prefix forbids,
     /// `SameSite=None` on a cookie that is not always `Secure`,
     /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers) without
-    /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme), or an
-    /// [`absolute_timeout`](Self::absolute_timeout) with a Node preset. These are
+    /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme), an
+    /// [`absolute_timeout`](Self::absolute_timeout) with a Node preset, or, under the
+    /// cookie store, no keys, a short key, an option only a server-side store honours or a
+    /// [`max_session_size`](Self::max_session_size) the cookie could never hold. These are
     /// mistakes in the code or its configuration, found once at start-up.
     pub fn build(self) -> SessionMiddleware {
         match self.try_build() {

@@ -185,16 +185,13 @@ impl<T: SessionData> TypedRef<T> {
         by: i64,
         project: impl Fn(&mut T) -> &mut V,
     ) -> Result<V, SessionError> {
+        let field = T::FIELD_NAMES.get(index).copied().unwrap_or_default();
         if self.session.is_stateless() {
-            tracing::error!(
-                field = T::FIELD_NAMES.get(index).copied().unwrap_or_default(),
-                "a counter increment under the cookie store"
-            );
+            tracing::error!(field, "a counter increment under the cookie store");
             return Err(SessionError::Stateless(
                 "a #[session(counter)] increment (atomic only in a server-side store)",
             ));
         }
-        let field = T::FIELD_NAMES.get(index).copied().unwrap_or_default();
         let out_of_range = || {
             SessionError::Store(StoreError::OutOfRange(format!(
                 "adding {by} to field `{field}` would take it out of {}..={}",

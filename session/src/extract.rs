@@ -80,6 +80,10 @@ impl<T: SessionData> Session<T> {
     /// Gives the session a new id when the response is sent, keeping its data, and deletes
     /// the old record, so an id planted before a login is worthless after it. Call it
     /// whenever privileges change.
+    ///
+    /// Under the cookie store ([`builder_with_cookie_store`](crate::SessionMiddleware::builder_with_cookie_store))
+    /// the session is sealed anew under a new id, but there is no record to delete: a copy
+    /// of the old cookie still opens the session as it was, until it expires.
     pub fn renew(&self) {
         self.state.renew();
     }
@@ -87,6 +91,9 @@ impl<T: SessionData> Session<T> {
     /// Ends the session: its record is deleted and the client is told to forget the
     /// cookie. Fields read afterwards in this request have their defaults; writing one
     /// starts a new session with a new id.
+    ///
+    /// Under the cookie store the client is told to drop its cookie, and that is all: a
+    /// copy of it stays valid until it expires (see `docs/cookie-store.md`).
     pub fn purge(&self) {
         self.state.purge();
     }

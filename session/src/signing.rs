@@ -41,6 +41,12 @@ pub enum Algorithm {
 /// [`Keys::none`] sends cookies unsigned. The id alone is still an unguessable 192-bit
 /// value, but signing lets the middleware reject forged cookies without a store round
 /// trip.
+///
+/// Under the cookie store
+/// ([`SessionMiddleware::builder_with_cookie_store`](crate::SessionMiddleware::builder_with_cookie_store))
+/// the keys encrypt instead: an AES-256-GCM key is derived from each (HKDF-SHA-256), the
+/// first seals and every one opens, so rotation works the same way. There, `Keys::none()`
+/// and keys under 32 bytes are refused, `allow_short_keys` or not.
 #[derive(Clone)]
 pub struct Keys {
     secrets: Vec<Vec<u8>>,
