@@ -11,8 +11,7 @@
 use std::time::Duration;
 
 use crate::config::TtlPolicy;
-use crate::cookie::CookieSettings;
-use crate::envelope::Envelope;
+use crate::envelope::Wrapping;
 use crate::id::IdFormat;
 use crate::store::{JsonWrite, Layout};
 
@@ -54,8 +53,8 @@ pub(crate) struct Preset {
     pub(crate) inline_signature: bool,
     pub(crate) id_format: IdFormat,
     pub(crate) layout: Layout,
-    /// The document envelope, made from the cookie settings the builder ends up with.
-    pub(crate) envelope: fn(&CookieSettings) -> Envelope,
+    /// The document envelope, made with the cookie settings the builder ends up with.
+    pub(crate) envelope: Wrapping,
     pub(crate) ttl_policy: TtlPolicy,
     pub(crate) ttl: Option<Duration>,
 }
@@ -68,7 +67,7 @@ impl Compat {
             inline_signature: false,
             id_format: IdFormat::Uuid,
             layout: Layout::Json(JsonWrite::Setex),
-            envelope: Envelope::koa,
+            envelope: Wrapping::Koa,
             // koa-session saves only a changed session (no `rolling`, no `renew`), and
             // koa-redis' `get` leaves the time-to-live alone.
             ttl_policy: TtlPolicy::OnChange,
@@ -83,7 +82,7 @@ impl Compat {
                 inline_signature: false,
                 id_format: IdFormat::Hex48,
                 layout: Layout::Json(JsonWrite::SetEx),
-                envelope: Envelope::plain,
+                envelope: Wrapping::Plain,
                 ttl_policy: TtlPolicy::OnChange,
                 ttl: Some(Duration::from_secs(1000)),
             },
@@ -93,7 +92,7 @@ impl Compat {
                 inline_signature: false,
                 id_format: IdFormat::Puid,
                 layout: Layout::Json(JsonWrite::SetEx),
-                envelope: Envelope::plain,
+                envelope: Wrapping::Plain,
                 ttl_policy: TtlPolicy::OnChange,
                 ttl: None,
             },
@@ -103,7 +102,7 @@ impl Compat {
                 inline_signature: true,
                 id_format: IdFormat::Base64Url,
                 layout: Layout::Json(JsonWrite::SetEx),
-                envelope: Envelope::express,
+                envelope: Wrapping::Express,
                 // express-session touches every session it loads: connect-redis `EXPIRE`s it.
                 ttl_policy: TtlPolicy::OnEveryAccess,
                 ttl: None,

@@ -2,7 +2,9 @@
 //! when the middleware is built: nothing (this library's own format and the plain Node
 //! presets), koa-session's `_expire` and `_maxAge`, or express-session's `cookie` object.
 //! The load asks it whether a document says it has expired; the commit asks it what a
-//! write adds and how long a document says its cookie lives.
+//! write adds and how long a document says its cookie lives. A store that moves Node
+//! documents into the field layout (`MigratingStore`'s old format) asks it what is left
+//! of a document without it.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +20,79 @@ use crate::store::Record;
 const KOA_DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// koa-session keeps the store's copy this much longer than the cookie.
 const KOA_STORE_MARGIN: Duration = Duration::from_secs(10);
+
+/// Which Node package's envelope a document carries, before the cookie settings a write
+/// needs are known: what a preset names, and all a reader of documents needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrapping {
+    /// Nothing beside the app's keys.
+    Plain,
+    /// koa-session's `_expire` and `_maxAge`.
+    Koa,
+    /// express-session's `cookie`.
+    Express,
+}
+
+impl Wrapping {
+    /// The envelope of documents written with cookies set as `cookie` says.
+    pub(crate) fn with(self, cookie: &CookieSettings) -> Envelope {
+        match self {
+            Wrapping::Plain => Envelope::Plain,
+            Wrapping::Koa => Envelope::koa(cookie),
+            Wrapping::Express => Envelope::express(cookie),
+        }
+    }
+
+    /// The keys the envelope keeps in a document.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Wrapping::Plain => &[],
+            Wrapping::Koa => &["_expire", "_maxAge"],
+            Wrapping::Express => &["cookie"],
+        }
+    }
+
+    /// Whether a document is over by its own account: koa-session's `_expire` in the
+    /// past.
+    fn has_expired(self, record: &Record) -> bool {
+        self == Wrapping::Koa
+            && stored_number(record, "_expire")
+                .is_some_and(|expire| expire < epoch_millis(SystemTime::now()) as f64)
+    }
+
+    /// A document loaded from a Node package's store as a session of the field layout:
+    /// the app's keys (and keys nobody here knows) as fields, without the envelope, living
+    /// as long as the document had left (koa-session's `_expire`, else the store's
+    /// time-to-live), with no creation time and no snapshot. `None` for a document that
+    /// has expired by its own account.
+    pub(crate) fn unwrapped(self, mut record: Record) -> Option<Record> {
+        if self.has_expired(&record) {
+            return None;
+        }
+        let stated = match self {
+            Wrapping::Koa => stored_number(&record, "_expire").and_then(|expire| {
+                positive_millis(expire - epoch_millis(SystemTime::now()) as f64)
+            }),
+            Wrapping::Plain | Wrapping::Express => None,
+        };
+        record.ttl = match (record.ttl, stated) {
+            (Some(store), Some(stated)) => Some(store.min(stated)),
+            (store, stated) => store.or(stated),
+        };
+        let markers: &[&str] = match self {
+            // koa-session's own markers, which its store never needs either.
+            Wrapping::Koa => &["_session", "isNew"],
+            Wrapping::Plain | Wrapping::Express => &[],
+        };
+        record.fields.retain(|name, _| {
+            !self.keys().contains(&name.as_str()) && !markers.contains(&name.as_str())
+        });
+        record.created_at = None;
+        record.refreshed = false;
+        record.snapshot = None;
+        Some(record)
+    }
+}
 
 /// The document envelope, resolved with the cookie settings it depends on.
 #[derive(Debug, Clone)]
@@ -40,13 +115,8 @@ pub(crate) struct Wrapped {
 }
 
 impl Envelope {
-    /// The envelope of a plain document; `cookie` is unused, for a preset's constructor.
-    pub(crate) fn plain(_: &CookieSettings) -> Self {
-        Envelope::Plain
-    }
-
     /// koa-session's envelope for cookies set as `cookie` says.
-    pub(crate) fn koa(cookie: &CookieSettings) -> Self {
+    fn koa(cookie: &CookieSettings) -> Self {
         let max_age = match cookie.lifetime {
             Lifetime::MaxAge(max_age) => max_age,
             _ => KOA_DEFAULT_MAX_AGE,
@@ -55,8 +125,16 @@ impl Envelope {
     }
 
     /// express-session's envelope for cookies set as `cookie` says.
-    pub(crate) fn express(cookie: &CookieSettings) -> Self {
+    fn express(cookie: &CookieSettings) -> Self {
         Envelope::Express(ExpressCookie::new(cookie))
+    }
+
+    fn wrapping(&self) -> Wrapping {
+        match self {
+            Envelope::Plain => Wrapping::Plain,
+            Envelope::Koa { .. } => Wrapping::Koa,
+            Envelope::Express(_) => Wrapping::Express,
+        }
     }
 
     /// Puts the envelope into the fields `set` of one write and says what else the write
@@ -70,12 +148,11 @@ impl Envelope {
         ttl: Duration,
     ) -> Wrapped {
         let mut remove = Vec::new();
+        if let Envelope::Plain = self {
+            return Wrapped { remove, ttl };
+        }
         // A renewal carries the stored envelope among its fields: the fresh one replaces it.
-        let envelope_keys: &[&str] = match self {
-            Envelope::Plain => return Wrapped { remove, ttl },
-            Envelope::Koa { .. } => &["_expire", "_maxAge"],
-            Envelope::Express(_) => &["cookie"],
-        };
+        let envelope_keys = self.wrapping().keys();
         set.retain(|(name, _)| !envelope_keys.contains(&name.as_str()));
         let now = SystemTime::now();
         let ttl = match self {
@@ -116,9 +193,7 @@ impl Envelope {
     /// Whether a loaded session is over by its own account: koa-session's `_expire` in the
     /// past. The request then goes on with a fresh session, as on Node.
     pub(crate) fn has_expired(&self, record: &Record) -> bool {
-        matches!(self, Envelope::Koa { .. })
-            && stored_number(record, "_expire")
-                .is_some_and(|expire| expire < epoch_millis(SystemTime::now()) as f64)
+        self.wrapping().has_expired(record)
     }
 
     /// The cookie lifetime a session's document states (koa-session's `_maxAge` or
