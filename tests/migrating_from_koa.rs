@@ -102,7 +102,10 @@ async fn koa_users_stay_logged_in_on_a_cluster_in_the_hash_layout_and_the_old_re
 
     // ada's first write (an increment) moves her session into a hash on the cluster.
     assert_eq!(browsers[0].get(&rust.url("/")).await.body, "2 views");
-    assert!(!in_old(&old, &ids[0]), "the document is still on the old Redis");
+    assert!(
+        !in_old(&old, &ids[0]),
+        "the document is still on the old Redis"
+    );
     assert!(in_cluster(&cluster, &ids[0]), "no hash on the cluster");
 
     // bob logs in again: his session moves, then takes a new id.
@@ -150,11 +153,18 @@ async fn koa_users_stay_logged_in_on_a_cluster_in_the_hash_layout_and_the_old_re
     // dee, the last, writes; then the old Redis holds no session.
     assert_eq!(browsers[3].get(&rust.url("/")).await.body, "5 views");
     assert!(!in_old(&old, &ids[3]) && in_cluster(&cluster, &ids[3]));
-    assert_eq!(old_store.count_sessions("").await.unwrap(), 0, "the old Redis is not empty");
+    assert_eq!(
+        old_store.count_sessions("").await.unwrap(),
+        0,
+        "the old Redis is not empty"
+    );
     for id in &ids {
         assert!(!in_old(&old, id), "{id} is still on the old Redis");
     }
     // On the cluster: dee, bob's renewed session and the late writer's fresh one.
     assert_eq!(new_store.count_sessions(PREFIX).await.unwrap(), 3);
-    assert_eq!(whoami(&mut browsers[3], &rust).await.as_deref(), Some("dee"));
+    assert_eq!(
+        whoami(&mut browsers[3], &rust).await.as_deref(),
+        Some("dee")
+    );
 }

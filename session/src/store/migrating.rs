@@ -203,10 +203,17 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
             // Only a renewal's take-over refuses a create so, and a move takes none over.
             CommitOutcome::Missing => return Ok(Move::Gone),
         }
-        // The old copy's index entries go with it, so the old store lists it no more.
+        // The old copy's index entries go with it, so the old store lists it no more: those
+        // it recorded, those the update leaves, and those it joins here, which a Node
+        // document (it records none) may have been in there.
         let mut left = recorded_indexes(key.prefix(), &record.fields);
         if let Some(update) = update {
             left.extend(update.index.leave.iter().cloned());
+        }
+        for joined in &create.index.join {
+            if !left.contains(joined) {
+                left.push(joined.clone());
+            }
         }
         if self.delete_old(key, &left).await? {
             return Ok(Move::Moved);
