@@ -393,6 +393,79 @@ mod tests {
         }
     }
 
+    fn document(pairs: &[(&str, &str)], ttl: Option<Duration>) -> Record {
+        Record {
+            fields: pairs
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.as_bytes().to_vec()))
+                .collect(),
+            created_at: None,
+            ttl,
+            refreshed: true,
+            snapshot: Some(crate::store::Snapshot::new(b"{}".to_vec())),
+        }
+    }
+
+    fn names(record: &Record) -> Vec<&str> {
+        let mut names: Vec<&str> = record.fields.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn a_koa_document_unwrapped_keeps_the_apps_keys_and_the_time_its_expire_leaves() {
+        let expire = (epoch_millis(SystemTime::now()) + 30_000).to_string();
+        let doc = document(
+            &[
+                ("user", "\"ann\""),
+                ("_expire", &expire),
+                ("_maxAge", "86400000"),
+                ("_session", "true"),
+                ("cookie", "{}"),
+            ],
+            Some(Duration::from_secs(86_410)),
+        );
+        let record = Wrapping::Koa.unwrapped(doc).unwrap();
+        assert_eq!(
+            names(&record),
+            ["cookie", "user"],
+            "an app key named cookie stays"
+        );
+        let ttl = record.ttl.unwrap();
+        assert!(
+            ttl <= Duration::from_secs(30) && ttl > Duration::from_secs(25),
+            "{ttl:?}"
+        );
+        assert_eq!((record.refreshed, record.snapshot), (false, None));
+
+        let past = (epoch_millis(SystemTime::now()) - 1).to_string();
+        let expired = document(&[("_expire", &past)], Some(Duration::from_secs(10)));
+        assert!(Wrapping::Koa.unwrapped(expired).is_none());
+        // A stated expiry past the store's keeps the store's; a broken one states none.
+        let later = (epoch_millis(SystemTime::now()) + 3_600_000).to_string();
+        let short = document(&[("_expire", &later)], Some(Duration::from_secs(5)));
+        assert_eq!(
+            Wrapping::Koa.unwrapped(short).unwrap().ttl,
+            Some(Duration::from_secs(5))
+        );
+        for broken in ["\"x\"", "1e999", "null", "{"] {
+            let doc = document(&[("_expire", broken)], None);
+            assert_eq!(Wrapping::Koa.unwrapped(doc).unwrap().ttl, None, "{broken}");
+        }
+    }
+
+    #[test]
+    fn an_express_document_unwrapped_loses_its_cookie_and_keeps_the_stores_ttl() {
+        let ttl = Some(Duration::from_secs(99));
+        let doc = document(
+            &[("cookie", "{\"originalMaxAge\":1}"), ("_expire", "1")],
+            ttl,
+        );
+        let record = Wrapping::Express.unwrapped(doc).unwrap();
+        assert_eq!(names(&record), ["_expire"]);
+        assert_eq!(record.ttl, ttl);
+    }
+
     #[test]
     fn a_koa_max_age_of_any_size_is_written_without_a_panic() {
         let koa = Envelope::Koa {

@@ -132,9 +132,9 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
         self.load_in_old(key, LoadOptions::default()).await
     }
 
-    /// The session as the old store holds it, as a record of the field layout: a Node
-    /// document without its envelope (`None` once it has expired by its own account),
-    /// loaded without a refresh, which would not move the expiry the document states.
+    /// The session as the old store holds it, as a record of the field layout. A Node
+    /// document comes without its envelope (`None` once it has expired by its own
+    /// account), loaded without a refresh, which would not move the expiry it states.
     async fn load_in_old(
         &self,
         key: &SessionKey,
