@@ -658,19 +658,27 @@ async fn a_session_moved_from_a_koa_document_costs_what_it_costs_on_the_new_stor
     let migrating = hash_layout(SessionMiddleware::builder(store, keys())).build();
     let migrating =
         test::init_service(App::new().wrap(migrating).configure(counter_app::routes)).await;
+    let mut logs = (
+        CommandLog::start(&old_server).await,
+        CommandLog::start(&new_server).await,
+    );
+    // The move: the new store asked first, the document loaded and converted, the update
+    // refused by the new store, the document loaded again, created as a hash (joining the
+    // user's index), deleted from the old store.
     assert_eq!(
         call(&migrating, &mut jar, "GET", "/modify").await,
         "1 views"
     );
+    let (on_old, on_new) = (logs.0.take_traffic().await, logs.1.take_traffic().await);
+    eprintln!("the move: {on_old:?} on the old store, {on_new:?} on the new");
+    assert_eq!(on_old.round_trips, 3, "the move, on the old store");
+    assert_eq!(on_new.round_trips, 3, "the move, on the new store");
     assert_eq!(old.count_sessions("").await.expect("count"), 0, "it moved");
+    logs.0.take_traffic().await;
 
     let mut baseline = probe_built(&alone, counter_app::routes, hash_layout).await;
     baseline.send("POST", "/login").await;
     baseline.send("GET", "/modify").await;
 
-    let mut logs = (
-        CommandLog::start(&old_server).await,
-        CommandLog::start(&new_server).await,
-    );
     each_route_costs_what_it_costs_alone(&migrating, &mut jar, &mut baseline, &mut logs).await;
 }

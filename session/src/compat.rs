@@ -20,7 +20,9 @@ use crate::store::{JsonWrite, Layout};
 ///
 /// Every preset stores the session as one JSON object in one Redis string, with the typed
 /// fields as top-level keys (by their storage names, so `rename` picks the Node name), and
-/// keeps the keys the struct does not know. See `docs/compat.md` for the exact wire
+/// keeps the keys the struct does not know; unless
+/// [`store_layout(Layout::Fields)`](crate::SessionMiddlewareBuilder::store_layout) keeps
+/// only the preset's cookie, for an app that takes the Node app's users over. See `docs/compat.md` for the exact wire
 /// formats and each package's traps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
