@@ -20,6 +20,8 @@ use crate::store::Record;
 const KOA_DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// koa-session keeps the store's copy this much longer than the cookie.
 const KOA_STORE_MARGIN: Duration = Duration::from_secs(10);
+/// koa-session's own markers on a session object, never stored by koa-redis sessions.
+const KOA_MARKERS: [&str; 2] = ["isNew", "_session"];
 
 /// Which Node package's envelope a document carries, before the cookie settings a write
 /// needs are known: what a preset names, and all a reader of documents needs.
@@ -80,8 +82,7 @@ impl Wrapping {
             (store, stated) => store.or(stated),
         };
         let markers: &[&str] = match self {
-            // koa-session's own markers, which its store never needs either.
-            Wrapping::Koa => &["_session", "isNew"],
+            Wrapping::Koa => &KOA_MARKERS,
             Wrapping::Plain | Wrapping::Express => &[],
         };
         record.fields.retain(|name, _| {
@@ -165,8 +166,7 @@ impl Envelope {
                     "_maxAge".to_owned(),
                     millis(max_age).to_string().into_bytes(),
                 ));
-                // koa-session's own markers: never stored by koa-redis sessions.
-                remove.extend(["isNew".to_owned(), "_session".to_owned()]);
+                remove.extend(KOA_MARKERS.map(str::to_owned));
                 // Clamped as `_maxAge` is: `Duration::MAX` plus the margin would overflow.
                 clamp_ttl(max_age) + KOA_STORE_MARGIN
             }
