@@ -157,7 +157,8 @@ fn compat(var: &str) -> io::Result<Option<Compat>> {
     }
 }
 
-fn with_prefix(mut builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
+/// The preset, layout and key prefix the environment asks for.
+fn with_env_options(mut builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
     if let Some(compat) = compat("SESSION_COMPAT")? {
         builder = builder.compat(compat);
     }
@@ -239,7 +240,7 @@ async fn middleware() -> io::Result<SessionMiddleware> {
     };
     // `try_build`: a refused configuration (an empty or short key) ends the example with
     // its message rather than a panic.
-    with_prefix(builder)?
+    with_env_options(builder)?
         .try_build()
         .map_err(|refused| io::Error::other(refused.to_string()))
 }

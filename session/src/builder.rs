@@ -507,8 +507,7 @@ impl SessionMiddlewareBuilder {
     /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme), or an
     /// [`absolute_timeout`](Self::absolute_timeout) with a Node preset's JSON layout, or a
     /// [`store_layout`](Self::store_layout) that is a JSON layout but not the preset's.
-    /// These are
-    /// mistakes in the code or its configuration, found once at start-up.
+    /// These are mistakes in the code or its configuration, found once at start-up.
     pub fn build(self) -> SessionMiddleware {
         match self.try_build() {
             Ok(middleware) => middleware,
