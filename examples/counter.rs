@@ -16,7 +16,12 @@
 //! sessions with a koa-session + koa-redis or express-session + connect-redis app;
 //! `koa-cookie`: with a koa-session app without a store, the whole session in its signed
 //! cookie, no Redis, see `cookie_mode.rs`), `SESSION_PREFIX` (store key prefix, after the
-//! preset's), `WORKERS`.
+//! preset's), `SESSION_LAYOUT=hash` (with `SESSION_COMPAT=koa` or `express`: keep the Node
+//! app's cookie but store in the hash layout), `WORKERS`.
+//!
+//! Moving stores (`docs/migrating-stores.md`): `MIGRATE_FROM_URL` (the old single Redis;
+//! the store chosen above is the new one) and `MIGRATE_FROM_COMPAT` (`koa` or `express`:
+//! the old Redis holds that Node package's JSON sessions under its keys).
 //!
 //! `GET /metrics` shows the session metrics (see `actix_typed_session::telemetry`) in
 //! Prometheus text format, on the app's own port.
@@ -28,7 +33,10 @@ use std::env;
 use std::io;
 use std::time::Duration;
 
-use actix_typed_session::store::{MemoryStore, RedisClusterStore, RedisSentinelStore, RedisStore};
+use actix_typed_session::store::{
+    Layout, MemoryStore, MigratingStore, RedisClusterStore, RedisSentinelStore, RedisStore,
+    SessionStore,
+};
 use actix_typed_session::{
     Compat, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
     SessionWriter,
@@ -150,22 +158,53 @@ fn cookie_mode() -> bool {
     env::var("SESSION_COMPAT").as_deref() == Ok("koa-cookie")
 }
 
-fn with_prefix(builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
-    let builder = match env::var("SESSION_COMPAT").as_deref() {
-        Err(_) | Ok("") => builder,
-        Ok("koa") => builder.compat(Compat::KoaSession),
-        Ok("koa-cookie") => builder.compat(Compat::KoaSessionCookie),
-        Ok("express") => builder.compat(Compat::ExpressSession),
+/// The store preset `var` names (`koa` or `express`), if it is set.
+fn compat(var: &str) -> io::Result<Option<Compat>> {
+    match env::var(var).as_deref() {
+        Err(_) | Ok("") => Ok(None),
+        Ok("koa") => Ok(Some(Compat::KoaSession)),
+        Ok("express") => Ok(Some(Compat::ExpressSession)),
+        Ok(other) => Err(io::Error::other(format!(
+            "{var} must be koa or express, not {other:?}"
+        ))),
+    }
+}
+
+/// The preset, layout and key prefix the environment asks for.
+fn with_env_options(mut builder: SessionMiddlewareBuilder) -> io::Result<SessionMiddlewareBuilder> {
+    if cookie_mode() {
+        builder = builder.compat(Compat::KoaSessionCookie);
+    } else if let Some(compat) = compat("SESSION_COMPAT")? {
+        builder = builder.compat(compat);
+    }
+    match env::var("SESSION_LAYOUT").as_deref() {
+        Err(_) | Ok("") => {}
+        Ok("hash") => builder = builder.store_layout(Layout::Fields),
         Ok(other) => {
             return Err(io::Error::other(format!(
-                "SESSION_COMPAT must be koa, koa-cookie or express, not {other:?}"
+                "SESSION_LAYOUT must be hash, not {other:?}"
             )))
         }
-    };
+    }
     Ok(match env::var("SESSION_PREFIX") {
         Ok(prefix) => builder.key_prefix(prefix),
         Err(_) => builder,
     })
+}
+
+/// The middleware's builder on `store`, or, with `MIGRATE_FROM_URL`, on a store that moves
+/// sessions from that Redis to `store`.
+async fn builder_on(store: impl SessionStore) -> io::Result<SessionMiddlewareBuilder> {
+    let Ok(url) = env::var("MIGRATE_FROM_URL") else {
+        return Ok(SessionMiddleware::builder(store, setup::keys()));
+    };
+    let old = RedisStore::connect(&url).await.map_err(io::Error::other)?;
+    let mut migrating = MigratingStore::builder(old, store);
+    if let Some(compat) = compat("MIGRATE_FROM_COMPAT")? {
+        migrating = migrating.old_format(compat);
+    }
+    tracing::info!("moving sessions from the Redis at {url}");
+    Ok(SessionMiddleware::builder(migrating.build(), setup::keys()))
 }
 
 /// The comma-separated URLs in `var`, if it is set.
@@ -202,30 +241,30 @@ async fn middleware() -> io::Result<SessionMiddleware> {
     } else if let Some(url) = url {
         let store = RedisStore::connect(&url).await.map_err(io::Error::other)?;
         tracing::info!("session store: Redis at {url}");
-        SessionMiddleware::builder(store, setup::keys())
+        builder_on(store).await?
     } else if let Some(nodes) = cluster {
         let count = nodes.len();
         let store = RedisClusterStore::connect(nodes)
             .await
             .map_err(io::Error::other)?;
         tracing::info!("session store: Redis Cluster, through {count} node(s)");
-        SessionMiddleware::builder(store, setup::keys())
+        builder_on(store).await?
     } else if let Some(sentinels) = sentinels {
         let name = env::var("REDIS_MASTER_NAME").unwrap_or_else(|_| "mymaster".to_owned());
         let store = RedisSentinelStore::connect(sentinels, &name)
             .await
             .map_err(io::Error::other)?;
         tracing::info!("session store: Redis master {name:?}, through Sentinel");
-        SessionMiddleware::builder(store, setup::keys())
+        builder_on(store).await?
     } else {
         tracing::info!(
             "session store: in memory (set REDIS_URL, REDIS_CLUSTER or REDIS_SENTINEL to use Redis)"
         );
-        SessionMiddleware::builder(MemoryStore::new(), setup::keys())
+        builder_on(MemoryStore::new()).await?
     };
     // `try_build`: a refused configuration (an empty or short key) ends the example with
     // its message rather than a panic.
-    with_prefix(builder)?
+    with_env_options(builder)?
         .try_build()
         .map_err(|refused| io::Error::other(refused.to_string()))
 }

@@ -3,14 +3,15 @@
 //! carried (MONITOR, scripts' inner commands left out), and the bytes those took on the
 //! wire.
 
-use actix_typed_session::store::{MigratingStore, RedisStore};
 use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_http::Request;
+use actix_typed_session::store::{Layout, MigratingStore, RedisStore};
 use actix_typed_session::{
-    Keys, Session, SessionData, SessionError, SessionEvent, SessionEventKind, SessionMiddleware,
-    SessionMiddlewareBuilder, SessionWriter, TtlPolicy,
+    Compat, Keys, Session, SessionData, SessionError, SessionEvent, SessionEventKind,
+    SessionMiddleware, SessionMiddlewareBuilder, SessionWriter, TtlPolicy,
 };
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, Jar};
@@ -20,7 +21,6 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{App, Error};
-use std::sync::{Arc, Mutex};
 
 struct Probe<S> {
     app: S,
@@ -566,8 +566,29 @@ async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
     baseline.send("POST", "/login").await;
     baseline.send("GET", "/modify").await;
 
-    let mut on_old = CommandLog::start(&old_server).await;
-    let mut on_new = CommandLog::start(&new_server).await;
+    let mut logs = (
+        CommandLog::start(&old_server).await,
+        CommandLog::start(&new_server).await,
+    );
+    each_route_costs_what_it_costs_alone(&migrating, &mut jar, &mut baseline, &mut logs).await;
+}
+
+/// Sends every route of the counter app to `migrating` (with the cookies of a session it
+/// has moved) and to `baseline` (the same app on the new store alone), and checks that
+/// the new store (`logs.1`) sees what the store alone saw, and the old store (`logs.0`)
+/// only the deletion and the listing that must reach both.
+async fn each_route_costs_what_it_costs_alone<S, B, P, C>(
+    migrating: &S,
+    jar: &mut Jar,
+    baseline: &mut Probe<P>,
+    logs: &mut (CommandLog, CommandLog),
+) where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody<Error: Debug>,
+    P: Service<Request, Response = ServiceResponse<C>, Error = Error>,
+    C: MessageBody<Error: Debug>,
+{
+    let (on_old, on_new) = logs;
     for (method, path, old_cost) in [
         ("GET", "/peek", &[][..]),
         ("GET", "/", &[]),
@@ -579,7 +600,7 @@ async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
     ] {
         let (text, alone) = baseline.send(method, path).await;
         let what = format!("{method} {path}");
-        let answer = call(&migrating, &mut jar, method, path).await;
+        let answer = call(migrating, jar, method, path).await;
         // A listing shows fingerprints of ids, which differ: the same count will do.
         let shape = |text: &str| match path {
             "/sessions" => text.lines().count().to_string(),
@@ -590,6 +611,10 @@ async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
         assert_eq!(names(&new.commands), names(&alone.commands), "{what}");
         assert_eq!(new.round_trips, alone.round_trips, "{what}: round trips");
         let old = on_old.take_traffic().await;
+        eprintln!(
+            "{what}: {} round trip(s) on the new store (alone: {}), {} on the old",
+            new.round_trips, alone.round_trips, old.round_trips
+        );
         let old_trips = u64::from(!old_cost.is_empty());
         assert_traffic(&old, old_trips, old_cost, &format!("{what}, the old store"));
     }
@@ -674,4 +699,67 @@ async fn a_cookie_store_request_makes_no_store_call_and_sends_the_whole_session(
         Vec::<usize>::new(),
         "a read under OnChange sends nothing"
     );
+}
+
+/// The same for a session that moved from koa-session's JSON document (koa-redis: the
+/// bare id as the key) into the hash layout, the app reading koa-session's cookie: once
+/// moved, it costs what a session of the hash layout costs on the new store alone.
+#[actix_web::test]
+async fn a_session_moved_from_a_koa_document_costs_what_it_costs_on_the_new_store_alone() {
+    let (old_server, new_server, alone) = (
+        RedisServer::start(),
+        RedisServer::start(),
+        RedisServer::start(),
+    );
+    let old = RedisStore::connect(&old_server.url())
+        .await
+        .expect("connect");
+    let new = RedisStore::connect(&new_server.url())
+        .await
+        .expect("connect");
+    let keys = || Keys::new(["budget test key, long enough to sign"]);
+    let hash_layout = |builder: SessionMiddlewareBuilder| {
+        builder
+            .compat(Compat::KoaSession)
+            .store_layout(Layout::Fields)
+            .key_prefix("session:")
+    };
+    // The session as the Koa app left it: a koa-session document, written in its preset.
+    let koa = SessionMiddleware::builder(old.clone(), keys())
+        .compat(Compat::KoaSession)
+        .build();
+    let koa = test::init_service(App::new().wrap(koa).configure(counter_app::routes)).await;
+    let mut jar = Jar::default();
+    call(&koa, &mut jar, "POST", "/login").await;
+    assert_eq!(old.count_sessions("").await.expect("count"), 1);
+
+    let store = MigratingStore::builder(old.clone(), new)
+        .old_format(Compat::KoaSession)
+        .build();
+    let migrating = hash_layout(SessionMiddleware::builder(store, keys())).build();
+    let migrating =
+        test::init_service(App::new().wrap(migrating).configure(counter_app::routes)).await;
+    let mut logs = (
+        CommandLog::start(&old_server).await,
+        CommandLog::start(&new_server).await,
+    );
+    // The move: the new store asked first, the document loaded and converted, the update
+    // refused by the new store, the document loaded again, created as a hash (joining the
+    // user's index), deleted from the old store.
+    assert_eq!(
+        call(&migrating, &mut jar, "GET", "/modify").await,
+        "1 views"
+    );
+    let (on_old, on_new) = (logs.0.take_traffic().await, logs.1.take_traffic().await);
+    eprintln!("the move: {on_old:?} on the old store, {on_new:?} on the new");
+    assert_eq!(on_old.round_trips, 3, "the move, on the old store");
+    assert_eq!(on_new.round_trips, 3, "the move, on the new store");
+    assert_eq!(old.count_sessions("").await.expect("count"), 0, "it moved");
+    logs.0.take_traffic().await;
+
+    let mut baseline = probe_built(&alone, counter_app::routes, hash_layout).await;
+    baseline.send("POST", "/login").await;
+    baseline.send("GET", "/modify").await;
+
+    each_route_costs_what_it_costs_alone(&migrating, &mut jar, &mut baseline, &mut logs).await;
 }

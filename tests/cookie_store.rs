@@ -515,6 +515,14 @@ fn options_that_need_a_store_or_would_be_ignored_are_refused_at_build() {
         ),
         ("compat", refused(builder().compat(Compat::KoaSession))),
         (
+            "store_layout",
+            refused(
+                builder()
+                    .compat(Compat::KoaSessionCookie)
+                    .store_layout(actix_typed_session::store::Layout::Fields),
+            ),
+        ),
+        (
             "signing_algorithm",
             refused(builder().signing_algorithm(Algorithm::Sha1)),
         ),

@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexMoves, Layout, LoadOptions, SessionKey, SessionStore, WriteMode,
+    ChangeSet, CommitOutcome, IndexMoves, JsonWrite, Layout, LoadOptions, SessionKey, SessionStore,
+    WriteMode,
 };
 use actix_typed_session::{
     Algorithm, Compat, ConfigError, Keys, Session, SessionId, SessionMiddleware,
@@ -723,6 +724,37 @@ fn absolute_timeout_is_refused_with_a_node_preset() {
         let without = SessionMiddleware::builder(store.clone(), keys()).compat(compat);
         assert_eq!(refusal(without), None);
     }
+}
+
+#[test]
+fn a_preset_in_the_hash_layout_keeps_the_absolute_timeout_and_a_foreign_json_layout_is_refused() {
+    let store = CountingStore::default();
+    let keys = || Keys::new(["node secret"]).allow_short_keys();
+    let koa = || SessionMiddleware::builder(store.clone(), keys()).compat(Compat::KoaSession);
+    let hash = koa()
+        .store_layout(Layout::Fields)
+        .absolute_timeout(Duration::from_secs(3600));
+    assert_eq!(refusal(hash), None, "the hash layout keeps a creation time");
+    assert_eq!(
+        refusal(koa().store_layout(Layout::Json(JsonWrite::Setex))),
+        None
+    );
+    let foreign = Layout::Json(JsonWrite::SetEx);
+    assert_eq!(
+        refusal(koa().store_layout(foreign)),
+        Some(ConfigError::ForeignJsonLayout {
+            layout: foreign,
+            compat: Some(Compat::KoaSession)
+        })
+    );
+    let without_preset = SessionMiddleware::builder(store.clone(), keys()).store_layout(foreign);
+    assert_eq!(
+        refusal(without_preset),
+        Some(ConfigError::ForeignJsonLayout {
+            layout: foreign,
+            compat: None
+        })
+    );
 }
 
 /// Counts a visit and answers with the `Cache-Control` the request asks for.

@@ -12,7 +12,7 @@ use actix_typed_session::store::{
     ChangeSet, CommitOutcome, IndexKey, JsonWrite, Layout, Listed, LoadOptions, MemoryStore,
     MigratingStore, Record, RedisClusterStore, RedisStore, SessionKey, SessionStore, TakeOver,
 };
-use actix_typed_session::{Keys, SessionId, SessionMiddleware, StoreError};
+use actix_typed_session::{Compat, Keys, SessionId, SessionMiddleware, StoreError};
 use actix_typed_session_tests::cluster::RedisCluster;
 use actix_typed_session_tests::conformance::{self, fresh_key, ids, listed, now_ms, Cx};
 use actix_typed_session_tests::http::{body, Jar};
@@ -316,6 +316,268 @@ async fn the_json_layout_is_refused_with_a_clear_error() {
         matches!(refused, Err(StoreError::Unsupported(_))),
         "{refused:?}"
     );
+}
+
+// ---- From koa-session's JSON documents (koa-redis: the bare id as the key) to hashes. ----
+
+const KOA: Layout = Layout::Json(JsonWrite::Setex);
+
+fn koa_options() -> LoadOptions {
+    LoadOptions {
+        layout: KOA,
+        ..LoadOptions::default()
+    }
+}
+
+/// Milliseconds since the epoch, `from_now` away (negative: in the past), as koa-session
+/// writes `_expire`.
+fn epoch_ms(from_now: i64) -> Vec<u8> {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now + from_now).to_string().into_bytes()
+}
+
+/// A koa-session document put in `old` by hand under koa-redis' key (the bare id), living
+/// `ttl` in the store: returns the key the middleware asks for (`session:` + id) and the
+/// old store's key.
+async fn koa_document<S: SessionStore>(
+    old: &S,
+    fields: &[(&str, &[u8])],
+    ttl: Duration,
+) -> (SessionKey, SessionKey) {
+    let id = SessionId::generate().expect("OS randomness");
+    let mut create = conformance::create(fields, now_ms(), ttl);
+    create.layout = KOA;
+    let old_key = SessionKey::new("", &id);
+    let outcome = old.commit(&old_key, &create).await.expect("commit");
+    assert_eq!(outcome, CommitOutcome::Written);
+    (SessionKey::new("session:", &id), old_key)
+}
+
+fn from_koa<Old: SessionStore, New: SessionStore>(old: Old, new: New) -> MigratingStore<Old, New> {
+    MigratingStore::builder(old, new)
+        .old_format(Compat::KoaSession)
+        .build()
+}
+
+fn names(record: &Record) -> Vec<&str> {
+    let mut names: Vec<&str> = record.fields.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    names
+}
+
+#[tokio::test]
+async fn a_koa_document_moves_into_the_field_layout_without_its_envelope() {
+    let (old, new) = (MemoryStore::new(), MemoryStore::new());
+    let store = from_koa(old.clone(), new.clone());
+    let expire = epoch_ms(30_000);
+    let (key, old_key) = koa_document(
+        &old,
+        &[
+            ("user", b"\"ann\""),
+            ("views", b"3"),
+            ("flash", b"{\"seen\":false}"),
+            ("_expire", &expire),
+            ("_maxAge", b"86400000"),
+        ],
+        Duration::from_secs(40),
+    )
+    .await;
+
+    // A read converts it and leaves it where it is.
+    let read = stored(&store, &key).await.expect("found in the old store");
+    assert_eq!(names(&read), ["flash", "user", "views"], "{read:?}");
+    assert_eq!(read.created_at, None);
+    let ttl = read.ttl.expect("a TTL");
+    assert!(
+        ttl <= Duration::from_secs(30) && ttl > Duration::from_secs(25),
+        "the time left by _expire, not the store's: {ttl:?}"
+    );
+    assert!(old.load(&old_key, koa_options()).await.unwrap().is_some());
+    assert!(stored(&new, &key).await.is_none(), "a read moved it");
+
+    let before_move = now_ms();
+    let outcome = store
+        .commit(&key, &update(&[("views", b"4")]))
+        .await
+        .expect("commit");
+    assert_eq!(outcome, CommitOutcome::Written);
+    assert!(
+        old.load(&old_key, koa_options()).await.unwrap().is_none(),
+        "still in the old store"
+    );
+    assert_eq!(old.count_sessions(""), 0);
+    let moved = stored(&new, &key).await.expect("a hash in the new store");
+    assert_eq!(names(&moved), ["flash", "user", "views"]);
+    assert_eq!(moved.fields["views"], b"4");
+    assert_eq!(moved.fields["flash"], b"{\"seen\":false}", "an unknown key");
+    assert!(
+        moved.created_at.expect("a creation time") >= before_move,
+        "an absolute timeout counts from the move"
+    );
+
+    // koa-redis writes blindly, but an update through a guarded store is refused; and
+    // the migrating store reads the new copy first either way.
+    let mut late = update(&[("views", b"100")]);
+    late.layout = KOA;
+    assert_eq!(
+        old.commit(&old_key, &late).await.unwrap(),
+        CommitOutcome::Missing
+    );
+    assert_eq!(stored(&store, &key).await.unwrap().fields["views"], b"4");
+}
+
+#[tokio::test]
+async fn a_koa_document_past_its_expire_is_no_session_and_moves_nowhere() {
+    let (old, new) = (MemoryStore::new(), MemoryStore::new());
+    let store = from_koa(old.clone(), new.clone());
+    let expired = epoch_ms(-1000);
+    let fields: &[(&str, &[u8])] = &[("user", b"\"ann\""), ("_expire", &expired)];
+    // koa-redis keeps the key ten seconds past `_expire`.
+    let (key, _) = koa_document(&old, fields, Duration::from_secs(9)).await;
+    assert!(stored(&store, &key).await.is_none());
+    let outcome = store
+        .commit(&key, &update(&[("views", b"1")]))
+        .await
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::Missing);
+    let counted = Cx::fields().increment("views", 1, LONG);
+    assert_eq!(store.increment(&key, &counted).await.unwrap(), None);
+    assert_eq!(
+        new.count_sessions("session:"),
+        0,
+        "an expired session moved"
+    );
+
+    // A document whose `_expire` is no number states no expiry: the store's TTL rules.
+    let (key, _) = koa_document(
+        &old,
+        &[("user", b"\"bob\""), ("_expire", b"\"soon\"")],
+        Duration::from_secs(20),
+    )
+    .await;
+    let read = stored(&store, &key).await.expect("a session");
+    assert_eq!(names(&read), ["user"]);
+    assert!(read.ttl.unwrap() <= Duration::from_secs(20));
+}
+
+#[tokio::test]
+async fn koa_documents_move_on_read_on_increment_and_a_logout_ends_them_in_both_stores() {
+    let (old, new) = (MemoryStore::new(), MemoryStore::new());
+    let expire = epoch_ms(50_000);
+    let doc: &[(&str, &[u8])] = &[("views", b"3"), ("_expire", &expire), ("_maxAge", b"60000")];
+
+    let on_read = MigratingStore::builder(old.clone(), new.clone())
+        .old_format(Compat::KoaSession)
+        .move_on_read(true)
+        .build();
+    let (key, old_key) = koa_document(&old, doc, LONG).await;
+    let read = stored(&on_read, &key).await.expect("found");
+    assert_eq!(names(&read), ["views"]);
+    assert!(old.load(&old_key, koa_options()).await.unwrap().is_none());
+    let moved = stored(&new, &key).await.expect("moved by the read");
+    assert!(moved.ttl.unwrap() <= Duration::from_secs(50), "{moved:?}");
+
+    let store = from_koa(old.clone(), new.clone());
+    let (key, old_key) = koa_document(&old, doc, LONG).await;
+    let counted = Cx::fields().increment("views", 1, LONG);
+    assert_eq!(store.increment(&key, &counted).await.unwrap(), Some(4));
+    assert!(old.load(&old_key, koa_options()).await.unwrap().is_none());
+    assert_eq!(stored(&new, &key).await.unwrap().fields["views"], b"4");
+
+    let (key, old_key) = koa_document(&old, doc, LONG).await;
+    assert!(store.delete(&key, &[]).await.unwrap(), "it existed");
+    assert!(old.load(&old_key, koa_options()).await.unwrap().is_none());
+    assert!(stored(&store, &key).await.is_none());
+}
+
+#[tokio::test]
+async fn a_koa_session_logged_out_while_it_moves_is_not_brought_back() {
+    let (old, new) = (MemoryStore::new(), MemoryStore::new());
+    let expire = epoch_ms(50_000);
+    let (key, old_key) = koa_document(&old, &[("a", b"1"), ("_expire", &expire)], LONG).await;
+    let ending = Interleaved {
+        inner: old.clone(),
+        ended_after_load: true,
+        ..Interleaved::default()
+    };
+    let store = from_koa(ending, new.clone());
+    let outcome = store.commit(&key, &update(&[("a", b"2")])).await.unwrap();
+    assert_eq!(outcome, CommitOutcome::Missing, "the write was taken");
+    assert!(
+        stored(&new, &key).await.is_none(),
+        "the move brought it back"
+    );
+    assert!(old.load(&old_key, koa_options()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn what_is_no_koa_document_on_the_old_redis_is_no_session_and_never_a_panic() {
+    let (single, target) = (RedisServer::start(), RedisServer::start());
+    let old = RedisStore::connect(&single.url()).await.expect("connect");
+    let new = RedisStore::connect(&target.url()).await.expect("connect");
+    let store = from_koa(old, new.clone());
+    let mut conn = single.connection().await;
+    for (stored_text, _) in [("not json", 0), ("[1,2]", 1), ("{\"_expire\":", 2)] {
+        let id = SessionId::generate().unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(id.as_str())
+            .arg(stored_text)
+            .arg("EX")
+            .arg(60)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let key = SessionKey::new("session:", &id);
+        assert!(stored(&store, &key).await.is_none(), "{stored_text}");
+        let outcome = store.commit(&key, &update(&[("a", b"1")])).await.unwrap();
+        assert_eq!(outcome, CommitOutcome::Missing, "{stored_text}");
+    }
+    // A real koa-redis document moves across servers into a hash.
+    let expire = epoch_ms(50_000);
+    let id = SessionId::generate().unwrap();
+    let document = format!(
+        r#"{{"user":"ann","views":2,"_expire":{},"_maxAge":86400000}}"#,
+        String::from_utf8(expire).unwrap()
+    );
+    let _: () = redis::cmd("SETEX")
+        .arg(id.as_str())
+        .arg(86410)
+        .arg(&document)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let key = SessionKey::new("session:", &id);
+    let outcome = store
+        .commit(&key, &update(&[("views", b"3")]))
+        .await
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::Written);
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(id.as_str())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "the document is still on the old Redis");
+    let mut target_conn = target.connection().await;
+    let hash: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(key.as_str())
+        .query_async(&mut target_conn)
+        .await
+        .unwrap();
+    assert_eq!(hash.get("user").map(String::as_str), Some("\"ann\""));
+    assert_eq!(hash.get("views").map(String::as_str), Some("3"));
+    assert!(hash.contains_key("__created"), "{hash:?}");
+    assert!(!hash.contains_key("_expire") && !hash.contains_key("_maxAge"));
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(key.as_str())
+        .query_async(&mut target_conn)
+        .await
+        .unwrap();
+    assert!(ttl > 0, "no TTL: {ttl}");
+    assert_eq!(new.count_sessions("session:").await.unwrap(), 1);
 }
 
 /// The memory store, giving way to other tasks before each call, so that two requests'

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_typed_session::store::{ExpiryNotifications, RedisSentinelStore};
+use actix_typed_session::store::{ExpiryNotifications, RedisSentinelStore, SessionStore};
 use actix_typed_session::{Keys, SessionEvent, SessionEventKind, SessionId, SessionMiddleware};
 use actix_typed_session_tests::conformance;
 use actix_typed_session_tests::counter_app;
@@ -24,6 +24,28 @@ async fn sentinel_store_conforms() {
     conformance::run(&store).await;
     conformance::run_in(&store, &conformance::Cx::json()).await;
     actix_typed_session_tests::admin::run(store).await;
+}
+
+#[actix_web::test]
+async fn the_sessions_on_the_master_are_counted() {
+    let setup = SentinelSetup::start();
+    let store = RedisSentinelStore::connect([setup.sentinel_url()], MASTER_NAME)
+        .await
+        .expect("connect through the sentinel");
+    let created = conformance::create(
+        &[("a", b"1")],
+        conformance::now_ms(),
+        Duration::from_secs(60),
+    );
+    for _ in 0..3 {
+        let key = conformance::fresh_key();
+        store.commit(&key, &created).await.expect("commit");
+    }
+    assert_eq!(
+        store.count_sessions("conformance:").await.expect("count"),
+        3
+    );
+    assert_eq!(store.count_sessions("session:").await.expect("count"), 0);
 }
 
 /// A store that gives up on a dead master quickly, for tests that kill it.

@@ -1,7 +1,7 @@
 //! Every store passes the same conformance suite.
 
 use actix_typed_session::store::{MemoryStore, MigratingStore, RedisStore};
-use actix_typed_session::{Keys, SessionMiddleware};
+use actix_typed_session::{Compat, Keys, SessionMiddleware};
 use actix_typed_session_tests::admin;
 use actix_typed_session_tests::conformance::{self, Cx};
 use actix_typed_session_tests::request_conformance::{self, Exceptions};
@@ -56,6 +56,16 @@ async fn migrating_store_conforms() {
         .move_on_read(true)
         .build();
     conformance::run(&moving_on_read).await;
+}
+
+/// Reading the old store in koa-session's layout under koa-redis' keys changes nothing for
+/// the sessions the new store holds.
+#[tokio::test]
+async fn migrating_store_from_koa_documents_conforms() {
+    let from_koa = MigratingStore::builder(MemoryStore::new(), MemoryStore::new())
+        .old_format(Compat::KoaSession)
+        .build();
+    conformance::run(&from_koa).await;
 }
 
 #[tokio::test]

@@ -107,6 +107,7 @@ pub struct SessionMiddlewareBuilder {
     id_transport: IdTransport,
     id_header: HeaderName,
     compat: Option<Compat>,
+    store_layout: Option<Layout>,
     hooks: Hooks,
     /// Sessions travel whole in the cookie (`cookie_store.rs`), and `store` is a
     /// placeholder.
@@ -159,6 +160,7 @@ impl SessionMiddlewareBuilder {
             id_transport: IdTransport::default(),
             id_header: default_header(),
             compat: None,
+            store_layout: None,
             hooks: Hooks::default(),
             cookie_store: false,
             store_only: Vec::new(),
@@ -202,6 +204,38 @@ impl SessionMiddlewareBuilder {
         self.store_only(
             "compat",
             "the Node presets share a server-side store's sessions with a Node app",
+        )
+    }
+
+    /// How sessions are laid out in the store. Default: the preset's layout (the Node
+    /// package's JSON document) with [`compat`](Self::compat), else [`Layout::Fields`].
+    ///
+    /// `store_layout(Layout::Fields)` after a preset keeps the preset's cookie, signing
+    /// and id shape but stores sessions in this library's hash layout, without the Node
+    /// envelope: for an app that takes over a Node app's users, reading its cookies while
+    /// the sessions move to the hash layout (a
+    /// [`MigratingStore`](crate::store::MigratingStore) with the old store's
+    /// [`old_format`](crate::store::MigratingStoreBuilder::old_format); see
+    /// `docs/migrating-stores.md`). The Node app can then no longer read the sessions, and
+    /// [`absolute_timeout`](Self::absolute_timeout) is allowed again.
+    ///
+    /// A JSON layout other than the preset's own is refused
+    /// ([`ConfigError::ForeignJsonLayout`]): each Node package reads only its own document.
+    ///
+    /// ```
+    /// # use actix_typed_session::{store::{Layout, MemoryStore}, Compat, Keys, SessionMiddleware};
+    /// let keys = Keys::new(["koa app key"]).allow_short_keys();
+    /// let sessions = SessionMiddleware::builder(MemoryStore::new(), keys)
+    ///     .compat(Compat::KoaSession)
+    ///     .store_layout(Layout::Fields)
+    ///     .key_prefix("session:")
+    ///     .build();
+    /// ```
+    pub fn store_layout(mut self, layout: Layout) -> Self {
+        self.store_layout = Some(layout);
+        self.store_only(
+            "store_layout",
+            "the cookie store keeps sessions in no store",
         )
     }
 
@@ -412,9 +446,10 @@ impl SessionMiddlewareBuilder {
     /// creation time. A session whose record has no creation time (written by another
     /// program) is timed from the first write this library makes to it. Default: none.
     ///
-    /// Refused with a Node preset ([`Self::compat`]): the Node packages keep no creation
-    /// time in their documents, so the limit could not be kept (see
-    /// [`ConfigError::AbsoluteTimeoutWithCompat`]).
+    /// Refused with a Node preset's JSON layout ([`Self::compat`]): the Node packages keep
+    /// no creation time in their documents, so the limit could not be kept (see
+    /// [`ConfigError::AbsoluteTimeoutWithCompat`]). A preset with
+    /// [`store_layout(Layout::Fields)`](Self::store_layout) keeps it.
     pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = Some(timeout);
         self
@@ -558,10 +593,12 @@ impl SessionMiddlewareBuilder {
     /// `SameSite=None` on a cookie that is not always `Secure`,
     /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers) without
     /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme), an
-    /// [`absolute_timeout`](Self::absolute_timeout) with a Node preset, or, under the
-    /// cookie store, no keys, a short key, an option only a server-side store honours or a
-    /// [`max_session_size`](Self::max_session_size) the cookie could never hold. These are
-    /// mistakes in the code or its configuration, found once at start-up.
+    /// [`absolute_timeout`](Self::absolute_timeout) with a Node preset's JSON layout, a
+    /// [`store_layout`](Self::store_layout) that is a JSON layout but not the preset's,
+    /// or, under the cookie store, no keys, a short key, an option only a server-side
+    /// store honours or a [`max_session_size`](Self::max_session_size) the cookie could
+    /// never hold. These are mistakes in the code or its configuration, found once at
+    /// start-up.
     pub fn build(self) -> SessionMiddleware {
         match self.try_build() {
             Ok(middleware) => middleware,
@@ -652,9 +689,20 @@ impl SessionMiddlewareBuilder {
         if self.trust_forwarded && !matches!(self.secure, Secure::FromScheme { .. }) {
             return Err(ConfigError::TrustForwardedWithoutFromScheme);
         }
-        // Every preset keeps the JSON document of a Node package, which holds no creation
-        // time: `outlived` would never see one.
-        if let (Some(compat), Some(_)) = (self.compat, self.absolute_timeout) {
+        let preset_layout = self.compat.map(|compat| compat.preset().layout);
+        if let Some(layout @ Layout::Json(_)) = self.store_layout {
+            if preset_layout != Some(layout) {
+                return Err(ConfigError::ForeignJsonLayout {
+                    layout,
+                    compat: self.compat,
+                });
+            }
+        }
+        // A preset's JSON document of a Node package holds no creation time: `outlived`
+        // would never see one.
+        if let (Some(compat), Some(_), Layout::Json(_)) =
+            (self.compat, self.absolute_timeout, self.layout())
+        {
             return Err(ConfigError::AbsoluteTimeoutWithCompat { compat });
         }
         Ok(())
@@ -697,6 +745,14 @@ impl SessionMiddlewareBuilder {
             .filter(|compat| compat.keeps_sessions_in_the_cookie())
     }
 
+    /// The layout sessions are stored in: the one asked for, else the preset's, else the
+    /// field layout.
+    fn layout(&self) -> Layout {
+        self.store_layout
+            .or_else(|| self.compat.map(|compat| compat.preset().layout))
+            .unwrap_or_default()
+    }
+
     /// The options, resolved; also what `test::TestSession` runs with.
     pub(crate) fn config(self) -> Config {
         let koa_cookie = self.cookie_store && self.koa_cookie().is_some();
@@ -716,6 +772,7 @@ impl SessionMiddlewareBuilder {
             None => IndexNames::default_for(self.keys.signing_key()),
         };
         let preset = self.compat.map(Compat::preset);
+        let layout = self.layout();
         let key_prefix = match self.compat {
             Some(compat) => compat.key_prefix(self.key_prefix),
             None => self.key_prefix,
@@ -748,9 +805,11 @@ impl SessionMiddlewareBuilder {
             id_format: preset.as_ref().map_or(IdFormat::default(), |p| p.id_format),
             overwrite: self.overwrite_handler_cookie,
         };
-        let envelope = preset
-            .as_ref()
-            .map_or(Envelope::Plain, |preset| (preset.envelope)(&cookie));
+        // The envelope belongs to the Node document: the field layout keeps none.
+        let envelope = match (&preset, layout) {
+            (Some(preset), Layout::Json(_)) => preset.envelope.with(&cookie),
+            _ => Envelope::Plain,
+        };
         let cookie_store = match &cookie.keygrip {
             Some(keygrip) if koa_cookie => Some(CookieStore::koa(
                 keygrip.clone(),
@@ -763,7 +822,7 @@ impl SessionMiddlewareBuilder {
             store: self.store,
             transport: Transport::new(self.id_transport, self.id_header, cookie),
             envelope,
-            layout: preset.as_ref().map_or(Layout::default(), |p| p.layout),
+            layout,
             ttl,
             ttl_policy: self.ttl_policy,
             key_prefix,

@@ -11,8 +11,7 @@
 use std::time::Duration;
 
 use crate::config::TtlPolicy;
-use crate::cookie::CookieSettings;
-use crate::envelope::Envelope;
+use crate::envelope::Wrapping;
 use crate::id::IdFormat;
 use crate::store::{JsonWrite, Layout};
 
@@ -22,8 +21,10 @@ use crate::store::{JsonWrite, Layout};
 /// Every preset stores the session as one JSON object, with the typed fields as top-level
 /// keys (by their storage names, so `rename` picks the Node name), and keeps the keys the
 /// struct does not know: in one Redis string (or another store's key), or, for
-/// [`Compat::KoaSessionCookie`], in the cookie itself. See `docs/compat.md` for the exact wire
-/// formats and each package's traps.
+/// [`Compat::KoaSessionCookie`], in the cookie itself; unless
+/// [`store_layout(Layout::Fields)`](crate::SessionMiddlewareBuilder::store_layout) keeps
+/// only the preset's cookie, for an app that takes the Node app's users over. See
+/// `docs/compat.md` for the exact wire formats and each package's traps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Compat {
@@ -61,8 +62,8 @@ pub(crate) struct Preset {
     pub(crate) inline_signature: bool,
     pub(crate) id_format: IdFormat,
     pub(crate) layout: Layout,
-    /// The document envelope, made from the cookie settings the builder ends up with.
-    pub(crate) envelope: fn(&CookieSettings) -> Envelope,
+    /// The document envelope, made with the cookie settings the builder ends up with.
+    pub(crate) envelope: Wrapping,
     pub(crate) ttl_policy: TtlPolicy,
     pub(crate) ttl: Option<Duration>,
 }
@@ -75,7 +76,7 @@ impl Compat {
             inline_signature: false,
             id_format: IdFormat::Uuid,
             layout: Layout::Json(JsonWrite::Setex),
-            envelope: Envelope::koa,
+            envelope: Wrapping::Koa,
             // koa-session saves only a changed session (no `rolling`, no `renew`), and
             // koa-redis' `get` leaves the time-to-live alone.
             ttl_policy: TtlPolicy::OnChange,
@@ -92,7 +93,7 @@ impl Compat {
                 inline_signature: false,
                 id_format: IdFormat::Hex48,
                 layout: Layout::Json(JsonWrite::SetEx),
-                envelope: Envelope::plain,
+                envelope: Wrapping::Plain,
                 ttl_policy: TtlPolicy::OnChange,
                 ttl: Some(Duration::from_secs(1000)),
             },
@@ -102,7 +103,7 @@ impl Compat {
                 inline_signature: false,
                 id_format: IdFormat::Puid,
                 layout: Layout::Json(JsonWrite::SetEx),
-                envelope: Envelope::plain,
+                envelope: Wrapping::Plain,
                 ttl_policy: TtlPolicy::OnChange,
                 ttl: None,
             },
@@ -112,7 +113,7 @@ impl Compat {
                 inline_signature: true,
                 id_format: IdFormat::Base64Url,
                 layout: Layout::Json(JsonWrite::SetEx),
-                envelope: Envelope::express,
+                envelope: Wrapping::Express,
                 // express-session touches every session it loads: connect-redis `EXPIRE`s it.
                 ttl_policy: TtlPolicy::OnEveryAccess,
                 ttl: None,

@@ -3,6 +3,7 @@
 //! middleware that refuses to start is the safe outcome; one that starts insecure is not.
 
 use crate::compat::Compat;
+use crate::store::Layout;
 
 /// A configuration the middleware refuses to be built with, from
 /// [`SessionMiddlewareBuilder::try_build`](crate::SessionMiddlewareBuilder::try_build)
@@ -97,12 +98,13 @@ pub enum ConfigError {
     )]
     TrustForwardedWithoutFromScheme,
     /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout) with a
-    /// Node preset: the Node package keeps no creation time in its document, so the limit
-    /// could never apply.
+    /// Node preset's JSON layout: the Node package keeps no creation time in its document,
+    /// so the limit could never apply.
     #[error(
         "absolute_timeout cannot be kept with the {compat:?} preset: its session document \
          stores no creation time, so the limit would be accepted and ignored; drop \
-         absolute_timeout, or end sessions on the Node side"
+         absolute_timeout, end sessions on the Node side, or store in the hash layout \
+         (store_layout(Layout::Fields)) once no Node app shares the sessions"
     )]
     AbsoluteTimeoutWithCompat {
         /// The preset.
@@ -182,6 +184,21 @@ pub enum ConfigError {
          use a server-side store for that"
     )]
     AdminWithCookieStore,
+    /// [`store_layout`](crate::SessionMiddlewareBuilder::store_layout) named a JSON layout
+    /// that is not the [`compat`](crate::SessionMiddlewareBuilder::compat) preset's own
+    /// (or named one without a preset): the JSON layout exists to share a Node package's
+    /// documents, and each package writes its own with its own command.
+    #[error(
+        "store_layout({layout:?}) is refused with compat {compat:?}: a JSON layout only \
+         shares the documents of the Node package whose preset sets it; drop \
+         store_layout to keep the preset's layout, or use Layout::Fields"
+    )]
+    ForeignJsonLayout {
+        /// The layout asked for.
+        layout: Layout,
+        /// The preset, if any.
+        compat: Option<Compat>,
+    },
     /// [`index_secret`](crate::SessionMiddlewareBuilder::index_secret) shorter than
     /// [`IndexSecret::MIN_LEN`](crate::IndexSecret::MIN_LEN) bytes, or empty: a short
     /// secret can be guessed from the index key names of a Redis dump, and then the

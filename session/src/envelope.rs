@@ -2,7 +2,9 @@
 //! when the middleware is built: nothing (this library's own format and the plain Node
 //! presets), koa-session's `_expire` and `_maxAge`, or express-session's `cookie` object.
 //! The load asks it whether a document says it has expired; the commit asks it what a
-//! write adds and how long a document says its cookie lives.
+//! write adds and how long a document says its cookie lives. A store that moves Node
+//! documents into the field layout (`MigratingStore`'s old format) asks it what is left
+//! of a document without it.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +20,74 @@ use crate::store::Record;
 const KOA_DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// koa-session keeps the store's copy this much longer than the cookie.
 const KOA_STORE_MARGIN: Duration = Duration::from_secs(10);
+/// koa-session's flag on a session object, which it never stores.
+const KOA_NEW_FLAG: &str = "isNew";
+
+/// Which Node package's envelope a document carries, before the cookie settings a write
+/// needs are known: what a preset names, and all a reader of documents needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrapping {
+    /// Nothing beside the app's keys.
+    Plain,
+    /// koa-session's `_expire` and `_maxAge`.
+    Koa,
+    /// express-session's `cookie`.
+    Express,
+}
+
+impl Wrapping {
+    /// The envelope of documents written with cookies set as `cookie` says.
+    pub(crate) fn with(self, cookie: &CookieSettings) -> Envelope {
+        match self {
+            Wrapping::Plain => Envelope::Plain,
+            Wrapping::Koa => Envelope::koa(cookie),
+            Wrapping::Express => Envelope::express(cookie),
+        }
+    }
+
+    /// The keys the envelope keeps in a document.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Wrapping::Plain => &[],
+            // `_session`: koa-session's `maxAge: 'session'`, in place of the other two.
+            Wrapping::Koa => &["_expire", "_maxAge", "_session"],
+            Wrapping::Express => &["cookie"],
+        }
+    }
+
+    /// Whether a document is over by its own account: koa-session's `_expire` in the
+    /// past.
+    fn has_expired(self, record: &Record) -> bool {
+        self == Wrapping::Koa && koa_expired(record, SystemTime::now())
+    }
+
+    /// A document loaded from a Node package's store as a session of the field layout:
+    /// the app's keys (and keys nobody here knows) as fields, without the envelope, living
+    /// as long as the document had left (koa-session's `_expire`, else the store's
+    /// time-to-live), with no creation time and no snapshot. `None` for a document that
+    /// has expired by its own account.
+    pub(crate) fn unwrapped(self, mut record: Record) -> Option<Record> {
+        if self.has_expired(&record) {
+            return None;
+        }
+        let stated = match self {
+            Wrapping::Koa => koa_time_left(&record, SystemTime::now()),
+            Wrapping::Plain | Wrapping::Express => None,
+        };
+        record.ttl = match (record.ttl, stated) {
+            (Some(store), Some(stated)) => Some(store.min(stated)),
+            (store, stated) => store.or(stated),
+        };
+        let koa_flag = |name: &str| self == Wrapping::Koa && name == KOA_NEW_FLAG;
+        record
+            .fields
+            .retain(|name, _| !self.keys().contains(&name.as_str()) && !koa_flag(name));
+        record.created_at = None;
+        record.refreshed = false;
+        record.snapshot = None;
+        Some(record)
+    }
+}
 
 /// The document envelope, resolved with the cookie settings it depends on.
 #[derive(Debug, Clone)]
@@ -40,13 +110,8 @@ pub(crate) struct Wrapped {
 }
 
 impl Envelope {
-    /// The envelope of a plain document; `cookie` is unused, for a preset's constructor.
-    pub(crate) fn plain(_: &CookieSettings) -> Self {
-        Envelope::Plain
-    }
-
     /// koa-session's envelope for cookies set as `cookie` says.
-    pub(crate) fn koa(cookie: &CookieSettings) -> Self {
+    fn koa(cookie: &CookieSettings) -> Self {
         let max_age = match cookie.lifetime {
             Lifetime::MaxAge(max_age) => max_age,
             _ => KOA_DEFAULT_MAX_AGE,
@@ -55,8 +120,16 @@ impl Envelope {
     }
 
     /// express-session's envelope for cookies set as `cookie` says.
-    pub(crate) fn express(cookie: &CookieSettings) -> Self {
+    fn express(cookie: &CookieSettings) -> Self {
         Envelope::Express(ExpressCookie::new(cookie))
+    }
+
+    fn wrapping(&self) -> Wrapping {
+        match self {
+            Envelope::Plain => Wrapping::Plain,
+            Envelope::Koa { .. } => Wrapping::Koa,
+            Envelope::Express(_) => Wrapping::Express,
+        }
     }
 
     /// Puts the envelope into the fields `set` of one write and says what else the write
@@ -70,12 +143,11 @@ impl Envelope {
         ttl: Duration,
     ) -> Wrapped {
         let mut remove = Vec::new();
+        if let Envelope::Plain = self {
+            return Wrapped { remove, ttl };
+        }
         // A renewal carries the stored envelope among its fields: the fresh one replaces it.
-        let envelope_keys: &[&str] = match self {
-            Envelope::Plain => return Wrapped { remove, ttl },
-            Envelope::Koa { .. } => &["_expire", "_maxAge", "_session"],
-            Envelope::Express(_) => &["cookie"],
-        };
+        let envelope_keys = self.wrapping().keys();
         set.retain(|(name, _)| !envelope_keys.contains(&name.as_str()));
         let now = SystemTime::now();
         let ttl = match self {
@@ -95,9 +167,9 @@ impl Envelope {
                         "_maxAge".to_owned(),
                         millis(max_age).to_string().into_bytes(),
                     ));
+                    remove.push("_session".to_owned());
                 }
-                // koa-session's own flag, never stored by it.
-                remove.push("isNew".to_owned());
+                remove.push(KOA_NEW_FLAG.to_owned());
                 // Clamped as `_maxAge` is: `Duration::MAX` plus the margin would overflow.
                 clamp_ttl(max_age) + KOA_STORE_MARGIN
             }
@@ -124,7 +196,7 @@ impl Envelope {
     /// Whether a loaded session is over by its own account: koa-session's `_expire` in the
     /// past. The request then goes on with a fresh session, as on Node.
     pub(crate) fn has_expired(&self, record: &Record) -> bool {
-        matches!(self, Envelope::Koa { .. }) && koa_expired(record, SystemTime::now())
+        self.wrapping().has_expired(record)
     }
 
     /// The cookie lifetime a session's document states (koa-session's `_maxAge` or
@@ -339,6 +411,79 @@ mod tests {
                 "decided per response, so not stated in the document"
             );
         }
+    }
+
+    fn document(pairs: &[(&str, &str)], ttl: Option<Duration>) -> Record {
+        Record {
+            fields: pairs
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.as_bytes().to_vec()))
+                .collect(),
+            created_at: None,
+            ttl,
+            refreshed: true,
+            snapshot: Some(crate::store::Snapshot::new(b"{}".to_vec())),
+        }
+    }
+
+    fn names(record: &Record) -> Vec<&str> {
+        let mut names: Vec<&str> = record.fields.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn a_koa_document_unwrapped_keeps_the_apps_keys_and_the_time_its_expire_leaves() {
+        let expire = (epoch_millis(SystemTime::now()) + 30_000).to_string();
+        let doc = document(
+            &[
+                ("user", "\"ann\""),
+                ("_expire", &expire),
+                ("_maxAge", "86400000"),
+                ("_session", "true"),
+                ("cookie", "{}"),
+            ],
+            Some(Duration::from_secs(86_410)),
+        );
+        let record = Wrapping::Koa.unwrapped(doc).unwrap();
+        assert_eq!(
+            names(&record),
+            ["cookie", "user"],
+            "an app key named cookie stays"
+        );
+        let ttl = record.ttl.unwrap();
+        assert!(
+            ttl <= Duration::from_secs(30) && ttl > Duration::from_secs(25),
+            "{ttl:?}"
+        );
+        assert_eq!((record.refreshed, record.snapshot), (false, None));
+
+        let past = (epoch_millis(SystemTime::now()) - 1).to_string();
+        let expired = document(&[("_expire", &past)], Some(Duration::from_secs(10)));
+        assert!(Wrapping::Koa.unwrapped(expired).is_none());
+        // A stated expiry past the store's keeps the store's; a broken one states none.
+        let later = (epoch_millis(SystemTime::now()) + 3_600_000).to_string();
+        let short = document(&[("_expire", &later)], Some(Duration::from_secs(5)));
+        assert_eq!(
+            Wrapping::Koa.unwrapped(short).unwrap().ttl,
+            Some(Duration::from_secs(5))
+        );
+        for broken in ["\"x\"", "1e999", "null", "{"] {
+            let doc = document(&[("_expire", broken)], None);
+            assert_eq!(Wrapping::Koa.unwrapped(doc).unwrap().ttl, None, "{broken}");
+        }
+    }
+
+    #[test]
+    fn an_express_document_unwrapped_loses_its_cookie_and_keeps_the_stores_ttl() {
+        let ttl = Some(Duration::from_secs(99));
+        let doc = document(
+            &[("cookie", "{\"originalMaxAge\":1}"), ("_expire", "1")],
+            ttl,
+        );
+        let record = Wrapping::Express.unwrapped(doc).unwrap();
+        assert_eq!(names(&record), ["_expire"]);
+        assert_eq!(record.ttl, ttl);
     }
 
     #[test]

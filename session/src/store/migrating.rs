@@ -20,7 +20,15 @@
 //! deletion goes to the old store first and to the new one after, so whichever order a
 //! logout and a move interleave in, one of them deletes the new copy: a logout never
 //! loses to a move.
+//!
+//! The old store may hold a Node package's JSON documents under its own keys
+//! ([`old_format`](MigratingStoreBuilder::old_format)): a session read there is converted
+//! once, as it is loaded (`envelope.rs` says what the package kept beside the app's keys
+//! and when the document expires), and moves in the new store's field layout. The old
+//! store only ever loads and deletes, so the ordering above holds across layouts: the
+//! old copy is one key, whatever it holds.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -30,6 +38,8 @@ use super::{
     recorded_indexes, ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, Listed,
     LoadOptions, Record, SessionKey, SessionStore, WriteMode,
 };
+use crate::compat::Compat;
+use crate::envelope::Wrapping;
 use crate::error::StoreError;
 use crate::id::SessionId;
 
@@ -47,11 +57,13 @@ use crate::id::SessionId;
 /// - New sessions are created in the new store only, and nothing but deletes goes to the
 ///   old store.
 ///
-/// Both stores are read and written in the field layout ([`Layout::Fields`]), under the
-/// same keys. A call in the JSON layout of the Node presets is refused with
-/// [`StoreError::Unsupported`]: that layout exists to share sessions with a Node app,
-/// which would go on reading the old store. Moving from the JSON layout to the field
-/// layout is not supported either.
+/// The new store is read and written in the field layout ([`Layout::Fields`]). A call in
+/// the JSON layout of the Node presets is refused with [`StoreError::Unsupported`]: that
+/// layout exists to share sessions with a Node app, which would go on reading the old
+/// store. The old store is read in the field layout under the same keys, unless
+/// [`old_format`](MigratingStoreBuilder::old_format) names the Node package whose JSON
+/// documents it holds: sessions then move from that layout to the field layout (leaving
+/// the Node app behind).
 ///
 /// A request on a session that has moved costs what it costs on the new store alone, but
 /// for deletions, which also send a delete to the old store, and index listings and
@@ -69,6 +81,17 @@ pub struct MigratingStore<Old, New> {
     old: Old,
     new: New,
     move_on_read: bool,
+    old_format: OldFormat,
+}
+
+/// How the old store holds sessions: in which layout, inside which Node envelope, under
+/// which key prefix.
+#[derive(Debug, Clone)]
+struct OldFormat {
+    layout: Layout,
+    wrapping: Wrapping,
+    /// `None`: the middleware's own prefix.
+    prefix: Option<String>,
 }
 
 impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
@@ -84,6 +107,11 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
                 old,
                 new,
                 move_on_read: false,
+                old_format: OldFormat {
+                    layout: Layout::Fields,
+                    wrapping: Wrapping::Plain,
+                    prefix: None,
+                },
             },
         }
     }
@@ -101,7 +129,62 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
 
     /// The session as the old store holds it now, without refreshing it.
     async fn load_old(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
-        self.old.load(key, LoadOptions::default()).await
+        self.load_in_old(key, LoadOptions::default()).await
+    }
+
+    /// The session as the old store holds it, as a record of the field layout. A Node
+    /// document comes without its envelope (`None` once it has expired by its own
+    /// account), loaded without a refresh, which would not move the expiry it states.
+    async fn load_in_old(
+        &self,
+        key: &SessionKey,
+        options: LoadOptions,
+    ) -> Result<Option<Record>, StoreError> {
+        let key = self.old_key(key);
+        let format = &self.old_format;
+        if format.layout == Layout::Fields {
+            return self.old.load(&key, options).await;
+        }
+        let options = LoadOptions {
+            layout: format.layout,
+            ..LoadOptions::default()
+        };
+        let record = self.old.load(&key, options).await?;
+        Ok(record.and_then(|record| format.wrapping.unwrapped(record)))
+    }
+
+    /// The session's key in the old store.
+    fn old_key<'k>(&self, key: &'k SessionKey) -> Cow<'k, SessionKey> {
+        match &self.old_format.prefix {
+            Some(prefix) => Cow::Owned(key.with_prefix(prefix)),
+            None => Cow::Borrowed(key),
+        }
+    }
+
+    /// An index's key in the old store.
+    fn old_index<'k>(&self, index: &'k IndexKey) -> Cow<'k, IndexKey> {
+        match &self.old_format.prefix {
+            Some(prefix) => Cow::Owned(index.with_prefix(prefix)),
+            None => Cow::Borrowed(index),
+        }
+    }
+
+    /// The indexes' keys in the old store.
+    fn old_indexes<'k>(&self, indexes: &'k [IndexKey]) -> Cow<'k, [IndexKey]> {
+        match &self.old_format.prefix {
+            Some(_) => indexes
+                .iter()
+                .map(|index| self.old_index(index).into_owned())
+                .collect(),
+            None => Cow::Borrowed(indexes),
+        }
+    }
+
+    /// Deletes the session in the old store, taking it out of the indexes `leave`.
+    async fn delete_old(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
+        self.old
+            .delete(&self.old_key(key), &self.old_indexes(leave))
+            .await
     }
 
     /// Moves the session `record` (as the old store holds it) to the new store, with the
@@ -120,12 +203,19 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
             // Only a renewal's take-over refuses a create so, and a move takes none over.
             CommitOutcome::Missing => return Ok(Move::Gone),
         }
-        // The old copy's index entries go with it, so the old store lists it no more.
+        // The old copy's index entries go with it, so the old store lists it no more: those
+        // it recorded, those the update leaves, and those it joins here, which a Node
+        // document (it records none) may have been in there.
         let mut left = recorded_indexes(key.prefix(), &record.fields);
         if let Some(update) = update {
             left.extend(update.index.leave.iter().cloned());
         }
-        if self.old.delete(key, &left).await? {
+        for joined in &create.index.join {
+            if !left.contains(joined) {
+                left.push(joined.clone());
+            }
+        }
+        if self.delete_old(key, &left).await? {
             return Ok(Move::Moved);
         }
         // Ended between the load and the delete: the new copy must not outlive it.
@@ -149,6 +239,57 @@ impl<Old: SessionStore, New: SessionStore> MigratingStoreBuilder<Old, New> {
     /// old store, a create in the new one).
     pub fn move_on_read(mut self, on: bool) -> Self {
         self.store.move_on_read = on;
+        self
+    }
+
+    /// The old store holds the JSON documents of the Node package `compat` stands for
+    /// (default: this library's field layout), under that package's keys (koa-session's
+    /// bare id, connect-redis' `sess:`...; see [`old_key_prefix`](Self::old_key_prefix)).
+    /// A session found there moves in the new store's field layout: the app's keys become
+    /// fields (keys no struct knows included), what the package kept beside them
+    /// (koa-session's `_expire` and `_maxAge`, express-session's `cookie`) is dropped, and
+    /// the session lives in the new store as long as it had left (a koa-session document
+    /// whose `_expire` has passed is no session). The document holds no creation time, so
+    /// an [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout) counts
+    /// from the move. A document that is not a JSON object is no session.
+    ///
+    /// The middleware keeps reading the Node app's cookies with the same preset, storing
+    /// in the field layout
+    /// ([`store_layout(Layout::Fields)`](crate::SessionMiddlewareBuilder::store_layout)).
+    ///
+    /// [`Compat::KoaSessionCookie`] keeps its sessions in the clients' cookies, not in a
+    /// store: an old store read in its format finds no session, and a move from
+    /// koa-session's cookie mode to a store is not something this store does.
+    ///
+    /// ```
+    /// use actix_typed_session::store::{Layout, MemoryStore, MigratingStore};
+    /// use actix_typed_session::{Compat, Keys, SessionMiddleware};
+    ///
+    /// let store = MigratingStore::builder(MemoryStore::new(), MemoryStore::new())
+    ///     .old_format(Compat::KoaSession)
+    ///     .build();
+    /// let keys = Keys::new(["the Koa app's key"]).allow_short_keys();
+    /// let sessions = SessionMiddleware::builder(store, keys)
+    ///     .compat(Compat::KoaSession)
+    ///     .store_layout(Layout::Fields)
+    ///     .key_prefix("session:")
+    ///     .build();
+    /// ```
+    pub fn old_format(mut self, compat: Compat) -> Self {
+        let preset = compat.preset();
+        self.store.old_format = OldFormat {
+            layout: preset.layout,
+            wrapping: preset.envelope,
+            prefix: Some(preset.key_prefix.to_owned()),
+        };
+        self
+    }
+
+    /// The key prefix of the old store's sessions, when it is not the middleware's (with
+    /// [`old_format`](Self::old_format), the Node package's default): a koa-session
+    /// `prefix`, a connect-redis `prefix`. Index keys are read under it too.
+    pub fn old_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.store.old_format.prefix = Some(prefix.into());
         self
     }
 
@@ -246,7 +387,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
         if let Some(record) = self.new.load(key, options).await? {
             return Ok(Some(record));
         }
-        let Some(record) = self.old.load(key, options).await? else {
+        let Some(record) = self.load_in_old(key, options).await? else {
             // Another request may have moved it between the two loads.
             return self.new.load(key, options).await;
         };
@@ -290,7 +431,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
 
     /// In the old store first, then in the new one (see the module's docs for why).
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
-        let old = self.old.delete(key, leave).await?;
+        let old = self.delete_old(key, leave).await?;
         let new = self.new.delete(key, leave).await?;
         Ok(old || new)
     }
@@ -308,7 +449,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
             return self.new.retire(key, hold).await;
         }
         // A copy left in the old store (a move whose delete failed) must go too.
-        self.old.delete(key, &[]).await?;
+        self.delete_old(key, &[]).await?;
         Ok(true)
     }
 
@@ -317,7 +458,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
         let mut listed = self.new.index_list(index, limit).await?;
         if listed.len() < limit {
             // A session moved while the two listings ran shows in both: once is enough.
-            for old in self.old.index_list(index, limit).await? {
+            for old in self.old.index_list(&self.old_index(index), limit).await? {
                 if !listed.iter().any(|new| new.id == old.id) {
                     listed.push(old);
                 }
@@ -333,7 +474,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
         index: &IndexKey,
         keep: Option<&SessionId>,
     ) -> Result<Vec<SessionId>, StoreError> {
-        let mut ended = self.old.index_end(index, keep).await?;
+        let mut ended = self.old.index_end(&self.old_index(index), keep).await?;
         // A session being moved may have been in both: it ended once.
         for id in self.new.index_end(index, keep).await? {
             if !ended.contains(&id) {

@@ -70,6 +70,14 @@ impl SessionKey {
     pub(crate) fn prefix(&self) -> &str {
         &self.key[..self.prefix_len]
     }
+
+    /// The key of the same session under another prefix (another store's keys).
+    pub(crate) fn with_prefix(&self, prefix: &str) -> Self {
+        Self {
+            key: format!("{prefix}{}", self.id()),
+            prefix_len: prefix.len(),
+        }
+    }
 }
 
 /// Shows the prefix and a fingerprint: the rest of the key is the id, a bearer credential.
@@ -117,6 +125,15 @@ impl IndexKey {
     /// The key without the prefix, as a session records the indexes it is in.
     pub(crate) fn recorded_name(&self) -> &str {
         &self.key[self.session_prefix.len()..]
+    }
+
+    /// The same index for sessions stored under `prefix` (another store's keys): the
+    /// name's hash does not depend on the prefix.
+    pub(crate) fn with_prefix(&self, prefix: &str) -> Self {
+        Self {
+            key: format!("{prefix}{}", self.recorded_name()),
+            session_prefix: prefix.to_owned(),
+        }
     }
 
     /// The index a session recorded by [`recorded_name`](Self::recorded_name), for

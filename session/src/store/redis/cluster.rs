@@ -78,6 +78,15 @@ impl RedisClusterStore {
             retries: 6,
         }
     }
+
+    /// How many sessions the cluster holds under `prefix` (your `key_prefix`, `session:`
+    /// by default), index keys aside: 0 on the old store of a
+    /// [`MigratingStore`](crate::store::MigratingStore) says that every session has moved
+    /// (or ended). It walks every master's keyspace with `SCAN`, about a thousand keys a
+    /// round trip, so no call blocks Redis; for an operator's check, not for a request.
+    pub async fn count_sessions(&self, prefix: &str) -> Result<u64, StoreError> {
+        super::scan::count_cluster_sessions(&mut self.conn.clone(), prefix).await
+    }
 }
 
 impl fmt::Debug for RedisClusterStore {

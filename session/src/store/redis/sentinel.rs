@@ -93,6 +93,18 @@ impl RedisSentinelStore {
         }
     }
 
+    /// How many sessions the current master holds under `prefix` (your `key_prefix`,
+    /// `session:` by default), index keys aside: 0 on the old store of a
+    /// [`MigratingStore`](crate::store::MigratingStore) says that every session has moved
+    /// (or ended). It walks the keyspace with `SCAN`, about a thousand keys a round trip,
+    /// so no call blocks Redis; for an operator's check, not for a request. A failover
+    /// during the count fails it: count again.
+    pub async fn count_sessions(&self, prefix: &str) -> Result<u64, StoreError> {
+        let mut conn = self.master().await?;
+        let counted = super::scan::count_sessions(&mut conn, prefix).await;
+        self.settle(counted)
+    }
+
     /// The connection to the current master, asking the sentinels for it when there is
     /// none. Bounded as a whole, waiting for another request's lookup included, so no
     /// request waits longer than the lookup timeout while the sentinels are slow.
