@@ -138,10 +138,12 @@ pub enum ConfigError {
         compat: Compat,
     },
     /// The cookie store was given [`Keys::none`](crate::Keys::none): it encrypts
-    /// sessions with the keys, and will not send them readable and unauthenticated.
+    /// sessions with the keys (koa-session's cookie preset signs them with the Koa app's
+    /// keys), and will not send them unauthenticated.
     #[error(
-        "the cookie store encrypts sessions with the Keys, and was given none: give at \
-         least one key of 32 random bytes (openssl rand -base64 48)"
+        "the cookie store encrypts sessions with the Keys (koa-session's cookie preset \
+         signs them with the Koa app's keys), and was given none: give at least one key \
+         of 32 random bytes (openssl rand -base64 48), or the Koa app's keys"
     )]
     CookieStoreWithoutKeys,
     /// A key of the cookie store's ring is shorter than [`Keys::MIN_LEN`](crate::Keys::MIN_LEN)
