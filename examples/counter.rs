@@ -296,9 +296,11 @@ async fn main() -> io::Result<()> {
         App::new()
             .app_data(prometheus.clone())
             .wrap(sessions.clone())
-            .configure(session_routes)
+            // First: actix-web tries routes in order, and a health check is the most
+            // frequent request of all.
             .route("/health", web::get().to(health))
             .route("/metrics", web::get().to(metrics))
+            .configure(session_routes)
     });
     if let Some(workers) = setup::workers() {
         server = server.workers(workers);

@@ -30,7 +30,7 @@ pub(crate) async fn commit(
     state: &SessionState,
     req: &HttpRequest,
 ) -> Result<Handout, SessionError> {
-    if !state.writes_blind() && state.loaded_for_commit(req).is_none() {
+    if !has_work(state, req) {
         return Ok(Handout::Nothing);
     }
     let watch = Stopwatch::commit(state.fingerprint());
@@ -41,6 +41,13 @@ pub(crate) async fn commit(
         outbox.deliver();
     }
     saved.map(|(handout, _)| handout)
+}
+
+/// Whether the request left its session anything to commit: it loaded it, wrote to it
+/// without loading, or is a first visit that `save_uninitialized` saves. A request that
+/// never used its session has nothing, and goes out untouched.
+pub(crate) fn has_work(state: &SessionState, req: &HttpRequest) -> bool {
+    state.writes_blind() || state.loaded_for_commit(req).is_some()
 }
 
 /// The commit proper: what the response must tell the client, and what was done.

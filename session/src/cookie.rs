@@ -295,29 +295,38 @@ pub(crate) fn cookie_value_within(req: &HttpRequest, name: &str, max_len: usize)
         .headers()
         .get_all(COOKIE)
         .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
-        .filter_map(|pair| std::str::from_utf8(pair).ok())
         .filter(|pair| pair.len() <= name.len() + 1 + max_len + 2)
         .filter(|pair| may_be_named(pair, name))
-        .filter_map(|pair| Cookie::parse_encoded(pair.trim()).ok())
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .filter_map(|pair| parse_pair(pair.trim()))
         .find(|cookie| cookie.name() == name)?;
     let value = value.value();
     (value.len() <= max_len).then(|| value.to_owned())
 }
 
 /// Whether the `name=value` pair may be the cookie `name`, from its raw name alone: a
-/// browser sends every cookie of the site, and parsing (percent-decoding) each one on every
-/// request is most of the cost of finding ours. A raw name with a `%` may decode to `name`,
-/// so it is parsed too.
-fn may_be_named(pair: &str, name: &str) -> bool {
+/// browser sends every cookie of the site, and reading (checking the UTF-8 of, parsing,
+/// percent-decoding) each one on every request is most of the cost of finding ours. A raw
+/// name with a `%` may decode to `name`, and one with other than ASCII may trim to it, so
+/// those are read too.
+fn may_be_named(pair: &[u8], name: &str) -> bool {
     let raw_name = pair
-        .split_once('=')
-        .map_or(pair, |(raw_name, _)| raw_name)
-        .trim();
-    raw_name == name || raw_name.contains('%')
+        .iter()
+        .position(|&b| b == b'=')
+        .map_or(pair, |end| &pair[..end]);
+    raw_name.trim_ascii() == name.as_bytes() || raw_name.contains(&b'%') || !raw_name.is_ascii()
 }
 
-/// The cookie name a `Set-Cookie` value sets: what comes before its first `=`, without
-/// surrounding whitespace. `None` for a value with no `=`, which browsers ignore.
+/// One `name=value` pair, percent-decoded only when it holds a `%`: decoding is the
+/// costliest part of parsing, and our own cookies never need it.
+fn parse_pair(pair: &str) -> Option<Cookie<'_>> {
+    if pair.contains('%') {
+        Cookie::parse_encoded(pair).ok()
+    } else {
+        Cookie::parse(pair).ok()
+    }
+}
+
 /// `cookie` as a `Set-Cookie` value, written once into a buffer sized for it and handed to
 /// the header without a copy (`HttpResponse::add_cookie` formats into a growing string,
 /// then copies it). `None` for a cookie that is no valid header value; ours always are.
@@ -330,6 +339,8 @@ pub(crate) fn set_cookie_value(cookie: &Cookie<'_>) -> Option<HeaderValue> {
 /// Room for a whole `Set-Cookie` line of ours: name, id or signature, and attributes.
 const SET_COOKIE_CAPACITY: usize = 192;
 
+/// The cookie name a `Set-Cookie` value sets: what comes before its first `=`, without
+/// surrounding whitespace. `None` for a value with no `=`, which browsers ignore.
 fn set_cookie_name(value: &HeaderValue) -> Option<&[u8]> {
     let bytes = value.as_bytes();
     let end = bytes.iter().position(|&b| b == b'=')?;

@@ -1,16 +1,18 @@
 //! The actix middleware: it hands every request a lazy session and, after the handler,
 //! commits what the handler changed.
 
-use std::future::{ready, Ready};
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use crate::commit::commit;
+use crate::commit::{commit, has_work};
 use crate::config::Config;
 use crate::error::SessionError;
 use crate::events::SessionEvents;
@@ -80,18 +82,62 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = SessionFuture<S::Future, B>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let state = Rc::new(SessionState::new(self.config.clone()));
         req.extensions_mut().insert(state.clone());
-        let service = self.service.clone();
-        Box::pin(async move {
-            let response = service.call(req).await?;
-            Ok(finish(&state, response).await)
-        })
+        SessionFuture::Handler {
+            handler: self.service.call(req),
+            state,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request through the middleware: the handler, then, only when the session has
+    /// something to commit, the commit. A request that never used its session goes out as
+    /// the handler answered, with no allocation for a commit it does not need.
+    #[project = Step]
+    pub enum SessionFuture<F, B> {
+        /// The app's handler runs.
+        Handler {
+            #[pin]
+            handler: F,
+            state: Rc<SessionState>,
+        },
+        /// The commit runs.
+        Commit {
+            commit: LocalBoxFuture<'static, ServiceResponse<EitherBody<B>>>,
+        },
+    }
+}
+
+impl<F, B> Future for SessionFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                Step::Handler { handler, state } => {
+                    let response = std::task::ready!(handler.poll(cx))?;
+                    if !has_work(state, response.request()) {
+                        telemetry::handler_answered(response.response());
+                        return Poll::Ready(Ok(response.map_into_left_body()));
+                    }
+                    let state = state.clone();
+                    let commit = Box::pin(async move { finish(&state, response).await });
+                    self.set(SessionFuture::Commit { commit });
+                }
+                Step::Commit { commit } => return commit.as_mut().poll(cx).map(Ok),
+            }
+        }
     }
 }
 
