@@ -370,6 +370,60 @@ fn recorded(
     (builder, events)
 }
 
+/// koa-session's `_expire` in a cookie of its cookie mode.
+fn koa_expire(jar: &Jar) -> u64 {
+    use base64::Engine;
+    let value = jar.get("koa.sess").expect("koa.sess").value().to_owned();
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .expect("base64");
+    let document: serde_json::Value = serde_json::from_slice(&json).expect("JSON");
+    document["_expire"].as_u64().expect("a number")
+}
+
+/// koa-session's `rolling: true` is `ttl_policy(OnEveryAccess)` under its cookie preset: a
+/// read sends the value and its signature again, `_expire` moved on. Its default (koa's
+/// own: `OnChange`) sends nothing on a read.
+#[actix_web::test]
+async fn koa_cookie_mode_rolls_on_every_access_only_when_asked() {
+    let koa = |policy: Option<TtlPolicy>| {
+        let builder = SessionMiddleware::builder_with_cookie_store(
+            Keys::new(["a Koa app's key"]).allow_short_keys(),
+        )
+        .compat(Compat::KoaSessionCookie)
+        .cookie_secure(false);
+        match policy {
+            Some(policy) => builder.ttl_policy(policy),
+            None => builder,
+        }
+    };
+    let names = |set: &[actix_web::cookie::Cookie<'static>]| -> Vec<String> {
+        set.iter().map(|cookie| cookie.name().to_owned()).collect()
+    };
+
+    let rolling = app!(koa(Some(TtlPolicy::OnEveryAccess)));
+    let mut jar = Jar::default();
+    send(&rolling, &mut jar, "POST", "/login").await;
+    let first = koa_expire(&jar);
+    actix_rt::time::sleep(Duration::from_millis(20)).await;
+    let (_, text, set) = send(&rolling, &mut jar, "GET", "/peek").await;
+    assert_eq!(text, "0 ada new=false");
+    assert_eq!(names(&set), ["koa.sess", "koa.sess.sig"]);
+    assert!(koa_expire(&jar) > first, "a read moves _expire on");
+
+    let koa_default = app!(koa(None));
+    let mut jar = Jar::default();
+    send(&koa_default, &mut jar, "POST", "/login").await;
+    let (_, text, set) = send(&koa_default, &mut jar, "GET", "/peek").await;
+    assert_eq!(text, "0 ada new=false");
+    assert!(set.is_empty(), "a read sends nothing: {:?}", names(&set));
+    assert_eq!(
+        names(&send(&koa_default, &mut jar, "GET", "/").await.2),
+        ["koa.sess", "koa.sess.sig"],
+        "a change sends both"
+    );
+}
+
 #[actix_web::test]
 async fn renew_gives_a_new_id_and_sealing_and_keeps_the_data() {
     let (builder, events) = recorded(cookie_store(&[KEY]));
