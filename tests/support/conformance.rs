@@ -159,6 +159,7 @@ pub async fn increments<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     an_increment_adds_to_the_stored_integer_and_returns_it(store, cx).await;
     an_increment_sets_the_ttl(store, cx).await;
     an_increment_out_of_range_changes_nothing(store, cx).await;
+    an_increment_past_2_to_the_53_is_exact(store, cx).await;
     concurrent_increments_all_count(store, cx).await;
 }
 
@@ -295,6 +296,36 @@ async fn an_increment_out_of_range_changes_nothing<S: SessionStore + ?Sized>(sto
     let mut name = cx.increment("name", 1, cx.long);
     name.absent = 7;
     assert_eq!(increment(store, &key, &name).await, Some(8));
+}
+
+/// Integers past 2^53, where a double (a Lua number, a JSON number) rounds, come back and
+/// are stored exactly, on either side of the boundary and below zero too.
+async fn an_increment_past_2_to_the_53_is_exact<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
+    const EDGE: i64 = 1 << 53;
+    let key = fresh_key();
+    let start = (EDGE - 2).to_string();
+    let below = (-EDGE + 2).to_string();
+    commit(
+        store,
+        &key,
+        &cx.create(
+            &[("big", start.as_bytes()), ("low", below.as_bytes())],
+            now_ms(),
+            cx.long,
+        ),
+    )
+    .await;
+    let up = cx.increment("big", 1, cx.long);
+    for expected in [EDGE - 1, EDGE, EDGE + 1, EDGE + 2] {
+        assert_eq!(increment(store, &key, &up).await, Some(expected));
+    }
+    let down = cx.increment("low", -1, cx.long);
+    for expected in [-EDGE + 1, -EDGE, -EDGE - 1] {
+        assert_eq!(increment(store, &key, &down).await, Some(expected));
+    }
+    let record = load(store, &key, cx).await.expect("the session");
+    assert_eq!(record.fields["big"], (EDGE + 2).to_string().into_bytes());
+    assert_eq!(record.fields["low"], (-EDGE - 1).to_string().into_bytes());
 }
 
 async fn concurrent_increments_all_count<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {

@@ -43,5 +43,9 @@ if #ARGV > 6 then
   redis.call('HSET', key, unpack(ARGV, 7, #ARGV))
 end
 redis.call('PEXPIRE', key, ARGV[6])
--- As text: a Lua number is a double, which rounds integers past 2^53.
+-- As text. A Lua number is a double: exact below 2^53, where it is formatted here; past
+-- that it rounds, and the stored text is read back instead.
+if value > -9007199254740992 and value < 9007199254740992 then
+  return { 0, string.format('%d', value) }
+end
 return { 0, redis.call('HGET', key, field) }
