@@ -530,12 +530,15 @@ where
     body(res).await
 }
 
-/// A request on a session the migrating store has moved costs on the new store exactly
-/// what it costs on that store alone, and nothing on the old store, but for what must
-/// reach both while the migration lasts: a deletion (a renewal's, a logout's) and an
-/// index listing each add one round trip to the old store.
-#[actix_web::test]
-async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
+/// The servers of a migration's budget: the old store's, the new store's, and one for the
+/// baseline on the new store alone; with stores on the first two.
+async fn migration_servers() -> (
+    RedisServer,
+    RedisServer,
+    RedisServer,
+    RedisStore,
+    RedisStore,
+) {
     let (old_server, new_server, alone) = (
         RedisServer::start(),
         RedisServer::start(),
@@ -547,6 +550,16 @@ async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
     let new = RedisStore::connect(&new_server.url())
         .await
         .expect("connect");
+    (old_server, new_server, alone, old, new)
+}
+
+/// A request on a session the migrating store has moved costs on the new store exactly
+/// what it costs on that store alone, and nothing on the old store, but for what must
+/// reach both while the migration lasts: a deletion (a renewal's, a logout's) and an
+/// index listing each add one round trip to the old store.
+#[actix_web::test]
+async fn a_moved_session_costs_what_it_costs_on_the_new_store_alone() {
+    let (old_server, new_server, alone, old, new) = migration_servers().await;
     let keys = || Keys::new(["budget test key, long enough to sign"]);
     let before = SessionMiddleware::new(old.clone(), keys());
     let before = test::init_service(App::new().wrap(before).configure(counter_app::routes)).await;
@@ -701,22 +714,13 @@ async fn a_cookie_store_request_makes_no_store_call_and_sends_the_whole_session(
     );
 }
 
-/// The same for a session that moved from koa-session's JSON document (koa-redis: the
-/// bare id as the key) into the hash layout, the app reading koa-session's cookie: once
-/// moved, it costs what a session of the hash layout costs on the new store alone.
+/// A session that moved from koa-session's JSON document (koa-redis: the bare id as the
+/// key) into the hash layout, the app reading koa-session's cookie: once moved, it costs
+/// what a session of the hash layout costs on the new store alone, as a moved session of
+/// the hash layout does (`a_moved_session_costs_what_it_costs_on_the_new_store_alone`).
 #[actix_web::test]
 async fn a_session_moved_from_a_koa_document_costs_what_it_costs_on_the_new_store_alone() {
-    let (old_server, new_server, alone) = (
-        RedisServer::start(),
-        RedisServer::start(),
-        RedisServer::start(),
-    );
-    let old = RedisStore::connect(&old_server.url())
-        .await
-        .expect("connect");
-    let new = RedisStore::connect(&new_server.url())
-        .await
-        .expect("connect");
+    let (old_server, new_server, alone, old, new) = migration_servers().await;
     let keys = || Keys::new(["budget test key, long enough to sign"]);
     let hash_layout = |builder: SessionMiddlewareBuilder| {
         builder
