@@ -46,7 +46,7 @@ async fn each_operation_is_one_round_trip() {
     eprintln!("on connect: {on_connect:#?}");
     let loads = on_connect.iter().filter(|c| c.name() == "SCRIPT").count();
     assert_eq!(
-        loads, 11,
+        loads, 12,
         "the scripts of both layouts, of the index (with the listing's details) and of \
          increments are loaded on connect: \
          {on_connect:#?}"
@@ -116,14 +116,24 @@ async fn each_operation_is_one_round_trip() {
         ["HSET", "PEXPIRE", "HEXISTS"]
     );
     assert_eq!(updated.expect("commit"), CommitOutcome::Written);
+    // An increment that can pass its bound only where `HINCRBY` refuses it is plain
+    // commands; one that could pass a narrower bound, the script that checks first.
     let incremented = once!(
         "increment",
         store
             .increment(&key, &Increment::new("views", 1, LONG, Layout::Fields))
             .await,
-        ["EVALSHA"]
+        ["PTTL", "HEXISTS", "HINCRBY", "PEXPIRE", "HEXISTS"]
     );
     assert_eq!(incremented.expect("increment"), Some(3));
+    let mut bounded = Increment::new("views", 1, LONG, Layout::Fields);
+    bounded.max = 255;
+    let incremented = once!(
+        "increment within 0..=255",
+        store.increment(&key, &bounded).await,
+        ["EVALSHA"]
+    );
+    assert_eq!(incremented.expect("increment"), Some(4));
     let deleted = once!("delete", store.delete(&key, &[]).await, ["DEL"]);
     assert!(deleted.expect("delete"));
 
@@ -670,4 +680,97 @@ async fn a_late_update_leaves_no_key_behind() {
         .await
         .unwrap();
     assert_eq!(exists, 0, "the hash the late write made is deleted");
+}
+
+/// An increment that finds no session (on the pipelined path: `HINCRBY` first, the check
+/// after) leaves nothing behind and every other program's key as it was: its value, its
+/// field, its time-to-live.
+#[tokio::test]
+async fn an_increment_without_a_session_leaves_every_key_as_it_was() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let mut conn = raw(&server).await;
+    let views = Increment::new("views", 1, LONG, Layout::Fields);
+
+    let ended = fresh_key();
+    store
+        .commit(&ended, &create(&[("views", b"1")], now_ms(), LONG))
+        .await
+        .expect("commit");
+    assert!(store.delete(&ended, &[]).await.expect("delete"));
+    assert_eq!(
+        store.increment(&ended, &views).await.expect("increment"),
+        None
+    );
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(ended.as_str())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "the hash the late increment made is deleted");
+
+    let mut absent_default = views.clone();
+    absent_default.absent = 7;
+    // The command that writes another program's key, its arguments after the key, and
+    // its time-to-live in milliseconds.
+    type Plant = (&'static str, &'static [&'static [u8]], Option<u64>);
+    let plants: [Plant; 5] = [
+        ("HSET", &[b"views", b"5", b"other", b"x"], Some(600_000)),
+        ("HSET", &[b"other", b"x"], Some(600_000)),
+        ("HSET", &[b"views", b"not a number"], None),
+        ("SET", &[b"a string"], Some(600_000)),
+        ("SET", &[b"a string"], None),
+    ];
+    for (command, args, ttl) in plants {
+        for change in [&views, &absent_default] {
+            let key = fresh_key();
+            let shown: Vec<_> = args
+                .iter()
+                .map(|arg| String::from_utf8_lossy(arg))
+                .collect();
+            let case = format!(
+                "{command} {shown:?}, expiring in {ttl:?}, absent {}",
+                change.absent
+            );
+            let mut plant = redis::cmd(command);
+            plant.arg(key.as_str()).arg(args);
+            let _: () = plant.query_async(&mut conn).await.unwrap();
+            if let Some(ms) = ttl {
+                let _: () = redis::cmd("PEXPIRE")
+                    .arg(key.as_str())
+                    .arg(ms)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            let before: Vec<u8> = redis::cmd("DUMP")
+                .arg(key.as_str())
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(
+                store.increment(&key, change).await.expect("increment"),
+                None,
+                "{case}"
+            );
+            let after: Vec<u8> = redis::cmd("DUMP")
+                .arg(key.as_str())
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(after, before, "{case}: the key holds what it held");
+            let left: i64 = redis::cmd("PTTL")
+                .arg(key.as_str())
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            match ttl {
+                None => assert_eq!(left, -1, "{case}: still without an expiry"),
+                Some(ms) => assert!(
+                    left <= ms as i64 && left > ms as i64 - 10_000,
+                    "{case}: {left} ms left, planted with {ms}"
+                ),
+            }
+        }
+    }
 }

@@ -265,12 +265,17 @@ async fn an_increment_out_of_range_changes_nothing<S: SessionStore + ?Sized>(sto
         store,
         &key,
         &cx.create(
-            &[("name", b"\"ada\""), ("small", b"250")],
+            &[("name", b"\"ada\""), ("small", b"250"), ("negative", b"-5")],
             now_ms(),
             cx.long,
         ),
     )
     .await;
+    // Already below an unsigned field's range (another program wrote it): still below.
+    let mut unsigned = cx.increment("negative", 1, cx.long);
+    unsigned.min = 0;
+    let still = store.increment(&key, &unsigned).await;
+    assert!(matches!(still, Err(StoreError::OutOfRange(_))), "{still:?}");
     let mut small = cx.increment("small", 10, cx.long);
     small.min = 0;
     small.max = 255;
@@ -290,7 +295,7 @@ async fn an_increment_out_of_range_changes_nothing<S: SessionStore + ?Sized>(sto
     let record = load(store, &key, cx).await.expect("the session");
     assert_eq!(
         record.fields,
-        map(&[("name", b"\"ada\""), ("small", b"250")])
+        map(&[("name", b"\"ada\""), ("small", b"250"), ("negative", b"-5")])
     );
     // A value that is not an integer counts as the default, as it does when loaded.
     let mut name = cx.increment("name", 1, cx.long);

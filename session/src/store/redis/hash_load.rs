@@ -189,7 +189,7 @@ async fn leave_foreign_key<C: ConnectionLike + Send>(
     }
 }
 
-fn server_error(error: redis::ServerError) -> StoreError {
+pub(super) fn server_error(error: redis::ServerError) -> StoreError {
     redis::RedisError::from(error).into()
 }
 

@@ -1,17 +1,23 @@
 //! Increments: one integer field of a live session changed on the server, so concurrent
-//! increments all count. On the hash layout one call of `lua/increment.lua` (`HINCRBY`,
-//! guarded by the session's `__created` field, with the time-to-live refresh); on the
-//! JSON layout a compare-and-swap through `lua/json_commit.lua`, retried when another
-//! writer got in between, since a Node app's document must be edited in the client to
-//! keep its text (see `json.rs`).
+//! increments all count. On the hash layout of one node, most are a pipeline of plain
+//! commands around `HINCRBY` (see [`hash_pipelined`]); the rest, and every one on a cluster,
+//! one call of `lua/increment.lua` (`HINCRBY` guarded by the session's `__created` field,
+//! with the time-to-live refresh). On the JSON layout a compare-and-swap through
+//! `lua/json_commit.lua`, retried when another writer got in between, since a Node app's
+//! document must be edited in the client to keep its text (see `json.rs`).
 
 use redis::aio::ConnectionLike;
-use redis::Value;
+use redis::{Cmd, Pipeline, Value};
 use sha1::{Digest, Sha1};
 
+use super::hash_commit::CREATED_FIELD;
+use super::hash_load::server_error;
 use super::json::{self, Reply, Write};
+use super::load_reply::warn_foreign_key;
 use super::script_call::ScriptCall;
 use super::scripts::Scripts;
+use super::sized_command::on_key;
+use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::hex;
 use crate::store::document::Document;
@@ -25,8 +31,159 @@ use crate::store::{Increment, JsonWrite, SessionKey};
 /// ran out in two runs of three: the unlucky one can lose to every other.
 const SWAP_ATTEMPTS: usize = 128;
 
-/// Adds to a field of a session hash in one round trip (see `lua/increment.lua`).
+/// Adds to a field of a session hash in one round trip: as plain commands where they give
+/// the script's answer ([`pipelined_is_exact`]), else through `lua/increment.lua`.
 pub(super) async fn hash<C: ConnectionLike + Send>(
+    scripts: &Scripts,
+    topology: Topology,
+    conn: &mut C,
+    key: &SessionKey,
+    change: &Increment,
+) -> Result<Option<i64>, StoreError> {
+    if topology == Topology::OneNode && pipelined_is_exact(change) {
+        if let Pipelined::Done(result) = hash_pipelined(scripts, conn, key, change).await? {
+            return Ok(result);
+        }
+    }
+    hash_scripted(scripts, conn, key, change).await
+}
+
+/// Whether [`hash_pipelined`] answers as the script would: when the result can leave the
+/// field's range only on the side `HINCRBY` itself refuses (past `i64`, writing nothing).
+/// The counter of a `u64` or `i64` field counting up qualifies; a narrower type, or a
+/// count down towards an unsigned field's zero, could pass its bound, and a value a load
+/// cannot decode must never be seen, even for a moment: those go through the script.
+/// So do increments that set other fields with them (a Node package's envelope).
+fn pipelined_is_exact(change: &Increment) -> bool {
+    let up = change.by >= 0 && change.max == i64::MAX;
+    let down = change.by <= 0 && change.by != i64::MIN && change.min == i64::MIN;
+    change.set.is_empty() && (up || down)
+}
+
+/// What [`hash_pipelined`] made of the increment.
+enum Pipelined {
+    Done(Option<i64>),
+    /// The field holds text that is not an integer: the script resets it to the default.
+    NotAnInteger,
+}
+
+/// An increment as plain commands in one round trip: `PTTL` and `HEXISTS` of the field
+/// (what the key was, for the rare case below), `HSETNX` of the default when it is not 0,
+/// `HINCRBY`, `PEXPIRE`, then `HEXISTS __created`. Redis runs them for less than the fixed
+/// cost of a script call (bench/PROFILE.md, seventh pass).
+///
+/// As for an update (`hash_commit.rs`), the guard is in the data: a hash is a session only
+/// with its `__created` field, and that is checked after the write. A session ended before
+/// the increment leaves a hash of the one field behind, which no load takes for a session
+/// and which is deleted. A key that held something else (another program's, or a late
+/// write's leftover not yet deleted) is put back as it was, by `lua/increment_undo.lua`.
+async fn hash_pipelined<C: ConnectionLike + Send>(
+    scripts: &Scripts,
+    conn: &mut C,
+    key: &SessionKey,
+    change: &Increment,
+) -> Result<Pipelined, StoreError> {
+    let field = change.field.as_str();
+    let mut pipe = Pipeline::with_capacity(6);
+    pipe.ignore_errors();
+    pipe.add_command(on_key("PTTL", key, 0, 0));
+    pipe.add_command(on_field("HEXISTS", key, field, 0));
+    if change.absent != 0 {
+        let mut hsetnx = on_field("HSETNX", key, field, 1);
+        hsetnx.arg(change.absent);
+        pipe.add_command(hsetnx);
+    }
+    let mut hincrby = on_field("HINCRBY", key, field, 1);
+    hincrby.arg(change.by);
+    pipe.add_command(hincrby);
+    let mut pexpire = on_key("PEXPIRE", key, 1, 20);
+    pexpire.arg(millis(change.ttl));
+    pipe.add_command(pexpire);
+    pipe.add_command(on_field("HEXISTS", key, CREATED_FIELD, 0));
+    let replies: Vec<Value> = pipe.query_async(conn).await?;
+    let [Value::Int(pttl), had_field, .., added, _, live] = replies.as_slice() else {
+        return Err(unexpected());
+    };
+    match live {
+        Value::Int(1) => {}
+        Value::Int(0) if *pttl == -2 => {
+            // Ended before the increment: what it wrote goes with the session. No one
+            // else writes under an ended id.
+            let _: i64 = redis::cmd("DEL")
+                .arg(key.as_str())
+                .query_async(conn)
+                .await?;
+            return Ok(Pipelined::Done(None));
+        }
+        Value::ServerError(error) if error.code() != "WRONGTYPE" => {
+            return Err(server_error(error.clone()));
+        }
+        Value::Int(0) | Value::ServerError(_) => {
+            put_back(scripts, conn, key, change, *pttl, had_field, added).await?;
+            return Ok(Pipelined::Done(None));
+        }
+        _ => return Err(unexpected()),
+    }
+    match added {
+        Value::Int(value) if (change.min..=change.max).contains(value) => {
+            Ok(Pipelined::Done(Some(*value)))
+        }
+        Value::Int(_) => {
+            // Only a stored value already out of the field's range (which a load cannot
+            // decode either) gets here: take the amount back, so nothing changed.
+            let mut back = on_field("HINCRBY", key, field, 1);
+            back.arg(-change.by);
+            let _: i64 = back.query_async(conn).await?;
+            Err(change.out_of_range())
+        }
+        Value::ServerError(error) if error.details().is_some_and(|d| d.contains("overflow")) => {
+            Err(change.out_of_range())
+        }
+        Value::ServerError(error) if error.details().is_some_and(|d| d.contains("integer")) => {
+            Ok(Pipelined::NotAnInteger)
+        }
+        Value::ServerError(error) => Err(server_error(error.clone())),
+        _ => Err(unexpected()),
+    }
+}
+
+/// Puts back a key the pipeline wrote to and found no session in, as it was before:
+/// `pttl` and `had_field` are what the pipeline saw of it, `added` what `HINCRBY` answered.
+async fn put_back<C: ConnectionLike + Send>(
+    scripts: &Scripts,
+    conn: &mut C,
+    key: &SessionKey,
+    change: &Increment,
+    pttl: i64,
+    had_field: &Value,
+    added: &Value,
+) -> Result<(), StoreError> {
+    let take_back = match added {
+        Value::Int(_) => (-change.by).to_string(),
+        _ => String::new(),
+    };
+    let was_absent = matches!(had_field, Value::Int(0));
+    let mut undo = ScriptCall::new(&scripts.increment_undo, &[key.as_str()]);
+    undo.arg(&change.field)
+        .arg(take_back)
+        .arg(if was_absent { "1" } else { "0" })
+        .arg(pttl);
+    let kind: String = undo.invoke(conn).await?;
+    if kind != "none" {
+        warn_foreign_key(key, &kind);
+    }
+    Ok(())
+}
+
+/// `name key field`, with room for `more_args` further arguments.
+fn on_field(name: &str, key: &SessionKey, field: &str, more_args: usize) -> Cmd {
+    let mut cmd = on_key(name, key, 1 + more_args, field.len() + 20 * more_args);
+    cmd.arg(field);
+    cmd
+}
+
+/// Adds to a field of a session hash in one call of `lua/increment.lua`.
+async fn hash_scripted<C: ConnectionLike + Send>(
     scripts: &Scripts,
     conn: &mut C,
     key: &SessionKey,
@@ -121,5 +278,5 @@ async fn get<C: ConnectionLike + Send>(
 }
 
 fn unexpected() -> StoreError {
-    StoreError::Protocol("unexpected reply from the increment script".into())
+    StoreError::Protocol("unexpected reply to a session increment".into())
 }

@@ -143,7 +143,7 @@ impl Operations {
     ) -> Result<Option<i64>, StoreError> {
         match change.layout {
             Layout::Json(write) => increment::json(&self.scripts, conn, key, change, write).await,
-            _ => increment::hash(&self.scripts, conn, key, change).await,
+            _ => increment::hash(&self.scripts, self.topology, conn, key, change).await,
         }
     }
 

@@ -34,6 +34,8 @@ pub(super) struct Scripts {
     pub(super) index_describe: Script,
     /// One integer field of a session hash changed on the server.
     pub(super) increment: Script,
+    /// A key that a pipelined increment found no session in, put back as it was.
+    pub(super) increment_undo: Script,
 }
 
 /// A script that uses the helpers of `index.lua`, put in front of it.
@@ -58,6 +60,7 @@ impl Scripts {
             index_prune: with_index_helpers!("lua/index_prune.lua"),
             index_describe: Script::new(include_str!("lua/index_describe.lua")),
             increment: Script::new(include_str!("lua/increment.lua")),
+            increment_undo: Script::new(include_str!("lua/increment_undo.lua")),
         }
     }
 
@@ -82,6 +85,7 @@ impl Scripts {
             index_prune,
             index_describe,
             increment,
+            increment_undo,
         } = self;
         for script in [
             load,
@@ -95,6 +99,7 @@ impl Scripts {
             index_prune,
             index_describe,
             increment,
+            increment_undo,
         ] {
             script.load_async(conn).await?;
         }
