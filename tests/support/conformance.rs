@@ -292,6 +292,14 @@ async fn an_increment_out_of_range_changes_nothing<S: SessionStore + ?Sized>(sto
         matches!(overflow, Err(StoreError::OutOfRange(_))),
         "{overflow:?}"
     );
+    // From an absent field's default, not 0: the default is not left behind either.
+    let mut from_default = cx.increment("absent", i64::MAX, cx.long);
+    from_default.absent = 5;
+    let overflow = store.increment(&key, &from_default).await;
+    assert!(
+        matches!(overflow, Err(StoreError::OutOfRange(_))),
+        "{overflow:?}"
+    );
     let record = load(store, &key, cx).await.expect("the session");
     assert_eq!(
         record.fields,

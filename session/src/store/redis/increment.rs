@@ -53,11 +53,12 @@ pub(super) async fn hash<C: ConnectionLike + Send>(
 /// The counter of a `u64` or `i64` field counting up qualifies; a narrower type, or a
 /// count down towards an unsigned field's zero, could pass its bound, and a value a load
 /// cannot decode must never be seen, even for a moment: those go through the script.
-/// So do increments that set other fields with them (a Node package's envelope).
+/// So do increments that set other fields with them (a Node package's envelope), and those
+/// of a field whose default is not 0, which `HINCRBY` cannot start from in one command.
 fn pipelined_is_exact(change: &Increment) -> bool {
     let up = change.by >= 0 && change.max == i64::MAX;
     let down = change.by <= 0 && change.by != i64::MIN && change.min == i64::MIN;
-    change.set.is_empty() && (up || down)
+    change.set.is_empty() && change.absent == 0 && (up || down)
 }
 
 /// What [`hash_pipelined`] made of the increment.
@@ -68,8 +69,8 @@ enum Pipelined {
 }
 
 /// An increment as plain commands in one round trip: `PTTL` and `HEXISTS` of the field
-/// (what the key was, for the rare case below), `HSETNX` of the default when it is not 0,
-/// `HINCRBY`, `PEXPIRE`, then `HEXISTS __created`. Redis runs them for less than the fixed
+/// (what the key was, for the rare case below), `HINCRBY`, `PEXPIRE`, then `HEXISTS
+/// __created`. Redis runs them for less than the fixed
 /// cost of a script call (bench/PROFILE.md, seventh pass).
 ///
 /// As for an update (`hash_commit.rs`), the guard is in the data: a hash is a session only
@@ -77,6 +78,16 @@ enum Pipelined {
 /// the increment leaves a hash of the one field behind, which no load takes for a session
 /// and which is deleted. A key that held something else (another program's, or a late
 /// write's leftover not yet deleted) is put back as it was, by `lua/increment_undo.lua`.
+///
+/// What that costs, where the script cost nothing: another program's key is changed for
+/// one round trip (its field by the amount, its time-to-live to the session's) before it
+/// is put back, and stays changed should the put-back never run (the request dropped just
+/// then). Only a key under a session's name that is no session gets there: a setup that
+/// shares the prefix with another program, or an unsigned cookie naming such a key. And a
+/// logout whose `DEL` lands between this pipeline's commands (Redis runs a pipeline it
+/// read whole without another client's commands in between, so only one split across
+/// reads) can leave the one field, 0, behind with the session's time left: no session,
+/// and gone when that runs out.
 async fn hash_pipelined<C: ConnectionLike + Send>(
     scripts: &Scripts,
     conn: &mut C,
@@ -88,11 +99,6 @@ async fn hash_pipelined<C: ConnectionLike + Send>(
     pipe.ignore_errors();
     pipe.add_command(on_key("PTTL", key, 0, 0));
     pipe.add_command(on_field("HEXISTS", key, field, 0));
-    if change.absent != 0 {
-        let mut hsetnx = on_field("HSETNX", key, field, 1);
-        hsetnx.arg(change.absent);
-        pipe.add_command(hsetnx);
-    }
     let mut hincrby = on_field("HINCRBY", key, field, 1);
     hincrby.arg(change.by);
     pipe.add_command(hincrby);
@@ -101,7 +107,7 @@ async fn hash_pipelined<C: ConnectionLike + Send>(
     pipe.add_command(pexpire);
     pipe.add_command(on_field("HEXISTS", key, CREATED_FIELD, 0));
     let replies: Vec<Value> = pipe.query_async(conn).await?;
-    let [Value::Int(pttl), had_field, .., added, _, live] = replies.as_slice() else {
+    let [Value::Int(pttl), had_field, added, _, live] = replies.as_slice() else {
         return Err(unexpected());
     };
     match live {
@@ -130,10 +136,14 @@ async fn hash_pipelined<C: ConnectionLike + Send>(
         }
         Value::Int(_) => {
             // Only a stored value already out of the field's range (which a load cannot
-            // decode either) gets here: take the amount back, so nothing changed.
-            let mut back = on_field("HINCRBY", key, field, 1);
-            back.arg(-change.by);
-            let _: i64 = back.query_async(conn).await?;
+            // decode either) gets here: the amount is taken back through the script, so
+            // nothing changed and a session ended meanwhile is not written again. A
+            // concurrent increment may have seen the value in between, as it would the
+            // stored one: out of range, or counting on from it.
+            let mut back = change.clone();
+            back.by = -change.by;
+            (back.min, back.max) = (i64::MIN, i64::MAX);
+            hash_scripted(scripts, conn, key, &back).await?;
             Err(change.out_of_range())
         }
         Value::ServerError(error) if error.details().is_some_and(|d| d.contains("overflow")) => {
