@@ -658,28 +658,42 @@ fn each_thread_that_uses_the_store_gets_one_connection_of_its_own() {
     });
 }
 
-#[tokio::test]
-async fn a_late_update_leaves_no_key_behind() {
-    let server = RedisServer::start();
-    let store = RedisStore::connect(&server.url()).await.expect("connect");
+/// A session of `views = 1` under a fresh key, created and then deleted (a logout).
+async fn ended_session(store: &RedisStore) -> SessionKey {
     let key = fresh_key();
     store
         .commit(&key, &create(&[("views", b"1")], now_ms(), LONG))
         .await
         .expect("commit");
-    // Logged out between this request's load and its write.
     assert!(store.delete(&key, &[]).await.expect("delete"));
+    key
+}
+
+/// Whether Redis holds anything under `key`.
+async fn exists(conn: &mut MultiplexedConnection, key: &SessionKey) -> bool {
+    let found: i64 = redis::cmd("EXISTS")
+        .arg(key.as_str())
+        .query_async(conn)
+        .await
+        .unwrap();
+    found == 1
+}
+
+#[tokio::test]
+async fn a_late_update_leaves_no_key_behind() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    // Logged out between this request's load and its write.
+    let key = ended_session(&store).await;
     let late = update(&[("views", b"2")], &[], LONG);
     assert_eq!(
         store.commit(&key, &late).await.expect("commit"),
         CommitOutcome::Missing
     );
-    let exists: i64 = redis::cmd("EXISTS")
-        .arg(key.as_str())
-        .query_async(&mut raw(&server).await)
-        .await
-        .unwrap();
-    assert_eq!(exists, 0, "the hash the late write made is deleted");
+    assert!(
+        !exists(&mut raw(&server).await, &key).await,
+        "the hash the late write made is deleted"
+    );
 }
 
 /// An increment that finds no session (on the pipelined path: `HINCRBY` first, the check
@@ -692,22 +706,15 @@ async fn an_increment_without_a_session_leaves_every_key_as_it_was() {
     let mut conn = raw(&server).await;
     let views = Increment::new("views", 1, LONG, Layout::Fields);
 
-    let ended = fresh_key();
-    store
-        .commit(&ended, &create(&[("views", b"1")], now_ms(), LONG))
-        .await
-        .expect("commit");
-    assert!(store.delete(&ended, &[]).await.expect("delete"));
+    let ended = ended_session(&store).await;
     assert_eq!(
         store.increment(&ended, &views).await.expect("increment"),
         None
     );
-    let exists: i64 = redis::cmd("EXISTS")
-        .arg(ended.as_str())
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(exists, 0, "the hash the late increment made is deleted");
+    assert!(
+        !exists(&mut conn, &ended).await,
+        "the hash the late increment made is deleted"
+    );
 
     let mut absent_default = views.clone();
     absent_default.absent = 7;
