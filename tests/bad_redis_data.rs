@@ -20,6 +20,7 @@ use actix_typed_session::{Compat, Keys, SessionId, SessionMiddleware};
 use actix_typed_session_tests::conformance::Cx;
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, Jar};
+use actix_typed_session_tests::keys::{dump, pttl};
 use actix_typed_session_tests::layout::Layout;
 use actix_typed_session_tests::RedisServer;
 use actix_web::body::MessageBody;
@@ -66,16 +67,6 @@ where
     assert_eq!(res.status(), StatusCode::OK, "{case}: GET {path}");
     jar.absorb(&res);
     body(res).await
-}
-
-/// What `key` holds, in a form to compare before and after.
-async fn dump(conn: &mut MultiplexedConnection, key: &str) -> Option<Vec<u8>> {
-    redis::cmd("DUMP").arg(key).query_async(conn).await.unwrap()
-}
-
-/// The time-to-live of `key` in milliseconds; -1 when it has none.
-async fn pttl(conn: &mut MultiplexedConnection, key: &str) -> i64 {
-    redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
 }
 
 /// Foreign or corrupt data, and what the app must make of it.

@@ -9,6 +9,7 @@ use actix_typed_session::{
 };
 use actix_typed_session_tests::counter_app::{self, Visit};
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
+use actix_typed_session_tests::keys::pttl;
 use actix_typed_session_tests::{names, CommandLog, RedisServer};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::SameSite;
@@ -85,10 +86,6 @@ fn key_of(jar: &Jar) -> String {
         "session:{}",
         jar.get("session").expect("a session cookie").value()
     )
-}
-
-async fn pttl(conn: &mut MultiplexedConnection, key: &str) -> i64 {
-    redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
 }
 
 async fn pexpire(conn: &mut MultiplexedConnection, key: &str, ms: i64) {

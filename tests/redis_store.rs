@@ -9,6 +9,7 @@ use actix_typed_session::store::{
 };
 use actix_typed_session::StoreError;
 use actix_typed_session_tests::conformance::{create, fresh_key, now_ms, update};
+use actix_typed_session_tests::keys::{dump, exists, pttl};
 use actix_typed_session_tests::{
     conformance, free_port, names, wire_size, CommandLog, RedisServer,
 };
@@ -669,16 +670,6 @@ async fn ended_session(store: &RedisStore) -> SessionKey {
     key
 }
 
-/// Whether Redis holds anything under `key`.
-async fn exists(conn: &mut MultiplexedConnection, key: &SessionKey) -> bool {
-    let found: i64 = redis::cmd("EXISTS")
-        .arg(key.as_str())
-        .query_async(conn)
-        .await
-        .unwrap();
-    found == 1
-}
-
 #[tokio::test]
 async fn a_late_update_leaves_no_key_behind() {
     let server = RedisServer::start();
@@ -691,7 +682,7 @@ async fn a_late_update_leaves_no_key_behind() {
         CommitOutcome::Missing
     );
     assert!(
-        !exists(&mut raw(&server).await, &key).await,
+        !exists(&mut raw(&server).await, key.as_str()).await,
         "the hash the late write made is deleted"
     );
 }
@@ -712,7 +703,7 @@ async fn an_increment_without_a_session_leaves_every_key_as_it_was() {
         None
     );
     assert!(
-        !exists(&mut conn, &ended).await,
+        !exists(&mut conn, ended.as_str()).await,
         "the hash the late increment made is deleted"
     );
 
@@ -750,27 +741,16 @@ async fn an_increment_without_a_session_leaves_every_key_as_it_was() {
                     .await
                     .unwrap();
             }
-            let before: Vec<u8> = redis::cmd("DUMP")
-                .arg(key.as_str())
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+            let before = dump(&mut conn, key.as_str()).await;
+            assert!(before.is_some(), "{case}: planted");
             assert_eq!(
                 store.increment(&key, change).await.expect("increment"),
                 None,
                 "{case}"
             );
-            let after: Vec<u8> = redis::cmd("DUMP")
-                .arg(key.as_str())
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+            let after = dump(&mut conn, key.as_str()).await;
             assert_eq!(after, before, "{case}: the key holds what it held");
-            let left: i64 = redis::cmd("PTTL")
-                .arg(key.as_str())
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+            let left = pttl(&mut conn, key.as_str()).await;
             match ttl {
                 None => assert_eq!(left, -1, "{case}: still without an expiry"),
                 Some(ms) => assert!(

@@ -15,6 +15,7 @@ pub mod cut_proxy;
 pub mod expiry;
 pub mod failover;
 pub mod http;
+pub mod keys;
 pub mod layout;
 mod monitor;
 pub mod node;

@@ -70,8 +70,8 @@ enum Pipelined {
 
 /// An increment as plain commands in one round trip: `PTTL` and `HEXISTS` of the field
 /// (what the key was, for the rare case below), `HINCRBY`, `PEXPIRE`, then `HEXISTS
-/// __created`. Redis runs them for less than the fixed
-/// cost of a script call (bench/PROFILE.md, seventh pass).
+/// __created`. Redis runs them for less than the fixed cost of a script call
+/// (bench/PROFILE.md, seventh pass).
 ///
 /// As for an update (`hash_commit.rs`), the guard is in the data: a hash is a session only
 /// with its `__created` field, and that is checked after the write. A session ended before
@@ -95,7 +95,7 @@ async fn hash_pipelined<C: ConnectionLike + Send>(
     change: &Increment,
 ) -> Result<Pipelined, StoreError> {
     let field = change.field.as_str();
-    let mut pipe = Pipeline::with_capacity(6);
+    let mut pipe = Pipeline::with_capacity(5);
     pipe.ignore_errors();
     pipe.add_command(on_key("PTTL", key, 0, 0));
     pipe.add_command(on_field("HEXISTS", key, field, 0));
