@@ -50,6 +50,47 @@ pub(crate) fn has_work(state: &SessionState, req: &HttpRequest) -> bool {
     state.writes_blind() || state.loaded_for_commit(req).is_some()
 }
 
+/// Settles the commit of a request that loaded a stored session and left it as it was,
+/// with no cookie to hand out again: most reads. It is traced and counted as the
+/// `unchanged` commit [`save`] would make of it, without a store call or a future of its
+/// own. Returns whether it settled; `false` leaves the commit to [`commit`].
+pub(crate) fn settle_unchanged(state: &SessionState, req: &HttpRequest) -> bool {
+    if !left_as_loaded(state, req) {
+        return false;
+    }
+    Stopwatch::commit(state.fingerprint()).committed(Ok(Commit::Unchanged));
+    true
+}
+
+/// Whether [`save`] would find nothing to do: the request loaded a session that is stored,
+/// changed no field of it, neither purged nor renewed it, and needs no cookie again (one
+/// signed with an old key, or a rolling one whose time-to-live was refreshed). Errs on the
+/// side of `false`, which only costs the full commit.
+fn left_as_loaded(state: &SessionState, req: &HttpRequest) -> bool {
+    let config = &state.config;
+    if config.cookie_store.is_some()
+        || state.writes_blind()
+        || state.is_purged()
+        || state.wants_renewal()
+        || state.has_changes()
+    {
+        return false;
+    }
+    let Some(loaded) = state.loaded_for_commit(req) else {
+        return false;
+    };
+    let Some((_, record)) = loaded.existing().filter(|_| !loaded.degraded) else {
+        return false;
+    };
+    let resign = loaded
+        .inbound
+        .as_ref()
+        .is_some_and(|inbound| inbound.resign);
+    let refreshed = record.refreshed || state.touched();
+    let cookie_again = resign || (refreshed && config.lifetime_for(Some(record)).is_rolling());
+    !cookie_again
+}
+
 /// The commit proper: what the response must tell the client, and what was done.
 /// Its lifecycle events go to `outbox`, delivered only if it succeeds.
 async fn save(

@@ -309,6 +309,11 @@ impl<T: SessionData> Typed<T> {
         self.dirty.get(index).is_some_and(Cell::get)
     }
 
+    /// Whether any field was changed in this request.
+    pub(crate) fn has_changes(&self) -> bool {
+        self.dirty.iter().any(Cell::get)
+    }
+
     /// Hands `emit` the storage name and encoded value of every dirty field, in
     /// declaration order; the first field that does not encode stops the walk with its
     /// error. The commit and `TestSession::changes` both read the changes through it.

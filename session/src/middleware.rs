@@ -12,7 +12,7 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use crate::commit::{commit, has_work};
+use crate::commit::{commit, has_work, settle_unchanged};
 use crate::config::Config;
 use crate::error::SessionError;
 use crate::events::SessionEvents;
@@ -98,8 +98,9 @@ where
 
 pin_project_lite::pin_project! {
     /// A request through the middleware: the handler, then, only when the session has
-    /// something to commit, the commit. A request that never used its session goes out as
-    /// the handler answered, with no allocation for a commit it does not need.
+    /// something to commit, the commit. A request that never used its session, or only
+    /// read it, goes out as the handler answered, with no allocation for a commit it does
+    /// not need.
     #[project = Step]
     pub enum SessionFuture<F, B> {
         /// The app's handler runs.
@@ -127,7 +128,7 @@ where
             match self.as_mut().project() {
                 Step::Handler { handler, state } => {
                     let response = std::task::ready!(handler.poll(cx))?;
-                    if !has_work(state, response.request()) {
+                    if settles_now(state, &response) {
                         telemetry::handler_answered(response.response());
                         return Poll::Ready(Ok(response.map_into_left_body()));
                     }
@@ -141,6 +142,17 @@ where
     }
 }
 
+/// Whether the response goes out as the handler answered, with nothing left to commit:
+/// the request never used its session, its handler failed and sessions are not committed
+/// after a server error, or it loaded a stored session and left it as it was (most reads).
+/// The rest need the commit, a future of its own.
+fn settles_now<B>(state: &SessionState, response: &ServiceResponse<B>) -> bool {
+    let req = response.request();
+    !has_work(state, req)
+        || (response.status().is_server_error() && !state.config.commit_on_server_error)
+        || settle_unchanged(state, req)
+}
+
 /// Commits the session and hands out its id, or replaces the response with an opaque
 /// error when the commit fails, so nobody is told a change was saved when it was not.
 /// Either way an id or its removal goes out through `Transport::hand_out`, which keeps the
@@ -151,9 +163,6 @@ async fn finish<B>(
 ) -> ServiceResponse<EitherBody<B>> {
     let config = &state.config;
     telemetry::handler_answered(response.response());
-    if response.status().is_server_error() && !config.commit_on_server_error {
-        return response.map_into_left_body();
-    }
     match commit(state, response.request()).await {
         Ok(Handout::Nothing) => response.map_into_left_body(),
         Ok(handout) => {

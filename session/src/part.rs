@@ -11,6 +11,8 @@ use crate::error::SessionError;
 pub(crate) trait Part {
     /// Appends the storage name and encoded value of every dirty field.
     fn encode_dirty(&self, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), SessionError>;
+    /// Whether any field is dirty, without encoding it.
+    fn has_changes(&self) -> bool;
     /// Forgets the loaded values and the dirty marks, as after a purge.
     fn reset(&self);
     /// The same state as `Any`, to find it again by type.
@@ -22,6 +24,10 @@ pub(crate) trait Part {
 impl<T: SessionData> Part for Typed<T> {
     fn encode_dirty(&self, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), SessionError> {
         self.for_each_dirty(|name, encoded| out.push((name.to_owned(), encoded)))
+    }
+
+    fn has_changes(&self) -> bool {
+        Typed::has_changes(self)
     }
 
     fn reset(&self) {

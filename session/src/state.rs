@@ -343,6 +343,14 @@ impl SessionState {
             .collect()
     }
 
+    /// Whether any typed view, loaded or a writer's, has a dirty field.
+    pub(crate) fn has_changes(&self) -> bool {
+        let dirty = |parts: &RefCell<Vec<(TypeId, Rc<dyn Part>)>>| {
+            parts.borrow().iter().any(|(_, part)| part.has_changes())
+        };
+        dirty(&self.parts) || dirty(&self.blind.parts)
+    }
+
     /// Every dirty field of every typed view, encoded: those of the loaded views, then
     /// those of writers that did not load (a later value of the same field wins).
     pub(crate) fn changes(&self) -> Result<Vec<(String, Vec<u8>)>, SessionError> {

@@ -93,9 +93,13 @@ impl Connections {
         if let Some(conn) = self.find(runtime) {
             return Ok(conn);
         }
-        let conn =
-            ConnectionManager::new_with_config(connector.client.clone(), connector.config.clone())
-                .await?;
+        // Boxed: connecting happens once per thread, and its future held inline would
+        // grow every store call's future with it (see bench/PROFILE.md, eighth pass).
+        let conn = Box::pin(ConnectionManager::new_with_config(
+            connector.client.clone(),
+            connector.config.clone(),
+        ))
+        .await?;
         // Another request of this thread may have connected meanwhile: keep the first.
         Ok(self.find(runtime).unwrap_or_else(|| {
             CONNECTIONS.with_borrow_mut(|locals| {

@@ -81,7 +81,8 @@ async fn load_pipelined<C: ConnectionLike + Send>(
         KeyContents::Session(found) => record_of(found),
         KeyContents::Missing => Ok(None),
         KeyContents::Foreign { pttl } => {
-            leave_foreign_key(conn, key, refresh.map(|_| pttl)).await;
+            // Boxed: a rare path, whose future held inline would grow every load's.
+            Box::pin(leave_foreign_key(conn, key, refresh.map(|_| pttl))).await;
             Ok(None)
         }
     }

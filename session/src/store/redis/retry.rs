@@ -77,11 +77,13 @@ where
     Call: Fn(C, Attempt) -> Called,
     Called: Future<Output = Result<T, StoreError>>,
 {
+    // The first answer is not kept across the second try: held there, it would grow the
+    // future of every call, which is allocated on every request.
     match call(connect().await?, Attempt::First).await {
         Err(StoreError::ConnectionLost(err)) if repeat == Repeat::Safe => {
             tracing::debug!(error = %err, "the connection to Redis was dropped; trying once more");
-            call(connect().await?, Attempt::Again).await
         }
-        result => result,
+        result => return result,
     }
+    call(connect().await?, Attempt::Again).await
 }
