@@ -28,6 +28,15 @@ pub enum StoreError {
     OutOfRange(String),
 }
 
+/// An error reply among a pipeline's answers: what the same command sent alone would
+/// have failed with.
+#[cfg(feature = "redis")]
+impl From<redis::ServerError> for StoreError {
+    fn from(err: redis::ServerError) -> Self {
+        redis::RedisError::from(err).into()
+    }
+}
+
 #[cfg(feature = "redis")]
 impl From<redis::RedisError> for StoreError {
     fn from(err: redis::RedisError) -> Self {

@@ -168,7 +168,7 @@ async fn update_pipelined<C: ConnectionLike + Send>(
         Some(Value::ServerError(error)) if error.code() == "WRONGTYPE" => {
             Ok(CommitOutcome::Missing)
         }
-        Some(Value::ServerError(error)) => Err(redis::RedisError::from(error.clone()).into()),
+        Some(Value::ServerError(error)) => Err(error.clone().into()),
         _ => Err(StoreError::Protocol(format!(
             "unexpected reply to a session update: {replies:?}"
         ))),

@@ -114,12 +114,12 @@ pub(in crate::store) fn read_pipelined(
     let refreshed = match (refresh, replies.next()) {
         (None, None) => false,
         (Some(_), Some(Value::Int(set))) => set == 1,
-        (_, Some(Value::ServerError(error))) => return Err(server_error(error)),
+        (_, Some(Value::ServerError(error))) => return Err(error.into()),
         _ => return Err(unexpected_load_reply()),
     };
     let pttl = match pttl {
         Value::Int(pttl) => pttl,
-        Value::ServerError(error) => return Err(server_error(error)),
+        Value::ServerError(error) => return Err(error.into()),
         _ => return Err(unexpected_load_reply()),
     };
     let fields = match fields {
@@ -132,7 +132,7 @@ pub(in crate::store) fn read_pipelined(
         Value::ServerError(error) if error.code() == "WRONGTYPE" => {
             return Ok(KeyContents::Foreign { pttl });
         }
-        Value::ServerError(error) => return Err(server_error(error)),
+        Value::ServerError(error) => return Err(error.into()),
         _ => return Err(unexpected_load_reply()),
     };
     if fields.is_empty() {
@@ -188,10 +188,6 @@ async fn leave_foreign_key<C: ConnectionLike + Send>(
             "the session key holds data of another type, whose time-to-live may not be restored"
         ),
     }
-}
-
-pub(super) fn server_error(error: redis::ServerError) -> StoreError {
-    redis::RedisError::from(error).into()
 }
 
 /// Turns the load script's reply into a record: see [`found_session`], with the stored

@@ -11,7 +11,6 @@ use redis::{Cmd, Pipeline, Value};
 use sha1::{Digest, Sha1};
 
 use super::hash_commit::CREATED_FIELD;
-use super::hash_load::server_error;
 use super::json::{self, Reply, Write};
 use super::load_reply::warn_foreign_key;
 use super::script_call::ScriptCall;
@@ -122,7 +121,7 @@ async fn hash_pipelined<C: ConnectionLike + Send>(
             return Ok(Pipelined::Done(None));
         }
         Value::ServerError(error) if error.code() != "WRONGTYPE" => {
-            return Err(server_error(error.clone()));
+            return Err(error.clone().into());
         }
         Value::Int(0) | Value::ServerError(_) => {
             put_back(scripts, conn, key, change, *pttl, had_field, added).await?;
@@ -152,7 +151,7 @@ async fn hash_pipelined<C: ConnectionLike + Send>(
         Value::ServerError(error) if error.details().is_some_and(|d| d.contains("integer")) => {
             Ok(Pipelined::NotAnInteger)
         }
-        Value::ServerError(error) => Err(server_error(error.clone())),
+        Value::ServerError(error) => Err(error.clone().into()),
         _ => Err(unexpected()),
     }
 }
