@@ -4,6 +4,7 @@
 //! on the in-memory stores call by call, then live: sessions made on one Redis, the app
 //! restarted on a Redis Cluster with the migrating store.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
@@ -513,6 +514,20 @@ async fn a_koa_session_logged_out_while_it_moves_is_not_brought_back() {
     assert!(old.load(&old_key, koa_options()).await.unwrap().is_none());
 }
 
+/// The hash a document moved into on the `target` Redis, after a write of `views = 3` to
+/// a session of user "ann": checked to hold both, and the creation time.
+async fn moved_hash(target: &RedisServer, key: &SessionKey) -> HashMap<String, String> {
+    let hash: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(key.as_str())
+        .query_async(&mut target.connection().await)
+        .await
+        .unwrap();
+    assert_eq!(hash.get("user").map(String::as_str), Some("\"ann\""));
+    assert_eq!(hash.get("views").map(String::as_str), Some("3"));
+    assert!(hash.contains_key("__created"), "{hash:?}");
+    hash
+}
+
 #[tokio::test]
 async fn what_is_no_koa_document_on_the_old_redis_is_no_session_and_never_a_panic() {
     let (single, target) = (RedisServer::start(), RedisServer::start());
@@ -561,15 +576,8 @@ async fn what_is_no_koa_document_on_the_old_redis_is_no_session_and_never_a_pani
         .await
         .unwrap();
     assert_eq!(exists, 0, "the document is still on the old Redis");
+    let hash = moved_hash(&target, &key).await;
     let mut target_conn = target.connection().await;
-    let hash: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
-        .arg(key.as_str())
-        .query_async(&mut target_conn)
-        .await
-        .unwrap();
-    assert_eq!(hash.get("user").map(String::as_str), Some("\"ann\""));
-    assert_eq!(hash.get("views").map(String::as_str), Some("3"));
-    assert!(hash.contains_key("__created"), "{hash:?}");
     assert!(!hash.contains_key("_expire") && !hash.contains_key("_maxAge"));
     let ttl: i64 = redis::cmd("PTTL")
         .arg(key.as_str())
@@ -577,6 +585,80 @@ async fn what_is_no_koa_document_on_the_old_redis_is_no_session_and_never_a_pani
         .await
         .unwrap();
     assert!(ttl > 0, "no TTL: {ttl}");
+    assert_eq!(new.count_sessions("session:").await.unwrap(), 1);
+}
+
+// ---- From express-session's JSON documents (connect-redis: `sess:` + the id) to hashes. ----
+
+/// An express-session document for `id` written on the old Redis as connect-redis writes
+/// it: `SET sess:<id> <json> EX <ttl>`, the `cookie` object first.
+async fn connect_redis_document(conn: &mut redis::aio::MultiplexedConnection, id: &SessionId) {
+    let document = r#"{"cookie":{"originalMaxAge":86400000,"expires":"2030-01-01T00:00:00.000Z","secure":false,"httpOnly":true,"path":"/"},"user":"ann","views":2}"#;
+    let _: () = redis::cmd("SET")
+        .arg(format!("sess:{}", id.as_str()))
+        .arg(document)
+        .arg("EX")
+        .arg(60)
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_connect_redis_document_moves_into_a_hash_without_its_cookie() {
+    let (single, target) = (RedisServer::start(), RedisServer::start());
+    let old = RedisStore::connect(&single.url()).await.expect("connect");
+    let new = RedisStore::connect(&target.url()).await.expect("connect");
+    let store = MigratingStore::builder(old, new.clone())
+        .old_format(Compat::ExpressSession)
+        .build();
+    let mut conn = single.connection().await;
+    let probe = conn.clone();
+    let old_exists = |id: SessionId| {
+        let mut conn = probe.clone();
+        async move {
+            let exists: i64 = redis::cmd("EXISTS")
+                .arg(format!("sess:{}", id.as_str()))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            exists == 1
+        }
+    };
+
+    // A read finds the app's keys, without express's `cookie`, and moves nothing.
+    let id = SessionId::generate().unwrap();
+    connect_redis_document(&mut conn, &id).await;
+    let key = SessionKey::new("session:", &id);
+    let read = stored(&store, &key).await.expect("found under sess:");
+    assert_eq!(names(&read), ["user", "views"], "{read:?}");
+    assert_eq!(read.fields["user"], b"\"ann\"");
+    assert!(read.ttl.expect("the document's TTL") <= Duration::from_secs(60));
+    assert!(old_exists(id.clone()).await, "a read moved it");
+
+    // The first write moves it whole into a hash on the new Redis.
+    let outcome = store
+        .commit(&key, &update(&[("views", b"3")]))
+        .await
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::Written);
+    assert!(
+        !old_exists(id).await,
+        "the document is still on the old Redis"
+    );
+    let hash = moved_hash(&target, &key).await;
+    assert!(
+        !hash.contains_key("cookie"),
+        "express's envelope moved: {hash:?}"
+    );
+
+    // A logout ends a session still on the old Redis.
+    let id = SessionId::generate().unwrap();
+    connect_redis_document(&mut conn, &id).await;
+    let key = SessionKey::new("session:", &id);
+    assert!(store.delete(&key, &[]).await.unwrap(), "it existed");
+    assert!(!old_exists(id).await);
+    assert!(stored(&store, &key).await.is_none());
     assert_eq!(new.count_sessions("session:").await.unwrap(), 1);
 }
 
