@@ -57,15 +57,6 @@ fn in_cluster(cluster: &RedisCluster, id: &str) -> bool {
     cluster.query_int(owner, &["HEXISTS", &key, "__created"]) == 1
 }
 
-async fn whoami(browser: &mut Browser, app: &Counter) -> Option<String> {
-    let reply = browser.get(&app.url("/whoami")).await;
-    match reply.status {
-        200 => Some(reply.body),
-        401 => None,
-        other => panic!("whoami: {other} {}", reply.body),
-    }
-}
-
 #[tokio::test]
 async fn koa_users_stay_logged_in_on_a_cluster_in_the_hash_layout_and_the_old_redis_empties() {
     let old = RedisServer::start();
@@ -93,7 +84,7 @@ async fn koa_users_stay_logged_in_on_a_cluster_in_the_hash_layout_and_the_old_re
 
     // Everyone is still logged in, with their count; reading moves nothing.
     for (n, (user, browser)) in users.iter().zip(&mut browsers).enumerate() {
-        assert_eq!(whoami(browser, &rust).await.as_deref(), Some(*user));
+        assert_eq!(rust.whoami(browser).await.as_deref(), Some(*user));
         let peek = browser.get(&rust.url("/peek")).await;
         assert_eq!(peek.body, format!("{} views", n + 1), "{user}");
     }
@@ -120,7 +111,7 @@ async fn koa_users_stay_logged_in_on_a_cluster_in_the_hash_layout_and_the_old_re
     // cy logs out before her session ever moved: it is gone from both.
     assert_eq!(browsers[2].post(&rust.url("/logout")).await.body, "bye");
     assert!(!in_old(&old, &ids[2]) && !in_cluster(&cluster, &ids[2]));
-    assert_eq!(whoami(&mut browsers[2], &rust).await, None);
+    assert_eq!(rust.whoami(&mut browsers[2]).await, None);
 
     // ada, moved, logs out; copies of her cookies write late, on both apps.
     let ada: Vec<(&str, String)> = ["koa.sess", "koa.sess.sig"]
@@ -147,7 +138,7 @@ async fn koa_users_stay_logged_in_on_a_cluster_in_the_hash_layout_and_the_old_re
     assert_ne!(id_of(&koa_late), ids[0], "koa-redis brought ada's id back");
     assert!(!in_old(&old, &ids[0]) && !in_cluster(&cluster, &ids[0]));
     // That fresh Koa session is one more for the Rust app to take over: a logout.
-    assert_eq!(whoami(&mut koa_late, &rust).await, None);
+    assert_eq!(rust.whoami(&mut koa_late).await, None);
     assert_eq!(koa_late.post(&rust.url("/logout")).await.body, "bye");
 
     // dee, the last, writes; then the old Redis holds no session.
@@ -163,8 +154,5 @@ async fn koa_users_stay_logged_in_on_a_cluster_in_the_hash_layout_and_the_old_re
     }
     // On the cluster: dee, bob's renewed session and the late writer's fresh one.
     assert_eq!(new_store.count_sessions(PREFIX).await.unwrap(), 3);
-    assert_eq!(
-        whoami(&mut browsers[3], &rust).await.as_deref(),
-        Some("dee")
-    );
+    assert_eq!(rust.whoami(&mut browsers[3]).await.as_deref(), Some("dee"));
 }

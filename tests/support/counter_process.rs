@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use crate::browser::Browser;
 use crate::free_port;
 
 /// How long the example may take to answer its first request.
@@ -116,6 +117,16 @@ impl Counter {
     /// The URL of `path` on the example.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Who `browser` is logged in as, by the example's `GET /whoami`: `None` when not.
+    pub async fn whoami(&self, browser: &mut Browser) -> Option<String> {
+        let reply = browser.get(&self.url("/whoami")).await;
+        match reply.status {
+            200 => Some(reply.body),
+            401 => None,
+            other => panic!("whoami: {other} {}", reply.body),
+        }
     }
 }
 
