@@ -620,9 +620,7 @@ async fn express_cookie_object_follows_a_max_age() {
     )
     .await;
     let first = bench.send("GET", "/").await;
-    let cookie = first.cookie("connect.sid").unwrap();
-    let decoded = cookie.value().replace("%3A", ":");
-    let id = decoded[2..].rsplit_once('.').unwrap().0.to_owned();
+    let id = express_id(&first.cookie("connect.sid").unwrap());
     let document = bench.get(&format!("sess:{id}")).await.unwrap();
     let stored: serde_json::Value = serde_json::from_str(&document).unwrap();
     assert_eq!(stored["cookie"]["originalMaxAge"], 3_600_000);
@@ -631,6 +629,44 @@ async fn express_cookie_object_follows_a_max_age() {
     assert!(expires.ends_with('Z') && expires.as_bytes()[10] == b'T');
     assert!(document.starts_with(r#"{"cookie":{"originalMaxAge":3600000,"expires":""#));
     assert_eq!(first.writes()[0][3..], ["EX".to_owned(), "3600".to_owned()]);
+}
+
+/// The session id in an express-session cookie: `s:<id>.<signature>`, `:` encoded.
+fn express_id(cookie: &Cookie<'_>) -> String {
+    let decoded = cookie.value().replace("%3A", ":");
+    decoded[2..].rsplit_once('.').unwrap().0.to_owned()
+}
+
+/// As express-session's `cookie: { secure: 'auto' }`: a session's document states the
+/// scheme of the request that created it, and keeps it for the session's life, so express
+/// re-sends a cookie created over https with `Secure`.
+#[actix_web::test]
+async fn express_cookie_object_states_the_scheme_that_created_the_session() {
+    let server = RedisServer::start();
+    let mut bench = bench(
+        &server,
+        |b| b.compat(Compat::ExpressSession).cookie_secure_from_scheme(),
+        Keys::new(["keyboard cat"]).allow_short_keys(),
+    )
+    .await;
+    for (url, secure) in [("https://localhost/", true), ("/", false)] {
+        bench.jar = Jar::default();
+        let first = bench.send("GET", url).await;
+        let cookie = first.cookie("connect.sid").expect("a new session");
+        assert_eq!(cookie.secure().unwrap_or(false), secure, "{url}");
+        let key = format!("sess:{}", express_id(&cookie));
+        let stored: serde_json::Value =
+            serde_json::from_str(&bench.get(&key).await.unwrap()).unwrap();
+        assert_eq!(stored["cookie"]["secure"], secure, "{url}: {stored}");
+
+        // A later write over the other scheme keeps what the document stated.
+        let other = if secure { "/" } else { "https://localhost/" };
+        assert_eq!(bench.send("GET", other).await.body, "2 views");
+        let stored: serde_json::Value =
+            serde_json::from_str(&bench.get(&key).await.unwrap()).unwrap();
+        assert_eq!(stored["views"], 2);
+        assert_eq!(stored["cookie"]["secure"], secure, "{url}, then {other}");
+    }
 }
 
 #[actix_web::test]
@@ -792,9 +828,7 @@ async fn a_renewal_moves_an_express_document_whole_and_in_order() {
          index) + create + the join checked (an ending may have taken it out meanwhile)"
     );
     assert_eq!(bench.get(&old_key).await, None, "the old id is gone");
-    let cookie = login.cookie("connect.sid").expect("the new id");
-    let decoded = cookie.value().replace("%3A", ":");
-    let new_id = decoded[2..].rsplit_once('.').unwrap().0.to_owned();
+    let new_id = express_id(&login.cookie("connect.sid").expect("the new id"));
     assert_ne!(new_id, vector.id);
     let moved = bench.get(&format!("sess:{new_id}")).await.unwrap();
     let (head, tail) = moved.split_once(r#""expires":""#).unwrap();

@@ -239,7 +239,7 @@ impl SessionAdmin {
         self.config.check_size(Some(&record.fields), &changes)?;
         let mut update =
             self.config
-                .change_set(WriteMode::update_of(&record), changes, Some(&record));
+                .change_set(WriteMode::update_of(&record), changes, Some(&record), None);
         // The load did not refresh it, and neither does the write.
         update.ttl = record.ttl.unwrap_or(self.config.ttl);
         update.ttl_current = true;

@@ -53,5 +53,5 @@ pub fn commit_of<T: SessionData>(session: &TestSession<T>) -> Result<ChangeSet, 
     let changes = state.changes()?;
     let record = state.loaded().and_then(|loaded| loaded.record.as_ref());
     let mode = record.map_or(WriteMode::Update { created_at: None }, WriteMode::update_of);
-    Ok(state.config.change_set(mode, changes, record))
+    Ok(state.config.change_set(mode, changes, record, None))
 }

@@ -145,15 +145,7 @@ async fn save(
         if changes.is_empty() {
             return Ok((Handout::Remove, done(false)));
         }
-        let index = placement.values_after_if(outbox.wanted(), None, &changes);
-        let (changes, moves) = placement.for_new_session(state, changes);
-        // Only a login records the device: a new visitor's create reads no header for it.
-        let device = moves
-            .enters_any()
-            .then(|| config.device_field(req))
-            .flatten();
-        let id = create(state, changes, SystemTime::now(), None, moves, device).await?;
-        outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, index));
+        let id = create_new(state, req, placement, changes, outbox).await?;
         return Ok((issue(id, None), done(true)));
     }
 
@@ -168,15 +160,7 @@ async fn save(
             };
             return Ok((handout, Commit::Unchanged));
         }
-        let placement = placement();
-        let index = placement.values_after_if(outbox.wanted(), None, &changes);
-        let (changes, moves) = placement.for_new_session(state, changes);
-        let device = moves
-            .enters_any()
-            .then(|| config.device_field(req))
-            .flatten();
-        let id = create(state, changes, SystemTime::now(), None, moves, device).await?;
-        outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, index));
+        let id = create_new(state, req, placement(), changes, outbox).await?;
         return Ok((issue(id, loaded.record.as_ref()), Commit::Created));
     };
 
@@ -202,7 +186,8 @@ async fn save(
         let mut remove = Vec::new();
         placement.record(&mut changes, &mut remove);
         let moves = placement.moves(state);
-        let mut update = config.change_set(WriteMode::update_of(record), changes, Some(record));
+        let mut update =
+            config.change_set(WriteMode::update_of(record), changes, Some(record), None);
         update.remove.extend(remove);
         update.index = moves;
         match config.store.commit(&config.key(id), &update).await? {
@@ -251,6 +236,7 @@ async fn commit_blind(
                 WriteMode::Update { created_at: None },
                 changes.clone(),
                 None,
+                None,
             );
             match config
                 .store
@@ -290,7 +276,8 @@ async fn commit_blind(
         return Ok((handout, Commit::Unchanged));
     }
     let moves = config.index_moves(Vec::new(), Vec::new());
-    let id = create(state, changes, SystemTime::now(), None, moves, None).await?;
+    // No document to state `Secure` in: under a Node preset writers load (`writers_load`).
+    let id = create(state, changes, SystemTime::now(), None, moves, None, None).await?;
     // A writer never sets the index field: the new session is in no index.
     outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, Vec::new()));
     let handout = Handout::Issue {
@@ -350,6 +337,7 @@ async fn renew(
         Some(record),
         moves,
         device,
+        None,
     )
     .await
 }
@@ -531,9 +519,43 @@ fn check_size(
     state.config.check_size(stored, changes)
 }
 
+/// Stores the request's session as a new one (a first write, or a write after `purge()`)
+/// and reports it to `outbox`. A login records the device of the request; a new visitor's
+/// create reads no header for it.
+async fn create_new(
+    state: &SessionState,
+    req: &HttpRequest,
+    placement: Placement,
+    changes: Vec<(String, Vec<u8>)>,
+    outbox: &mut Outbox<'_>,
+) -> Result<SessionId, SessionError> {
+    let config = &state.config;
+    let index = placement.values_after_if(outbox.wanted(), None, &changes);
+    let (changes, moves) = placement.for_new_session(state, changes);
+    let device = moves
+        .enters_any()
+        .then(|| config.device_field(req))
+        .flatten();
+    let secure = config.secure_to_state(req);
+    let id = create(
+        state,
+        changes,
+        SystemTime::now(),
+        None,
+        moves,
+        device,
+        secure,
+    )
+    .await?;
+    outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, index));
+    Ok(id)
+}
+
 /// Stores a new session under a fresh id, retrying on the (astronomically rare) collision.
-/// `renewed` is the session a renewal moves, which the new one starts from. A session that
-/// enters an index (a login) records `device`, the device of the request.
+/// `renewed` is the session a renewal moves, which the new one starts from (and whose
+/// document keeps what it stated). A session that enters an index (a login) records
+/// `device`, the device of the request; `secure` is what its document states of the
+/// request's scheme (`Config::secure_to_state`).
 async fn create(
     state: &SessionState,
     fields: Vec<(String, Vec<u8>)>,
@@ -541,10 +563,12 @@ async fn create(
     renewed: Option<&Record>,
     moves: IndexMoves,
     device: Option<(String, Vec<u8>)>,
+    secure: Option<bool>,
 ) -> Result<SessionId, SessionError> {
-    let mut changes = state
-        .config
-        .change_set(WriteMode::Create { created_at }, fields, renewed);
+    let mut changes =
+        state
+            .config
+            .change_set(WriteMode::Create { created_at }, fields, renewed, secure);
     if let (true, Some(device)) = (moves.enters_any(), device) {
         changes.set.retain(|(name, _)| *name != device.0);
         changes.set.push(device);

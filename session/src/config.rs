@@ -248,14 +248,17 @@ impl Config {
 
     /// The change set for one write: the typed fields' `set`, what the envelope adds, the
     /// time-to-live it asks for, and the layout. `stored` is the session as loaded (for an
-    /// update or a renewal), `None` for a new one. The index moves are the caller's.
+    /// update or a renewal), `None` for a new one; `secure`, for a new one, what
+    /// [`secure_to_state`](Self::secure_to_state) says of its request. The index moves are
+    /// the caller's.
     pub(crate) fn change_set(
         &self,
         mode: WriteMode,
         mut set: Vec<(String, Vec<u8>)>,
         stored: Option<&Record>,
+        secure: Option<bool>,
     ) -> ChangeSet {
-        let Wrapped { remove, ttl } = self.envelope.wrap(&mut set, stored, self.ttl);
+        let Wrapped { remove, ttl } = self.envelope.wrap(&mut set, stored, self.ttl, secure);
         // Under `OnEveryAccess` a load that found the session always set the configured
         // time-to-live, and an update that keeps it owes no more. Not under `WhenLessThan`,
         // where `refreshed` also stands for "may have refreshed" after a retried load
@@ -276,6 +279,15 @@ impl Config {
             // Every id the middleware creates under is freshly generated (`commit.rs`).
             fresh_id: matches!(mode, WriteMode::Create { .. }),
         }
+    }
+
+    /// Whether `req` gets `Secure` cookies, where a new session's document states it
+    /// (express's `cookie` object under a cookie that follows the scheme); `None` where
+    /// nothing would read it, so the scheme is worked out only then.
+    pub(crate) fn secure_to_state(&self, req: &HttpRequest) -> Option<bool> {
+        self.envelope
+            .states_secure()
+            .then(|| self.transport.secure_for(req))
     }
 
     /// Whether a `SessionWriter` must load the session as `Session` does: the absolute

@@ -124,6 +124,12 @@ impl Envelope {
         Envelope::Express(ExpressCookie::new(cookie))
     }
 
+    /// Whether a new document states whether the request that created it gets `Secure`
+    /// cookies: express's under a cookie that follows the scheme.
+    pub(crate) fn states_secure(&self) -> bool {
+        matches!(self, Envelope::Express(cookie) if cookie.follows_scheme)
+    }
+
     fn wrapping(&self) -> Wrapping {
         match self {
             Envelope::Plain => Wrapping::Plain,
@@ -135,12 +141,15 @@ impl Envelope {
     /// Puts the envelope into the fields `set` of one write and says what else the write
     /// does: the keys it removes and its time-to-live (`ttl` for a plain document).
     /// `stored` is the session as loaded (for an update or a renewal), `None` for a new
-    /// one.
+    /// one. `secure`: whether the request behind the write gets `Secure` cookies, when
+    /// there is one; a new express document under a cookie that follows the scheme states
+    /// it, as express's `secure: 'auto'` does.
     pub(crate) fn wrap(
         &self,
         set: &mut Vec<(String, Vec<u8>)>,
         stored: Option<&Record>,
         ttl: Duration,
+        secure: Option<bool>,
     ) -> Wrapped {
         let mut remove = Vec::new();
         if let Envelope::Plain = self {
@@ -174,7 +183,7 @@ impl Envelope {
                 clamp_ttl(max_age) + KOA_STORE_MARGIN
             }
             Envelope::Express(express) => {
-                let cookie = express.touched(stored, now);
+                let cookie = express.touched(stored, now, secure);
                 let stored_ttl = match cookie.get("expires") {
                     // connect-redis: the time left until `cookie.expires`, else its `ttl`.
                     Some(_) => cookie
@@ -225,6 +234,9 @@ impl Envelope {
 #[derive(Debug, Clone)]
 pub(crate) struct ExpressCookie {
     lifetime: Lifetime,
+    /// `Secure` follows the request's scheme: a new document states the scheme of the
+    /// request that created it.
+    follows_scheme: bool,
     /// The keys after `originalMaxAge` and `expires`, in express's order.
     attributes: Map<String, Value>,
 }
@@ -232,11 +244,8 @@ pub(crate) struct ExpressCookie {
 impl ExpressCookie {
     fn new(settings: &CookieSettings) -> Self {
         let mut attributes = Map::new();
-        // `secure: true` only for cookies that are always `Secure`, as express stores it.
-        // express-session's `secure: 'auto'` stores the scheme of the request that created
-        // the session (`"secure":true` or `false`); the document here is worked out without
-        // a request, so a cookie that follows the scheme states none, and express re-sends
-        // it without `Secure` (docs/compat.md).
+        // `secure: true` for cookies that are always `Secure`, as express stores it; a
+        // cookie that follows the scheme gets the creating request's (`fresh`).
         if settings.secure == Secure::Always {
             attributes.insert("secure".to_owned(), json!(true));
         }
@@ -253,16 +262,22 @@ impl ExpressCookie {
         attributes.insert("sameSite".to_owned(), json!(same_site));
         Self {
             lifetime: settings.lifetime,
+            follows_scheme: matches!(settings.secure, Secure::FromScheme { .. }),
             attributes,
         }
     }
 
     /// The stored object with `expires` moved to now plus `originalMaxAge` (what
     /// express's `touch()` does), or a new one, with the keys in express's order.
-    fn touched(&self, stored: Option<&Record>, now: SystemTime) -> Map<String, Value> {
+    fn touched(
+        &self,
+        stored: Option<&Record>,
+        now: SystemTime,
+        secure: Option<bool>,
+    ) -> Map<String, Value> {
         let mut cookie = stored
             .and_then(stored_cookie)
-            .unwrap_or_else(|| self.fresh(now));
+            .unwrap_or_else(|| self.fresh(now, secure));
         let max_age = cookie
             .get("originalMaxAge")
             .and_then(Value::as_f64)
@@ -278,7 +293,9 @@ impl ExpressCookie {
         cookie
     }
 
-    fn fresh(&self, now: SystemTime) -> Map<String, Value> {
+    /// A new object; `secure` is the creating request's, stated when the cookie follows
+    /// the scheme (express's `secure: 'auto'` keeps it for the session's life).
+    fn fresh(&self, now: SystemTime, secure: Option<bool>) -> Map<String, Value> {
         let max_age = match self.lifetime {
             Lifetime::BrowserSession => None,
             Lifetime::MaxAge(max_age) => Some(max_age),
@@ -293,6 +310,9 @@ impl ExpressCookie {
         );
         // `expires` goes here, filled in by `touched`.
         cookie.insert("expires".to_owned(), Value::Null);
+        if let Some(secure) = secure.filter(|_| self.follows_scheme) {
+            cookie.insert("secure".to_owned(), json!(secure));
+        }
         cookie.extend(self.attributes.clone());
         cookie
     }
@@ -395,20 +415,33 @@ mod tests {
     }
 
     #[test]
-    fn the_express_cookie_states_secure_only_for_a_cookie_that_is_always_secure() {
-        let stored_secure = |secure| {
+    fn the_express_cookie_states_secure_as_express_does() {
+        let stored_secure = |secure, request: Option<bool>| {
             let mut set = Vec::new();
-            Envelope::express(&settings(secure)).wrap(&mut set, None, Duration::from_secs(60));
+            let envelope = Envelope::express(&settings(secure));
+            envelope.wrap(&mut set, None, Duration::from_secs(60), request);
             let cookie: Map<String, Value> = serde_json::from_slice(&set[0].1).unwrap();
-            cookie.get("secure").cloned()
+            let keys: Vec<String> = cookie.keys().cloned().collect();
+            (cookie.get("secure").cloned(), keys)
         };
-        assert_eq!(stored_secure(Secure::Always), Some(json!(true)));
-        assert_eq!(stored_secure(Secure::Never), None);
+        for request in [None, Some(false), Some(true)] {
+            assert_eq!(stored_secure(Secure::Always, request).0, Some(json!(true)));
+            assert_eq!(stored_secure(Secure::Never, request).0, None);
+        }
         for trust_forwarded in [false, true] {
+            let follows = Secure::FromScheme { trust_forwarded };
+            // As `secure: 'auto'`: the scheme of the request that created the session.
+            assert_eq!(stored_secure(follows, Some(true)).0, Some(json!(true)));
+            assert_eq!(stored_secure(follows, Some(false)).0, Some(json!(false)));
             assert_eq!(
-                stored_secure(Secure::FromScheme { trust_forwarded }),
+                stored_secure(follows, None).0,
                 None,
-                "decided per response, so not stated in the document"
+                "no request, nothing stated"
+            );
+            assert_eq!(
+                stored_secure(follows, Some(true)).1[..3],
+                ["originalMaxAge", "secure", "httpOnly"],
+                "express's order (a browser-session cookie has no `expires`)"
             );
         }
     }
@@ -492,7 +525,7 @@ mod tests {
             max_age: Duration::MAX,
         };
         let mut set = Vec::new();
-        let wrapped = koa.wrap(&mut set, None, Duration::from_secs(60));
+        let wrapped = koa.wrap(&mut set, None, Duration::from_secs(60), None);
         assert_eq!(wrapped.ttl, MAX_TTL + KOA_STORE_MARGIN);
         let max_age = set
             .iter()

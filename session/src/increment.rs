@@ -50,7 +50,7 @@ impl RequestSession for SessionState {
         if let Some(record) = target.record {
             // What a Node package keeps beside the fields, refreshed as any write refreshes it.
             let mode = WriteMode::Update { created_at: None };
-            let wrapped = config.change_set(mode, Vec::new(), Some(record));
+            let wrapped = config.change_set(mode, Vec::new(), Some(record), None);
             increment.set = wrapped.set;
             increment.ttl = wrapped.ttl;
             increment.base = wrapped.base;

@@ -110,7 +110,9 @@ impl KoaCookie {
             snapshot: None,
         };
         // The time-to-live is a store's, and there is none.
-        let wrapped = self.envelope.wrap(&mut set, Some(&stored), Duration::ZERO);
+        let wrapped = self
+            .envelope
+            .wrap(&mut set, Some(&stored), Duration::ZERO, None);
         let value = encode(&set, &wrapped.remove)?;
         let signature = self.keygrip.sign_pair(name, &value);
         Ok(vec![

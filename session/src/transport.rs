@@ -83,6 +83,11 @@ impl Transport {
         }
     }
 
+    /// Whether cookies for `req` get `Secure`.
+    pub(crate) fn secure_for(&self, req: &HttpRequest) -> bool {
+        self.cookie.secure_for(req)
+    }
+
     /// The shape of the ids read and made.
     pub(crate) fn id_format(&self) -> IdFormat {
         self.cookie.id_format
