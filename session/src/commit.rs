@@ -8,6 +8,8 @@ use std::time::SystemTime;
 use actix_web::HttpRequest;
 use tracing::Instrument;
 
+use crate::config::Config;
+use crate::cookie::Lifetime;
 use crate::error::SessionError;
 use crate::events::{self, IndexValue, Outbox, SessionEvent, SessionEventKind};
 use crate::id::SessionId;
@@ -82,13 +84,25 @@ fn left_as_loaded(state: &SessionState, req: &HttpRequest) -> bool {
     let Some((_, record)) = loaded.existing().filter(|_| !loaded.degraded) else {
         return false;
     };
+    let refreshed = record.refreshed || state.touched();
+    cookie_owed(config, loaded, record, refreshed).is_none()
+}
+
+/// The lifetime of the cookie a stored session's response must carry again, if any: one
+/// signed with an old key is re-signed, and a rolling one follows a refreshed
+/// time-to-live.
+fn cookie_owed(
+    config: &Config,
+    loaded: &Loaded,
+    record: &Record,
+    refreshed: bool,
+) -> Option<Lifetime> {
     let resign = loaded
         .inbound
         .as_ref()
         .is_some_and(|inbound| inbound.resign);
-    let refreshed = record.refreshed || state.touched();
-    let cookie_again = resign || (refreshed && config.lifetime_for(Some(record)).is_rolling());
-    !cookie_again
+    let lifetime = config.lifetime_for(Some(record));
+    (resign || (refreshed && lifetime.is_rolling())).then_some(lifetime)
 }
 
 /// The commit proper: what the response must tell the client, and what was done.
@@ -195,18 +209,12 @@ async fn save(
             _ => return Err(SessionError::Ended),
         }
     };
-    let resign = loaded
-        .inbound
-        .as_ref()
-        .is_some_and(|inbound| inbound.resign);
-    let lifetime = config.lifetime_for(Some(record));
-    let handout = if resign || (refreshed && lifetime.is_rolling()) {
-        Handout::Issue {
+    let handout = match cookie_owed(config, loaded, record, refreshed) {
+        Some(lifetime) => Handout::Issue {
             id: id.clone(),
             lifetime,
-        }
-    } else {
-        Handout::Nothing
+        },
+        None => Handout::Nothing,
     };
     Ok((handout, done))
 }
