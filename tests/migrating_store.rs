@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use actix_http::Request;
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, JsonWrite, Layout, Listed, LoadOptions, MemoryStore,
-    MigratingStore, Record, RedisClusterStore, RedisStore, SessionKey, SessionStore, TakeOver,
+    ChangeSet, CommitOutcome, Committed, IndexKey, JsonWrite, Layout, Listed, LoadOptions,
+    MemoryStore, MigratingStore, Record, RedisClusterStore, RedisStore, SessionKey, SessionStore,
+    TakeOver,
 };
 use actix_typed_session::{Compat, Keys, SessionId, SessionMiddleware, StoreError};
 use actix_typed_session_tests::cluster::RedisCluster;
@@ -696,11 +697,7 @@ impl SessionStore for Interleaved {
         Ok(record)
     }
 
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         tokio::task::yield_now().await;
         self.inner.commit(key, changes).await
     }

@@ -41,6 +41,12 @@ async fn login(mut session: Session<Account>, user: web::Path<String>) -> &'stat
     "welcome"
 }
 
+/// A login that keeps the session's id: an update that joins the index.
+async fn join(mut session: Session<Account>, user: web::Path<String>) -> &'static str {
+    session.set_user(Some(user.into_inner()));
+    "joined"
+}
+
 async fn renew(session: Session<Account>) -> &'static str {
     session.renew();
     "renewed"
@@ -66,6 +72,7 @@ fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/visit", web::post().to(visit))
         .route("/login/{user}", web::post().to(login))
+        .route("/join/{user}", web::post().to(join))
         .route("/renew", web::post().to(renew))
         .route("/end-others", web::post().to(end_others))
         .route("/logout", web::post().to(logout))
@@ -263,6 +270,82 @@ async fn each_event_is_delivered_once_with_its_fingerprint_and_index_value_on_re
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url()).await.expect("connect");
     each_event_once(store).await;
+}
+
+/// A login past `max_sessions_per_index` reports the session it ended, with the user,
+/// whichever way the login reaches the store: a create, a renewal or an update.
+async fn a_login_past_the_cap_reports_the_session_it_ended(store: impl SessionStore) {
+    let ear = Ear::default();
+    let sessions = builder(store)
+        .max_sessions_per_index(2)
+        .on_event(ear.hook())
+        .build();
+    let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
+    use SessionEventKind::*;
+
+    let mut jars = Vec::new();
+    for _ in 0..2 {
+        let mut jar = Jar::default();
+        send(&app, &mut jar, "POST", "/login/ada").await;
+        jars.push(jar);
+    }
+    send(&app, &mut Jar::default(), "POST", "/login/alan").await;
+    ear.take();
+
+    // A new visitor's login: a create.
+    let mut third = Jar::default();
+    send(&app, &mut third, "POST", "/login/ada").await;
+    assert_eq!(
+        ear.take(),
+        [
+            Heard::new(EndedByCap, &fingerprint(&jars[0]), Some("ada")),
+            Heard::new(Created, &fingerprint(&third), Some("ada")),
+        ]
+    );
+    // A guest's login: a renewal.
+    let mut guest = Jar::default();
+    send(&app, &mut guest, "POST", "/visit").await;
+    let guest_before = fingerprint(&guest);
+    ear.take();
+    send(&app, &mut guest, "POST", "/login/ada").await;
+    let renewed = Heard {
+        previous: Some(guest_before),
+        ..Heard::new(Renewed, &fingerprint(&guest), Some("ada"))
+    };
+    assert_eq!(
+        ear.take(),
+        [
+            Heard::new(EndedByCap, &fingerprint(&jars[1]), Some("ada")),
+            renewed
+        ]
+    );
+    // A login that keeps the id: an update.
+    let mut other = Jar::default();
+    send(&app, &mut other, "POST", "/visit").await;
+    ear.take();
+    send(&app, &mut other, "POST", "/join/ada").await;
+    assert_eq!(
+        ear.take(),
+        [Heard::new(EndedByCap, &fingerprint(&third), Some("ada"))]
+    );
+    // The ended session is gone: its cookie starts afresh.
+    send(&app, &mut jars[0], "POST", "/visit").await;
+    assert_eq!(
+        ear.take(),
+        [Heard::new(Created, &fingerprint(&jars[0]), None)]
+    );
+}
+
+#[actix_web::test]
+async fn a_login_past_the_cap_reports_the_session_it_ended_in_memory() {
+    a_login_past_the_cap_reports_the_session_it_ended(MemoryStore::new()).await;
+}
+
+#[actix_web::test]
+async fn a_login_past_the_cap_reports_the_session_it_ended_on_redis() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    a_login_past_the_cap_reports_the_session_it_ended(store).await;
 }
 
 #[actix_web::test]

@@ -205,6 +205,22 @@ fn ending_a_users_other_sessions_counts_each_one() {
 }
 
 #[test]
+fn a_login_past_the_cap_counts_the_session_it_ended() {
+    with_recorder(|snapshotter| async move {
+        let store = CountingStore::default();
+        let app = app!(builder(&store).max_sessions_per_index(1));
+        let mut phone = Jar::default();
+        let mut laptop = Jar::default();
+        send!(app, phone, snapshotter, "POST", "/login");
+        recorded(&snapshotter);
+
+        let (status, login) = send!(app, laptop, snapshotter, "POST", "/login");
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(login["typed_session_ended_total{reason=cap}"], 1);
+    });
+}
+
+#[test]
 fn store_failures_count_errors_503s_and_fail_open_fallbacks() {
     with_recorder(|snapshotter| async move {
         let store = CountingStore::default();

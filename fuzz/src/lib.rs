@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use actix_http::Request;
 use actix_typed_session::store::{
-    fuzz, ChangeSet, CommitOutcome, IndexKey, Listed, LoadOptions, Record, SessionKey, SessionStore,
+    fuzz, ChangeSet, CommitOutcome, Committed, IndexKey, Listed, LoadOptions, Record, SessionKey, SessionStore,
 };
 use actix_typed_session::{
     Compat, IdTransport, Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError,
@@ -57,9 +57,9 @@ impl SessionStore for FixedStore {
         Ok(self.record.lock().expect("not poisoned").clone())
     }
 
-    async fn commit(&self, _: &SessionKey, _: &ChangeSet) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, _: &SessionKey, _: &ChangeSet) -> Result<Committed, StoreError> {
         self.count();
-        Ok(CommitOutcome::Written)
+        Ok(CommitOutcome::Written.into())
     }
 
     async fn delete(&self, _: &SessionKey, _: &[IndexKey]) -> Result<bool, StoreError> {

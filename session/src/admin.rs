@@ -245,7 +245,8 @@ impl SessionAdmin {
         update.ttl_current = true;
         update.index = self.config.index_moves(Vec::new(), Vec::new());
         let key = self.config.key(session.id());
-        match self.config.store.commit(&key, &update).await? {
+        // It joins no index: no session ends for the cap.
+        match self.config.store.commit(&key, &update).await?.outcome {
             CommitOutcome::Written => Ok(Some(result)),
             CommitOutcome::Missing | CommitOutcome::Collision => Ok(None),
         }

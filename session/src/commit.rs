@@ -16,7 +16,8 @@ use crate::id::SessionId;
 use crate::sealed_commit;
 use crate::state::{Loaded, SessionState};
 use crate::store::{
-    CommitOutcome, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode, INDEXES_FIELD,
+    CommitOutcome, EndedByCap, IndexKey, IndexMoves, Layout, Record, TakeOver, WriteMode,
+    INDEXES_FIELD,
 };
 use crate::telemetry::{self, Commit, End, Stopwatch};
 use crate::transport::Handout;
@@ -182,7 +183,8 @@ async fn save(
         let placement = placement();
         let index = placement.values_after_if(outbox.wanted(), Some(&record.fields), &changes);
         let device = config.device_field(req);
-        let new = renew(state, id, record, changes, placement, device).await?;
+        let (new, ended_by_cap) = renew(state, id, record, changes, &placement, device).await?;
+        report_ended_by_cap(outbox, &placement, &index, &ended_by_cap);
         outbox.push(|| SessionEvent::renewed(id, &new, index));
         return Ok((issue(new, Some(record)), Commit::Renewed));
     }
@@ -204,10 +206,13 @@ async fn save(
             config.change_set(WriteMode::update_of(record), changes, Some(record), None);
         update.remove.extend(remove);
         update.index = moves;
-        match config.store.commit(&config.key(id), &update).await? {
-            CommitOutcome::Written => true,
-            _ => return Err(SessionError::Ended),
+        let committed = config.store.commit(&config.key(id), &update).await?;
+        if committed != CommitOutcome::Written {
+            return Err(SessionError::Ended);
         }
+        let index = placement.values_after_if(outbox.wanted(), Some(&record.fields), &update.set);
+        report_ended_by_cap(outbox, &placement, &index, &committed.ended_by_cap);
+        true
     };
     let handout = match cookie_owed(config, loaded, record, refreshed) {
         Some(lifetime) => Handout::Issue {
@@ -246,10 +251,12 @@ async fn commit_blind(
                 None,
                 None,
             );
+            // A writer never sets the index field: the update joins no index.
             match config
                 .store
                 .commit(&config.key(&inbound.id), &update)
                 .await?
+                .outcome
             {
                 CommitOutcome::Written => true,
                 _ if state.touched() => return Err(SessionError::Ended),
@@ -285,8 +292,9 @@ async fn commit_blind(
     }
     let moves = config.index_moves(Vec::new(), Vec::new());
     // No document to state `Secure` in: under a Node preset writers load (`writers_load`).
-    let id = create(state, changes, SystemTime::now(), None, moves, None, None).await?;
-    // A writer never sets the index field: the new session is in no index.
+    // A writer never sets the index field: the new session is in no index, and no
+    // session ends for the cap.
+    let (id, _) = create(state, changes, SystemTime::now(), None, moves, None, None).await?;
     outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, Vec::new()));
     let handout = Handout::Issue {
         id,
@@ -304,9 +312,9 @@ async fn renew(
     old: &SessionId,
     record: &Record,
     changes: Vec<(String, Vec<u8>)>,
-    placement: Placement,
+    placement: &Placement,
     device: Option<(String, Vec<u8>)>,
-) -> Result<SessionId, SessionError> {
+) -> Result<(SessionId, Vec<EndedByCap>), SessionError> {
     let config = &state.config;
     let kept: Vec<IndexKey> = placement
         .before
@@ -450,6 +458,17 @@ impl Placement {
         )
     }
 
+    /// Among `values` (the session's, after the commit), the value of the index field
+    /// whose index is `index`.
+    fn values_in(&self, index: &IndexKey, values: &[IndexValue]) -> Vec<IndexValue> {
+        self.after
+            .iter()
+            .filter(|(_, key)| *key == index)
+            .filter_map(|(field, _)| values.iter().find(|value| value.field() == field))
+            .cloned()
+            .collect()
+    }
+
     fn before_keys(&self) -> Vec<IndexKey> {
         self.before.values().cloned().collect()
     }
@@ -477,20 +496,17 @@ impl Placement {
         }
     }
 
-    /// A new session's fields, with its record of indexes, and the indexes it joins.
+    /// A new session's fields, with its record of indexes, and the indexes it joins; the
+    /// placement becomes that of the new session, which was in no index before.
     fn for_new_session(
-        self,
+        &mut self,
         state: &SessionState,
         mut changes: Vec<(String, Vec<u8>)>,
     ) -> (Vec<(String, Vec<u8>)>, IndexMoves) {
-        let new = Placement {
-            before: BTreeMap::new(),
-            after: self.after,
-            recorded: BTreeMap::new(),
-            keeps_record: self.keeps_record,
-        };
-        new.record(&mut changes, &mut Vec::new());
-        (changes, new.moves(state))
+        self.before.clear();
+        self.recorded.clear();
+        self.record(&mut changes, &mut Vec::new());
+        (changes, self.moves(state))
     }
 
     /// The moves of a session that keeps its id.
@@ -533,7 +549,7 @@ fn check_size(
 async fn create_new(
     state: &SessionState,
     req: &HttpRequest,
-    placement: Placement,
+    mut placement: Placement,
     changes: Vec<(String, Vec<u8>)>,
     outbox: &mut Outbox<'_>,
 ) -> Result<SessionId, SessionError> {
@@ -545,7 +561,7 @@ async fn create_new(
         .then(|| config.device_field(req))
         .flatten();
     let secure = config.secure_to_state(req);
-    let id = create(
+    let (id, ended_by_cap) = create(
         state,
         changes,
         SystemTime::now(),
@@ -555,15 +571,38 @@ async fn create_new(
         secure,
     )
     .await?;
+    report_ended_by_cap(outbox, &placement, &index, &ended_by_cap);
     outbox.push(|| SessionEvent::new(SessionEventKind::Created, &id, index));
     Ok(id)
+}
+
+/// Reports the sessions a commit ended to make room in a full index (a login past
+/// `max_sessions_per_index`), each with the value of the index field it was ended by:
+/// the user whose newest login ended it.
+fn report_ended_by_cap(
+    outbox: &mut Outbox<'_>,
+    placement: &Placement,
+    values: &[IndexValue],
+    ended_by_cap: &[EndedByCap],
+) {
+    if ended_by_cap.is_empty() {
+        return;
+    }
+    telemetry::ended(End::Cap, ended_by_cap.len());
+    for ended in ended_by_cap {
+        outbox.push(|| {
+            let index = placement.values_in(&ended.index, values);
+            SessionEvent::new(SessionEventKind::EndedByCap, &ended.id, index)
+        });
+    }
 }
 
 /// Stores a new session under a fresh id, retrying on the (astronomically rare) collision.
 /// `renewed` is the session a renewal moves, which the new one starts from (and whose
 /// document keeps what it stated). A session that enters an index (a login) records
 /// `device`, the device of the request; `secure` is what its document states of the
-/// request's scheme (`Config::secure_to_state`).
+/// request's scheme (`Config::secure_to_state`). Returns the new id, and the sessions the
+/// store ended to keep the indexes it joined within their cap.
 async fn create(
     state: &SessionState,
     fields: Vec<(String, Vec<u8>)>,
@@ -572,7 +611,7 @@ async fn create(
     moves: IndexMoves,
     device: Option<(String, Vec<u8>)>,
     secure: Option<bool>,
-) -> Result<SessionId, SessionError> {
+) -> Result<(SessionId, Vec<EndedByCap>), SessionError> {
     let mut changes =
         state
             .config
@@ -585,15 +624,15 @@ async fn create(
     let id_format = state.config.transport.id_format();
     for _ in 0..CREATE_ATTEMPTS {
         let id = SessionId::generate_as(id_format).map_err(|_| SessionError::NoId)?;
-        match state
+        let committed = state
             .config
             .store
             .commit(&state.config.key(&id), &changes)
-            .await?
-        {
+            .await?;
+        match committed.outcome {
             CommitOutcome::Written => {
                 telemetry::created(renewed.is_some());
-                return Ok(id);
+                return Ok((id, committed.ended_by_cap));
             }
             // Signed out meanwhile: the session this one renews left its index, or the
             // new one was taken out before it was written.

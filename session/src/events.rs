@@ -46,11 +46,16 @@ pub enum SessionEventKind {
     /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout) and deleted
     /// it (on any store); reported once, by the request whose delete found it.
     TimedOut,
+    /// A login took the user's index past
+    /// [`max_sessions_per_index`](crate::SessionMiddlewareBuilder::max_sessions_per_index):
+    /// the store ended this, the session of the user that joined longest ago, to make
+    /// room. Reported by the request whose commit ended it.
+    EndedByCap,
 }
 
 impl SessionEventKind {
     /// A short name for logs: `created`, `renewed`, `logged_out`,
-    /// `signed_out_everywhere`, `ended_by_admin`, `expired`, `timed_out`.
+    /// `signed_out_everywhere`, `ended_by_admin`, `expired`, `timed_out`, `ended_by_cap`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
@@ -60,6 +65,7 @@ impl SessionEventKind {
             Self::EndedByAdmin => "ended_by_admin",
             Self::Expired => "expired",
             Self::TimedOut => "timed_out",
+            Self::EndedByCap => "ended_by_cap",
         }
     }
 }
@@ -113,6 +119,7 @@ impl fmt::Debug for IndexValue {
 /// | `EndedByAdmin` | each ended session, one event each | none | the index value it was listed or ended by |
 /// | `Expired` | the expired session | none | none: its fields are gone when Redis reports it |
 /// | `TimedOut` | the session past the absolute timeout | none | the ones it had recorded (field layout; none in the JSON layout, which has no absolute timeout) |
+/// | `EndedByCap` | each session a login past the cap ended, one event each | none | the value of the login that ended it |
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionEvent {
     kind: SessionEventKind,

@@ -28,7 +28,7 @@
 //! | [`COMMITS`] | counter | `outcome`: `created`, `updated`, `renewed`, `purged` (a stored session, by `purge()`), `unchanged` (nothing to write), `refused` (the session ended meanwhile, or would outgrow `max_session_size`), `error` (the store failed, or no id or encoding could be made), `failed_open` (the store failed earlier and `fail_open` went on without it) | the save after a handler that took the session |
 //! | [`COMMIT_SECONDS`] | histogram | `outcome` | how long a commit took, but for `unchanged` and `failed_open` ones, which call no store |
 //! | [`CREATED`] | counter | `kind`: `new` (a first write, or a write after a purge), `renewal` (`renew()`: the same session under a new id) | sessions stored under a new id |
-//! | [`ENDED`] | counter | `reason`: `purge` (`purge()`, a logout), `index` (`end_other_sessions()`, `end_all_sessions()`) | stored sessions ended by a request |
+//! | [`ENDED`] | counter | `reason`: `purge` (`purge()`, a logout), `index` (`end_other_sessions()`, `end_all_sessions()`), `cap` (a login past `max_sessions_per_index`) | stored sessions ended by a request |
 //! | [`STORE_ERRORS`] | counter | `operation`: `load`, `commit`, `increment`, `index` | store calls that failed (a timeout, a lost connection, an answer not understood) |
 //! | [`UNAVAILABLE`] | counter | `during`: `request` (an extractor or a handler answered with the store's error), `commit` (a failed commit replaced the response) | empty 503 responses for a store failure or a session ended mid-request |
 //! | [`FAIL_OPEN`] | counter | `during`: `load`, `increment`, `commit` | store failures that [`fail_open`](crate::SessionMiddlewareBuilder::fail_open) let the request survive |
@@ -102,6 +102,8 @@ pub(crate) enum Operation {
 pub(crate) enum End {
     Purge,
     Index,
+    /// A login past `max_sessions_per_index` ended the user's oldest sessions.
+    Cap,
 }
 
 impl Load {
@@ -231,6 +233,7 @@ pub(crate) fn ended(reason: End, sessions: usize) {
     let reason = match reason {
         End::Purge => "purge",
         End::Index => "index",
+        End::Cap => "cap",
     };
     count(
         ENDED,
@@ -318,7 +321,7 @@ fn labels(label: &'static str, value: &'static str) -> &'static [metrics::Label]
             "unchanged", "refused", "failed_open"
         ],
         "kind" => ["new", "renewal"],
-        "reason" => ["purge", "index"],
+        "reason" => ["purge", "index", "cap"],
         "operation" => ["load", "commit", "increment", "index"],
         "during" => ["request", "commit", "load", "increment"]
     )

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, IndexKey, IndexMoves, Layout, Listed, LoadOptions, MemoryStore,
-    Record, SessionKey, SessionStore, WriteMode,
+    ChangeSet, Committed, IndexKey, IndexMoves, Layout, Listed, LoadOptions, MemoryStore, Record,
+    SessionKey, SessionStore, WriteMode,
 };
 use actix_typed_session::{Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError};
 use actix_web::http::header::COOKIE;
@@ -95,11 +95,7 @@ impl SessionStore for RecordingStore {
         *self.loads.lock().unwrap() += 1;
         self.inner.load(key, options).await
     }
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         self.commits.lock().unwrap().push(changes.clone());
         self.inner.commit(key, changes).await
     }

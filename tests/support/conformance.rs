@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, JsonWrite, Layout, LoadOptions,
-    Record, SessionKey, SessionStore, TakeOver, WriteMode, DEVICE_FIELD,
+    ChangeSet, CommitOutcome, Committed, EndedByCap, Increment, IndexKey, IndexMoves, JsonWrite,
+    Layout, LoadOptions, Record, SessionKey, SessionStore, TakeOver, WriteMode, DEVICE_FIELD,
 };
 use actix_typed_session::{IndexSecret, SessionId, StoreError};
 
@@ -408,7 +408,7 @@ async fn commit<S: SessionStore + ?Sized>(
     store: &S,
     key: &SessionKey,
     changes: &ChangeSet,
-) -> CommitOutcome {
+) -> Committed {
     store.commit(key, changes).await.expect("commit failed")
 }
 
@@ -1070,7 +1070,7 @@ async fn renewal_of<S: SessionStore + ?Sized>(
         from: SessionId::parse(old.id()).expect("a generated id"),
         indexes: vec![index.clone()],
     });
-    let outcome = commit(store, &key, &changes).await;
+    let outcome = commit(store, &key, &changes).await.outcome;
     (key, outcome)
 }
 
@@ -1141,8 +1141,8 @@ async fn an_index_past_its_cap_ends_its_oldest_sessions<S: SessionStore + ?Sized
     cx: &Cx,
 ) {
     let index = fresh_index();
-    let mut keys = Vec::new();
-    for _ in 0..5 {
+    let mut keys: Vec<SessionKey> = Vec::new();
+    for n in 0..5_usize {
         let key = fresh_key();
         let mut changes = moving(
             cx.create(&[("user", b"1")], now_ms(), cx.long),
@@ -1150,7 +1150,18 @@ async fn an_index_past_its_cap_ends_its_oldest_sessions<S: SessionStore + ?Sized
             &[],
         );
         changes.index.cap = 3;
-        assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
+        let committed = commit(store, &key, &changes).await;
+        assert_eq!(committed, CommitOutcome::Written);
+        // The fourth and fifth logins each end the one that joined longest ago, and say so.
+        let ended: Vec<EndedByCap> = n
+            .checked_sub(3)
+            .map(|oldest| EndedByCap {
+                index: index.clone(),
+                id: SessionId::parse(keys[oldest].id()).expect("a generated id"),
+            })
+            .into_iter()
+            .collect();
+        assert_eq!(committed.ended_by_cap, ended, "login {n}");
         keys.push(key);
         // Entries are ordered by when they joined, to the millisecond.
         tokio::time::sleep(Duration::from_millis(3)).await;
@@ -1176,7 +1187,13 @@ async fn an_index_past_its_cap_ends_its_oldest_sessions<S: SessionStore + ?Sized
         &[],
     );
     changes.index.cap = 3;
-    assert_eq!(commit(store, &key, &changes).await, CommitOutcome::Written);
+    let committed = commit(store, &key, &changes).await;
+    assert_eq!(committed, CommitOutcome::Written);
+    assert_eq!(
+        committed.ended_by_cap,
+        Vec::new(),
+        "a stale entry is no session"
+    );
     assert_eq!(
         listed(store, &index).await,
         ids(&[&keys[3], &keys[4], &key])

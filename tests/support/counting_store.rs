@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix_typed_session::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, MemoryStore, Record,
+    ChangeSet, Committed, Increment, IndexKey, Listed, LoadOptions, MemoryStore, Record,
     SessionKey, SessionStore,
 };
 use actix_typed_session::{SessionId, StoreError};
@@ -80,11 +80,7 @@ impl SessionStore for CountingStore {
         self.inner.load(key, options).await
     }
 
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         self.counts.commits.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         if self.counts.fail_commits.load(Ordering::SeqCst) {

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use super::document::Document;
 use super::time::clamp_ttl;
 use super::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, Listed, LoadOptions, Record,
-    SessionKey, SessionStore, Snapshot, WriteMode, DEVICE_FIELD, INDEX_GRACE,
+    ChangeSet, CommitOutcome, Committed, EndedByCap, Increment, IndexKey, IndexMoves, Layout,
+    Listed, LoadOptions, Record, SessionKey, SessionStore, Snapshot, WriteMode, DEVICE_FIELD,
+    INDEX_GRACE,
 };
 use crate::error::StoreError;
 use crate::id::SessionId;
@@ -170,8 +171,9 @@ impl Data {
         })
     }
 
-    /// Puts `id` into its indexes as `moves` says, under the lock of the write.
-    fn enter(&mut self, moves: &IndexMoves, id: &str, now: Instant) {
+    /// Puts `id` into its indexes as `moves` says, under the lock of the write. Returns
+    /// the sessions ended to keep the indexes it joined within their cap.
+    fn enter(&mut self, moves: &IndexMoves, id: &str, now: Instant) -> Vec<EndedByCap> {
         let until = moves.ttl.map(|ttl| now + clamp_ttl(ttl));
         let taken = moves.take_over.iter().flat_map(|take| {
             take.indexes
@@ -199,34 +201,41 @@ impl Data {
             // Only ever lengthened: `None` is no expiry at all.
             entry.expires_at = entry.expires_at.zip(until).map(|(at, until)| at.max(until));
         }
-        for index in &moves.join {
-            self.make_room(index, moves.cap, now);
-        }
+        moves
+            .join
+            .iter()
+            .flat_map(|index| self.make_room(index, moves.cap, now))
+            .collect()
     }
 
     /// Brings `index` back to `cap` ids: stale entries go first, then the live sessions
-    /// that joined longest ago end.
-    fn make_room(&mut self, index: &IndexKey, cap: usize, now: Instant) {
+    /// that joined longest ago end. Returns those.
+    fn make_room(&mut self, index: &IndexKey, cap: usize, now: Instant) -> Vec<EndedByCap> {
         if self
             .index(index, now)
             .is_none_or(|entry| entry.ids.len() <= cap)
         {
-            return;
+            return Vec::new();
         }
         let live = self.live_ids(index, now);
-        for (id, _) in live.iter().skip(cap) {
-            self.end(index, id);
-        }
+        live.iter()
+            .skip(cap)
+            .filter_map(|(id, _)| self.end(index, id))
+            .map(|id| EndedByCap {
+                index: index.clone(),
+                id,
+            })
+            .collect()
     }
 
-    /// Takes `id` out of `index` and ends its session.
-    fn end(&mut self, index: &IndexKey, id: &str) {
+    /// Takes `id` out of `index` and ends its session; returns it if it was a session id.
+    fn end(&mut self, index: &IndexKey, id: &str) -> Option<SessionId> {
         if let Some(entry) = self.indexes.get_mut(index.as_str()) {
             entry.ids.remove(id);
         }
-        if let Some(id) = SessionId::parse_any(id) {
-            self.sessions.remove(index.session_key(&id).as_str());
-        }
+        let id = SessionId::parse_any(id)?;
+        self.sessions.remove(index.session_key(&id).as_str());
+        Some(id)
     }
 
     fn leave(&mut self, indexes: &[IndexKey], id: &str) {
@@ -328,11 +337,7 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
         if self
@@ -345,12 +350,12 @@ impl SessionStore for MemoryStore {
         }
         let live = data.is_live(key.as_str(), now);
         if !data.may_take_over(&changes.index, now) {
-            return Ok(CommitOutcome::Missing);
+            return Ok(CommitOutcome::Missing.into());
         }
         let sessions = &mut data.sessions;
         let entry = match (changes.mode, live) {
-            (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision),
-            (WriteMode::Update { .. }, false) => return Ok(CommitOutcome::Missing),
+            (WriteMode::Create { .. }, true) => return Ok(CommitOutcome::Collision.into()),
+            (WriteMode::Update { .. }, false) => return Ok(CommitOutcome::Missing.into()),
             (WriteMode::Create { created_at }, false) => {
                 let (stored, created_at) = match (changes.layout, &changes.base) {
                     // A renewal starts from the session it renews, in its key order.
@@ -371,7 +376,7 @@ impl SessionStore for MemoryStore {
             }
             (WriteMode::Update { .. }, true) => match sessions.get_mut(key.as_str()) {
                 Some(entry) => entry,
-                None => return Ok(CommitOutcome::Missing),
+                None => return Ok(CommitOutcome::Missing.into()),
             },
         };
         // Nothing can change between the check above and the write below: the lock is
@@ -387,7 +392,7 @@ impl SessionStore for MemoryStore {
             }
             (Stored::Json(raw), Layout::Json(_)) => {
                 let Some(mut document) = Document::parse(raw) else {
-                    return Ok(CommitOutcome::Missing);
+                    return Ok(CommitOutcome::Missing.into());
                 };
                 document.apply(&changes.set, &changes.remove)?;
                 *raw = document.to_bytes();
@@ -396,9 +401,12 @@ impl SessionStore for MemoryStore {
         }
         entry.expires_at = now + clamp_ttl(changes.layout.stored_ttl(changes.ttl));
         // Under the same lock as the write, so the indexes move with it or not at all.
-        data.enter(&changes.index, key.id(), now);
+        let ended_by_cap = data.enter(&changes.index, key.id(), now);
         data.leave(&changes.index.leave, key.id());
-        Ok(CommitOutcome::Written)
+        Ok(Committed {
+            outcome: CommitOutcome::Written,
+            ended_by_cap,
+        })
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {

@@ -35,8 +35,8 @@ use async_trait::async_trait;
 
 use super::time::MAX_TTL;
 use super::{
-    recorded_indexes, ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, Listed,
-    LoadOptions, Record, SessionKey, SessionStore, WriteMode,
+    recorded_indexes, ChangeSet, CommitOutcome, Committed, EndedByCap, Increment, IndexKey,
+    IndexMoves, Layout, Listed, LoadOptions, Record, SessionKey, SessionStore, WriteMode,
 };
 use crate::compat::Compat;
 use crate::envelope::Wrapping;
@@ -197,7 +197,8 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
         hold: &[IndexKey],
     ) -> Result<Move, StoreError> {
         let create = create_in_new(key, record, update, hold);
-        match self.new.commit(key, &create).await? {
+        let committed = self.new.commit(key, &create).await?;
+        match committed.outcome {
             CommitOutcome::Written => {}
             CommitOutcome::Collision => return Ok(Move::Elsewhere),
             // Only a renewal's take-over refuses a create so, and a move takes none over.
@@ -216,7 +217,7 @@ impl<Old: SessionStore, New: SessionStore> MigratingStore<Old, New> {
             }
         }
         if self.delete_old(key, &left).await? {
-            return Ok(Move::Moved);
+            return Ok(Move::Moved(committed.ended_by_cap));
         }
         // Ended between the load and the delete: the new copy must not outlive it.
         self.new.delete(key, &create.index.join).await?;
@@ -301,8 +302,9 @@ impl<Old: SessionStore, New: SessionStore> MigratingStoreBuilder<Old, New> {
 
 /// How a move of one session to the new store ended.
 enum Move {
-    /// It is in the new store now, and no longer in the old one.
-    Moved,
+    /// It is in the new store now, and no longer in the old one. Joining its indexes
+    /// there ended these sessions for the cap.
+    Moved(Vec<EndedByCap>),
     /// Another request moved it first: it is in the new store.
     Elsewhere,
     /// It is in neither store: it ended while it moved.
@@ -395,37 +397,37 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
             return Ok(Some(record));
         }
         match self.move_record(key, &record, None, &[]).await? {
-            Move::Moved => Ok(Some(record)),
+            // A load reports no events: sessions its move ended for the cap go unreported.
+            Move::Moved(_) => Ok(Some(record)),
             Move::Elsewhere => self.new.load(key, options).await,
             Move::Gone => Ok(None),
         }
     }
 
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         fields_only(changes.layout)?;
         if let WriteMode::Create { .. } = changes.mode {
             // A key taken in either store is taken; a freshly generated id is taken in
             // neither (see `ChangeSet::fresh_id`).
             if !changes.fresh_id && self.load_old(key).await?.is_some() {
-                return Ok(CommitOutcome::Collision);
+                return Ok(CommitOutcome::Collision.into());
             }
             return self.new.commit(key, changes).await;
         }
-        let outcome = self.new.commit(key, changes).await?;
-        if outcome != CommitOutcome::Missing {
-            return Ok(outcome);
+        let committed = self.new.commit(key, changes).await?;
+        if committed != CommitOutcome::Missing {
+            return Ok(committed);
         }
         let Some(record) = self.load_old(key).await? else {
             return self.new.commit(key, changes).await;
         };
         match self.move_record(key, &record, Some(changes), &[]).await? {
-            Move::Moved => Ok(CommitOutcome::Written),
+            Move::Moved(ended_by_cap) => Ok(Committed {
+                outcome: CommitOutcome::Written,
+                ended_by_cap,
+            }),
             Move::Elsewhere => self.new.commit(key, changes).await,
-            Move::Gone => Ok(CommitOutcome::Missing),
+            Move::Gone => Ok(CommitOutcome::Missing.into()),
         }
     }
 
@@ -497,7 +499,7 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
             return self.new.increment(key, change).await;
         };
         match self.move_record(key, &record, None, &[]).await? {
-            Move::Moved | Move::Elsewhere => self.new.increment(key, change).await,
+            Move::Moved(_) | Move::Elsewhere => self.new.increment(key, change).await,
             Move::Gone => Ok(None),
         }
     }

@@ -585,6 +585,46 @@ pub enum CommitOutcome {
     Collision,
 }
 
+/// What a commit did: its [`CommitOutcome`], and the sessions it ended to keep an index
+/// the session joined within [`IndexMoves::cap`]. Those are reported to the app's event
+/// hooks, so a store that ends sessions for the cap names every one of them here.
+///
+/// A store with nothing to report converts its outcome: `Ok(CommitOutcome::Written.into())`.
+/// It compares equal to its outcome: `committed == CommitOutcome::Written`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// Whether the change was applied.
+    pub outcome: CommitOutcome,
+    /// The sessions ended for the cap, each with the index it was ended from; empty
+    /// unless the commit was written and took an index past its cap.
+    pub ended_by_cap: Vec<EndedByCap>,
+}
+
+impl From<CommitOutcome> for Committed {
+    fn from(outcome: CommitOutcome) -> Self {
+        Committed {
+            outcome,
+            ended_by_cap: Vec::new(),
+        }
+    }
+}
+
+impl PartialEq<CommitOutcome> for Committed {
+    fn eq(&self, outcome: &CommitOutcome) -> bool {
+        self.outcome == *outcome
+    }
+}
+
+/// A session a commit ended because an index it was in went past its cap: the one that
+/// joined longest ago makes room for the newest login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedByCap {
+    /// The index that was past its cap.
+    pub index: IndexKey,
+    /// The session that ended.
+    pub id: SessionId,
+}
+
 /// A session backend.
 ///
 /// Implementations must make each commit and delete atomic with respect to the others on
@@ -604,12 +644,9 @@ pub trait SessionStore: Send + Sync + 'static {
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError>;
 
-    /// Applies a change set atomically.
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError>;
+    /// Applies a change set atomically. A store that ends sessions to keep an index within
+    /// its cap ([`IndexMoves::cap`]) names them in [`Committed::ended_by_cap`].
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError>;
 
     /// Deletes a session and takes its id out of the per-user indexes `leave`. Returns
     /// whether the session existed.

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
+    ChangeSet, Committed, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
     SessionStore,
 };
 
@@ -35,7 +35,7 @@ impl SessionStore for NoStore {
         Self::refuse("load")
     }
 
-    async fn commit(&self, _: &SessionKey, _: &ChangeSet) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, _: &SessionKey, _: &ChangeSet) -> Result<Committed, StoreError> {
         Self::refuse("commit")
     }
 

@@ -23,7 +23,7 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
+    ChangeSet, Committed, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
     SessionStore,
 };
 
@@ -107,11 +107,7 @@ impl SessionStore for RedisClusterStore {
             .await
     }
 
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         // The cluster client repeats a command itself after a dropped connection, out of
         // sight here: a create it repeated after a first try that landed comes back as a
         // collision, and the middleware stores the session again under a new id (the first

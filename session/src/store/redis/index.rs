@@ -194,17 +194,18 @@ pub(super) async fn end<C: ConnectionLike + Clone + Send>(
 
 /// Brings an index back to `cap` ids after a join went past it: stale entries go first,
 /// then the live sessions that joined longest ago end. Reads at most `cap` + [`BATCH`]
-/// ids, so an index far over a lowered cap shrinks over several joins.
+/// ids, so an index far over a lowered cap shrinks over several joins. Returns the
+/// sessions it ended.
 pub(super) async fn make_room<C: ConnectionLike + Clone + Send>(
     scripts: &Scripts,
     conn: &C,
     index: &IndexKey,
     cap: usize,
-) -> Result<(), StoreError> {
+) -> Result<Vec<SessionId>, StoreError> {
     let (live, stale) = newest_members(scripts, conn, index, cap.saturating_add(BATCH)).await?;
     prune(scripts, conn, index, &stale).await?;
     let Some(oldest) = live.get(cap..).filter(|ids| !ids.is_empty()) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let ids: Vec<String> = oldest
         .iter()
@@ -215,13 +216,13 @@ pub(super) async fn make_room<C: ConnectionLike + Clone + Send>(
         .arg(&ids)
         .query_async(&mut conn.clone())
         .await?;
-    let ended = delete_sessions(conn, index, &ids).await?.len();
+    let ended = delete_sessions(conn, index, &ids).await?;
     tracing::info!(
-        ended,
+        ended = ended.len(),
         cap,
         "a per-user index was full: its oldest sessions ended"
     );
-    Ok(())
+    Ok(ended)
 }
 
 /// Deletes the sessions of `ids` (members of `index`), concurrently. Returns the ones that

@@ -12,8 +12,8 @@ use super::{hash_commit, hash_load, increment, index, json};
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, IndexMoves, Layout, Listed, LoadOptions, Record,
-    SessionKey, WriteMode,
+    ChangeSet, CommitOutcome, Committed, EndedByCap, Increment, IndexKey, IndexMoves, Layout,
+    Listed, LoadOptions, Record, SessionKey, WriteMode,
 };
 
 /// The session operations on Redis, for one topology, with the scripts they call.
@@ -80,13 +80,13 @@ impl Operations {
         key: &SessionKey,
         changes: &ChangeSet,
         attempt: Attempt,
-    ) -> Result<CommitOutcome, StoreError> {
+    ) -> Result<Committed, StoreError> {
         let moves = &changes.index;
         let inline = self.topology == Topology::OneNode && changes.layout == Layout::Fields;
         let mut full = false;
         if !inline {
             match index::join(&self.scripts, conn, key, moves).await? {
-                index::Joined::Refused => return Ok(CommitOutcome::Missing),
+                index::Joined::Refused => return Ok(CommitOutcome::Missing.into()),
                 index::Joined::Yes { full: over } => full = over,
             }
         }
@@ -123,12 +123,19 @@ impl Operations {
             };
             index::leave(conn, key, leave).await?;
         }
+        let mut committed = Committed::from(outcome);
         if full && outcome == CommitOutcome::Written {
             for index in &moves.join {
-                index::make_room(&self.scripts, conn, index, moves.cap).await?;
+                let ended = index::make_room(&self.scripts, conn, index, moves.cap).await?;
+                committed
+                    .ended_by_cap
+                    .extend(ended.into_iter().map(|id| EndedByCap {
+                        index: index.clone(),
+                        id,
+                    }));
             }
         }
-        Ok(outcome)
+        Ok(committed)
     }
 
     /// Adds to one integer field of a live session (see `increment.rs`): one round trip

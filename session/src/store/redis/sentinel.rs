@@ -30,7 +30,7 @@ use super::topology::Topology;
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::{
-    ChangeSet, CommitOutcome, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
+    ChangeSet, Committed, Increment, IndexKey, Listed, LoadOptions, Record, SessionKey,
     SessionStore,
 };
 
@@ -197,11 +197,7 @@ impl SessionStore for RedisSentinelStore {
         .await
     }
 
-    async fn commit(
-        &self,
-        key: &SessionKey,
-        changes: &ChangeSet,
-    ) -> Result<CommitOutcome, StoreError> {
+    async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         let operations = &self.shared.operations;
         retry_once_if_dropped(
             Repeat::of_commit(changes),
