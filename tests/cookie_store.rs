@@ -325,6 +325,59 @@ async fn the_absolute_timeout_holds_from_the_creation_time_inside_the_cookie() {
     );
 }
 
+/// No record is deleted to make a timed-out cookie's report once: each request whose
+/// commit clears the cookie, or replaces it with a new session, reports it, after that
+/// commit, as any event a request causes. A request that commits nothing reports nothing.
+#[actix_web::test]
+async fn a_timed_out_cookie_is_reported_by_each_commit_that_clears_or_replaces_it() {
+    let (builder, events) =
+        recorded(cookie_store(&[KEY]).absolute_timeout(Duration::from_millis(300)));
+    let app = app!(builder);
+    let heard = || -> Vec<(SessionEventKind, String)> {
+        std::mem::take(&mut *events.lock().unwrap())
+            .iter()
+            .map(|event| (event.kind(), event.fingerprint().to_owned()))
+            .collect()
+    };
+    let mut jar = Jar::default();
+    send(&app, &mut jar, "POST", "/login").await;
+    let [(SessionEventKind::Created, login)] = &heard()[..] else {
+        panic!("a login of a new visitor is a creation");
+    };
+    actix_rt::time::sleep(Duration::from_millis(400)).await;
+    let copy = jar.clone();
+
+    // A handler that answers 500 commits nothing: the cookie stays.
+    let (status, _, set) = send(&app, &mut jar, "GET", "/fails").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set.is_empty(), "{set:?}");
+    // A commit that fails (a note no cookie holds) delivers none of its events.
+    let (status, _, set) = send(&app, &mut jar, "POST", "/note/5000").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set.is_empty(), "{set:?}");
+    assert_eq!(heard(), [], "no commit, no report");
+
+    let (_, text, set) = send(&app, &mut jar, "GET", "/peek").await;
+    assert_eq!(text, "0 - new=true");
+    assert!(
+        set.iter()
+            .any(|c| c.name() == "session" && c.value().is_empty()),
+        "the timed-out cookie is removed: {set:?}"
+    );
+    assert_eq!(heard(), [(SessionEventKind::TimedOut, login.clone())]);
+
+    // A kept copy is reported again, before the session that takes its place.
+    let mut replayed = copy;
+    assert_eq!(send(&app, &mut replayed, "GET", "/").await.1, "1 -");
+    let replay = heard();
+    let kinds: Vec<_> = replay.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(
+        kinds,
+        [SessionEventKind::TimedOut, SessionEventKind::Created]
+    );
+    assert_eq!(&replay[0].1, login, "the copy's session timed out");
+}
+
 #[actix_web::test]
 async fn a_replayed_cookie_past_its_ttl_is_no_session_whatever_the_browser_was_told() {
     let app = app!(cookie_store(&[KEY])

@@ -672,7 +672,7 @@ fn same_site_none_is_refused_unless_every_cookie_is_secure() {
 }
 
 #[test]
-fn trusting_forwarded_headers_is_refused_unless_the_cookie_follows_the_scheme() {
+fn trusting_forwarded_headers_is_refused_unless_an_option_reads_them() {
     let store = CountingStore::default();
     for ignored in [
         builder(&store).trust_forwarded_headers(true),
@@ -684,19 +684,27 @@ fn trusting_forwarded_headers_is_refused_unless_the_cookie_follows_the_scheme() 
             .cookie_secure_from_scheme()
             .trust_forwarded_headers(true)
             .cookie_secure(true),
+        builder(&store)
+            .record_client_ip(false)
+            .trust_forwarded_headers(true),
     ] {
         let error = refusal(ignored).unwrap();
-        assert_eq!(error, ConfigError::TrustForwardedWithoutFromScheme);
+        assert_eq!(error, ConfigError::TrustForwardedUnused);
         let message = error.to_string();
-        assert!(
-            message.contains("add cookie_secure_from_scheme()"),
-            "{message}"
-        );
+        for remedy in ["cookie_secure_from_scheme()", "record_client_ip(true)"] {
+            assert!(message.contains(remedy), "{message}");
+        }
     }
     let follows = builder(&store)
         .trust_forwarded_headers(true)
         .cookie_secure_from_scheme();
     assert_eq!(refusal(follows), None, "in either order");
+    // Behind a proxy the recorded address is the forwarded one, with the cookie always
+    // `Secure`.
+    let records = builder(&store)
+        .trust_forwarded_headers(true)
+        .record_client_ip(true);
+    assert_eq!(refusal(records), None);
     assert_eq!(
         refusal(builder(&store).trust_forwarded_headers(false)),
         None

@@ -704,3 +704,57 @@ async fn a_listing_shows_when_each_session_was_last_used_and_the_address_only_wh
         "the phone was not used since its login: {on_phone:?}"
     );
 }
+
+/// Behind a reverse proxy every connection's peer is the proxy: with the forwarding
+/// headers trusted, a login records the client address the proxy forwards, whichever
+/// header carries it.
+#[actix_web::test]
+async fn behind_a_proxy_a_login_records_the_forwarded_address() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let middleware = builder(store)
+        .record_client_ip(true)
+        .trust_forwarded_headers(true)
+        .try_build()
+        .expect("the recorded address reads the forwarding headers");
+    let admin = middleware.admin();
+    let app = test::init_service(App::new().wrap(middleware).configure(routes)).await;
+    let proxy = "10.0.0.1:8080";
+    for (agent, forwarded) in [
+        (
+            "Laptop/1.0",
+            Some(("x-forwarded-for", "203.0.113.7, 10.0.0.2")),
+        ),
+        (
+            "Phone/2.0",
+            Some(("forwarded", "for=198.51.100.4;proto=https")),
+        ),
+        ("Tablet/3.0", None),
+    ] {
+        let mut req = Jar::default()
+            .request("POST", "/login/grace")
+            .insert_header(("user-agent", agent))
+            .peer_addr(proxy.parse().unwrap());
+        if let Some(header) = forwarded {
+            req = req.insert_header(header);
+        }
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(body(res).await, "welcome");
+    }
+
+    let listed = admin.sessions_of::<Account>("grace").await.expect("list");
+    let address_of = |agent: &str| {
+        listed
+            .iter()
+            .find(|info| info.user_agent() == Some(agent))
+            .unwrap_or_else(|| panic!("{agent}: {listed:?}"))
+            .client_ip()
+    };
+    assert_eq!(address_of("Laptop/1.0"), Some("203.0.113.7"));
+    assert_eq!(address_of("Phone/2.0"), Some("198.51.100.4"));
+    assert_eq!(
+        address_of("Tablet/3.0"),
+        Some("10.0.0.1"),
+        "without a forwarding header, the peer"
+    );
+}

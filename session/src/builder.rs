@@ -320,14 +320,16 @@ impl SessionMiddlewareBuilder {
         self
     }
 
-    /// With [`cookie_secure_from_scheme`](Self::cookie_secure_from_scheme): the request's
-    /// scheme is what the `Forwarded` or `X-Forwarded-Proto` header says (actix's
-    /// `ConnectionInfo`). Turn it on only behind a proxy that sets these headers and
-    /// overwrites what clients send, since any client can send them. Default: off, the
-    /// headers are ignored.
+    /// Believe the proxy's forwarding headers (actix's `ConnectionInfo`) in the two options
+    /// that read them: with [`cookie_secure_from_scheme`](Self::cookie_secure_from_scheme),
+    /// the request's scheme is what `Forwarded` or `X-Forwarded-Proto` says; with
+    /// [`record_client_ip(true)`](Self::record_client_ip), the recorded address is what
+    /// `Forwarded` or `X-Forwarded-For` says. Turn it on only behind a proxy that sets
+    /// these headers and overwrites what clients send, since any client can send them.
+    /// Default: off, the headers are ignored.
     ///
-    /// The headers decide nothing else, so `true` without `cookie_secure_from_scheme()` is
-    /// refused rather than ignored (see [`ConfigError::TrustForwardedWithoutFromScheme`]).
+    /// The headers decide nothing else, so `true` with neither option is refused rather
+    /// than ignored (see [`ConfigError::TrustForwardedUnused`]).
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.trust_forwarded = trust;
         self
@@ -521,8 +523,9 @@ impl SessionMiddlewareBuilder {
     /// Whether a login also records the client's IP address ([`SessionInfo::client_ip`]),
     /// like the user agent. It is personal data: record it only with a reason and a
     /// retention the app's privacy notice covers. The address is the connection's peer,
-    /// or what `Forwarded`/`X-Forwarded-For` say with
-    /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers). Default: `false`.
+    /// which behind a reverse proxy is the proxy; with
+    /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers), it is what the
+    /// proxy's `Forwarded`/`X-Forwarded-For` say. Default: `false`.
     ///
     /// [`SessionInfo::client_ip`]: crate::SessionInfo::client_ip
     pub fn record_client_ip(mut self, record: bool) -> Self {
@@ -592,13 +595,14 @@ impl SessionMiddlewareBuilder {
     /// `__Host-` or `__Secure-` cookie name with options the prefix forbids,
     /// `SameSite=None` on a cookie that is not always `Secure`,
     /// [`trust_forwarded_headers(true)`](Self::trust_forwarded_headers) without
-    /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme), an
-    /// [`absolute_timeout`](Self::absolute_timeout) with a Node preset's JSON layout, a
-    /// [`store_layout`](Self::store_layout) that is a JSON layout but not the preset's,
-    /// or, under the cookie store, no keys, a short key, an option only a server-side
-    /// store honours or a [`max_session_size`](Self::max_session_size) the cookie could
-    /// never hold. These are mistakes in the code or its configuration, found once at
-    /// start-up.
+    /// [`cookie_secure_from_scheme()`](Self::cookie_secure_from_scheme) or
+    /// [`record_client_ip(true)`](Self::record_client_ip), the options that read the
+    /// headers, an [`absolute_timeout`](Self::absolute_timeout) with a Node preset's JSON
+    /// layout, a [`store_layout`](Self::store_layout) that is a JSON layout but not the
+    /// preset's, or, under the cookie store, no keys, a short key, an option only a
+    /// server-side store honours or a [`max_session_size`](Self::max_session_size) the
+    /// cookie could never hold. These are mistakes in the code or its configuration, found
+    /// once at start-up.
     pub fn build(self) -> SessionMiddleware {
         match self.try_build() {
             Ok(middleware) => middleware,
@@ -684,10 +688,12 @@ impl SessionMiddlewareBuilder {
                 return Err(ConfigError::SameSiteNoneWithoutSecure { option });
             }
         }
-        // The forwarded headers only ever tell a cookie that follows the scheme whether
-        // the request came over https.
-        if self.trust_forwarded && !matches!(self.secure, Secure::FromScheme { .. }) {
-            return Err(ConfigError::TrustForwardedWithoutFromScheme);
+        // The forwarded headers tell a cookie that follows the scheme whether the request
+        // came over https, and a login the client's address; nothing else reads them.
+        let headers_read =
+            matches!(self.secure, Secure::FromScheme { .. }) || self.device.client_ip;
+        if self.trust_forwarded && !headers_read {
+            return Err(ConfigError::TrustForwardedUnused);
         }
         let preset_layout = self.compat.map(|compat| compat.preset().layout);
         if let Some(layout @ Layout::Json(_)) = self.store_layout {

@@ -88,15 +88,18 @@ pub enum ConfigError {
         option: &'static str,
     },
     /// [`trust_forwarded_headers(true)`](crate::SessionMiddlewareBuilder::trust_forwarded_headers)
-    /// without [`cookie_secure_from_scheme()`](crate::SessionMiddlewareBuilder::cookie_secure_from_scheme),
-    /// the only option the forwarded headers affect: they would be accepted and ignored.
+    /// with neither option that reads the forwarding headers,
+    /// [`cookie_secure_from_scheme()`](crate::SessionMiddlewareBuilder::cookie_secure_from_scheme)
+    /// (the scheme) nor [`record_client_ip(true)`](crate::SessionMiddlewareBuilder::record_client_ip)
+    /// (the client's address): they would be accepted and ignored.
     #[error(
-        "trust_forwarded_headers(true) has no effect without cookie_secure_from_scheme(), \
-         the only option the Forwarded and X-Forwarded-Proto headers decide: add \
-         cookie_secure_from_scheme() to make Secure follow the scheme the proxy reports, \
-         or drop trust_forwarded_headers(true)"
+        "trust_forwarded_headers(true) has no effect without cookie_secure_from_scheme() \
+         or record_client_ip(true), the only options the Forwarded, X-Forwarded-Proto and \
+         X-Forwarded-For headers decide: add cookie_secure_from_scheme() to make Secure \
+         follow the scheme the proxy reports, record_client_ip(true) to record the client \
+         address it forwards, or drop trust_forwarded_headers(true)"
     )]
-    TrustForwardedWithoutFromScheme,
+    TrustForwardedUnused,
     /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout) with a
     /// Node preset's JSON layout: the Node package keeps no creation time in its document,
     /// so the limit could never apply.

@@ -124,7 +124,7 @@
 //! | [`cookie_domain`](SessionMiddlewareBuilder::cookie_domain) | none: the exact host |
 //! | [`cookie_http_only`](SessionMiddlewareBuilder::cookie_http_only) | `true` |
 //! | [`cookie_secure`](SessionMiddlewareBuilder::cookie_secure), [`cookie_secure_from_scheme`](SessionMiddlewareBuilder::cookie_secure_from_scheme) | `Secure` always (browsers accept it from `http://localhost` too) |
-//! | [`trust_forwarded_headers`](SessionMiddlewareBuilder::trust_forwarded_headers) | `false`: `Forwarded`/`X-Forwarded-Proto` are ignored (`true` needs `cookie_secure_from_scheme`) |
+//! | [`trust_forwarded_headers`](SessionMiddlewareBuilder::trust_forwarded_headers) | `false`: `Forwarded`/`X-Forwarded-Proto`/`X-Forwarded-For` are ignored (`true` needs `cookie_secure_from_scheme` or `record_client_ip(true)`, which read them) |
 //! | [`cookie_same_site`](SessionMiddlewareBuilder::cookie_same_site) | [`SameSite::Lax`] (`None` needs `Secure` always) |
 //! | [`signing_algorithm`](SessionMiddlewareBuilder::signing_algorithm) | [`Algorithm::Sha256`]; [`Keys::none`] turns signing off |
 //! | [`ttl`](SessionMiddlewareBuilder::ttl) | the cookie's max-age, else 24 hours |
@@ -149,10 +149,10 @@
 //! short secrets by name), an index secret shorter than 32 bytes, a `__Host-` or
 //! `__Secure-` cookie name with options its prefix forbids, `SameSite=None` on a cookie
 //! that is not always `Secure`, `trust_forwarded_headers(true)` without
-//! `cookie_secure_from_scheme()`, an `absolute_timeout` with a Node preset. A response
-//! that hands out or removes an id is kept out of shared caches: unless the handler's
-//! `Cache-Control` says `private` or `no-store`, it becomes `private, no-store`, and a
-//! `CDN-Cache-Control` or `Surrogate-Control` is removed.
+//! `cookie_secure_from_scheme()` or `record_client_ip(true)`, an `absolute_timeout` with a
+//! Node preset. A response that hands out or removes an id is kept out of shared caches:
+//! unless the handler's `Cache-Control` says `private` or `no-store`, it becomes
+//! `private, no-store`, and a `CDN-Cache-Control` or `Surrogate-Control` is removed.
 //!
 //! # Stores
 //!

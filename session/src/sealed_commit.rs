@@ -38,6 +38,11 @@ pub(crate) fn save(
     let Some(loaded) = state.loaded_for_commit(req) else {
         return Ok((Handout::Nothing, Commit::Unchanged));
     };
+    // Every commit that succeeds from here clears or replaces a timed-out cookie: that is
+    // the session's end, since no record of it can be deleted.
+    if let Some(inbound) = loaded.inbound.as_ref().filter(|_| loaded.timed_out) {
+        outbox.push(|| SessionEvent::new(SessionEventKind::TimedOut, &inbound.id, Vec::new()));
+    }
     let changes = state.changes()?;
     let stored = loaded.existing().filter(|_| !state.is_purged());
     config.check_size(stored.map(|(_, record)| &record.fields), &changes)?;

@@ -35,6 +35,10 @@ pub(crate) struct Loaded {
     /// The store failed and fail-open let the request go on without it: nothing is
     /// committed and no cookie is sent.
     pub(crate) degraded: bool,
+    /// Under the cookie store, the cookie's session was past the absolute timeout. No
+    /// record ends with it, so the commit that clears or replaces the cookie reports it;
+    /// a store's load reports its own, once its delete found it.
+    pub(crate) timed_out: bool,
 }
 
 impl Loaded {
@@ -130,6 +134,7 @@ impl SessionState {
             inbound: None,
             record: Some(record),
             degraded: false,
+            timed_out: false,
         });
         state.parts.borrow_mut().push((TypeId::of::<T>(), typed));
         state
@@ -155,6 +160,7 @@ impl SessionState {
                         inbound,
                         record: None,
                         degraded: false,
+                        timed_out: false,
                     });
                 };
                 match self.fetch(&found.id).instrument(watch.span()).await {
@@ -164,6 +170,7 @@ impl SessionState {
                             inbound,
                             record,
                             degraded: false,
+                            timed_out: false,
                         })
                     }
                     Err(error) if self.config.fail_open => {
@@ -177,6 +184,7 @@ impl SessionState {
                             inbound,
                             record: None,
                             degraded: true,
+                            timed_out: false,
                         })
                     }
                     Err(error) => {
@@ -191,7 +199,8 @@ impl SessionState {
 
     /// The cookie store's load: the session the request's cookie carries, held to its
     /// expiry and the absolute timeout here, since no store forgets it. A refresh the
-    /// policy asks for is a new sealing at commit. No store call.
+    /// policy asks for is a new sealing at commit, and a timeout is reported by the commit
+    /// too. No store call.
     fn open_cookie(&self, cookies: &CookieStore, req: &HttpRequest) -> Loaded {
         let config = &self.config;
         let Some(Opened { session, verified }) = cookies.read(config.transport.cookie(), req)
@@ -201,6 +210,7 @@ impl SessionState {
                 inbound: None,
                 record: None,
                 degraded: false,
+                timed_out: false,
             };
         };
         let fingerprint = LogId(Some(&session.id));
@@ -210,6 +220,7 @@ impl SessionState {
             .duration_since(SystemTime::now())
             .ok()
             .filter(|left| !left.is_zero());
+        let timed_out = ttl_left.is_some() && config.outlived(session.created_at);
         let record = match ttl_left {
             // The browser may keep a cookie longer than the server accepts it (a replayed
             // copy, a clock that is off): the server's expiry decides.
@@ -217,11 +228,8 @@ impl SessionState {
                 tracing::info!(session = %fingerprint, "session cookie past its expiry");
                 None
             }
-            Some(_) if config.outlived(session.created_at) => {
+            Some(_) if timed_out => {
                 tracing::info!(session = %fingerprint, "session reached its absolute timeout");
-                config.hooks.emit(|| {
-                    SessionEvent::new(SessionEventKind::TimedOut, &session.id, Vec::new())
-                });
                 None
             }
             Some(left) => Some(Record {
@@ -247,6 +255,7 @@ impl SessionState {
             }),
             record,
             degraded: false,
+            timed_out,
         }
     }
 
@@ -314,6 +323,7 @@ impl SessionState {
             inbound: None,
             record: None,
             degraded: false,
+            timed_out: false,
         });
         self.loaded.get()
     }
