@@ -187,8 +187,9 @@ async fn each_route_stays_within_its_round_trip_budget() {
     assert_traffic(
         &renew,
         3,
-        &[&LOAD[..], &["DEL", "EVALSHA"]].concat(),
-        "load + renewal (delete old, create new and join the user's index in one script)",
+        &[&LOAD[..], &["EVALSHA", "EVALSHA"]].concat(),
+        "load + renewal (read and delete the old session in one script, create the new one \
+         from what it held and join the user's index in another)",
     );
     assert!(
         renew.commands[4]

@@ -140,7 +140,7 @@ async fn round_trips_stay_in_budget_on_a_cluster() {
             "renew",
             "POST",
             "/login",
-            &["EVALSHA", "DEL", "EVALSHA", "EVALSHA", "ZSCORE"][..],
+            &["EVALSHA", "EVALSHA", "EVALSHA", "EVALSHA", "ZSCORE"][..],
         ),
         (
             "list sessions",

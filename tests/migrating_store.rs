@@ -266,7 +266,7 @@ async fn a_renewal_of_a_session_in_the_old_store_takes_its_place_in_the_new_one(
     let before = seed_in(&old, &user).await;
     // The renewal's two steps, as `commit.rs` makes them.
     let hold = std::slice::from_ref(&user);
-    assert!(store.retire(&before, hold).await.expect("retire"));
+    assert!(store.retire(&before, hold).await.expect("retire").is_some());
     let after = fresh_key();
     let mut changes = conformance::create(&[("user", b"1")], now_ms(), LONG);
     changes.fresh_id = true;
@@ -707,7 +707,11 @@ impl SessionStore for Interleaved {
         self.inner.delete(key, leave).await
     }
 
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
         tokio::task::yield_now().await;
         self.inner.retire(key, hold).await
     }

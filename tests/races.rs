@@ -1,7 +1,7 @@
 //! Requests racing on one session against a real Redis, in both layouts, with random
 //! delays so each trial interleaves differently: concurrent writes to different fields
 //! all land, a logout is never undone by a write racing it, two renewals leave one
-//! session with the data, a renewal racing "sign out everywhere" never escapes it, and a
+//! session with the data, writes answered while a renewal runs move with the session, a renewal racing "sign out everywhere" never escapes it, and a
 //! write racing expiry never leaves a partial record.
 //!
 //! `RACE_TRIALS` sets the trials of the logout race (default below); the others scale
@@ -119,6 +119,18 @@ async fn renew_visit(session: Session<counter_app::Visit>) -> &'static str {
     "renewed"
 }
 
+/// `POST /slow-login?ms=N`: a login that takes `N` ms between its load and its renewal
+/// (a password hash, say).
+async fn slow_login(
+    mut session: Session<counter_app::Visit>,
+    query: web::Query<Slow>,
+) -> &'static str {
+    tokio::time::sleep(Duration::from_millis(query.ms)).await;
+    session.set_user(Some("ada".to_owned()));
+    session.renew();
+    "welcome"
+}
+
 /// `POST /end-others`: "sign out everywhere else".
 async fn end_others(
     session: Session<counter_app::Visit>,
@@ -150,6 +162,7 @@ async fn app(
             .route("/slow", web::get().to(slow))
             .route("/prefs/renew", web::post().to(renew_prefs))
             .route("/renew", web::post().to(renew_visit))
+            .route("/slow-login", web::post().to(slow_login))
             .route("/end-others", web::post().to(end_others)),
     )
     .await
@@ -376,6 +389,46 @@ async fn concurrent_renewals_leave_exactly_one_session_with_the_data() {
         // it then logs in on a fresh, empty session of its own.
         eprintln!(
             "{layout:?}: {trials} renewal races: {one_refused} with one refused, {both_won} one after the other"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn writes_acknowledged_during_a_renewal_move_with_the_session() {
+    let server = RedisServer::start();
+    for layout in Layout::ALL {
+        let app = app(&server, layout, None).await;
+        let mut jar = Jar::default();
+        send(&app, &mut jar, "GET", "/", 1).await;
+        // The login loads, and renews 300 ms later; meanwhile an increment and a write of
+        // another field are answered 200.
+        let login =
+            test::call_service(&app, jar.request("POST", "/slow-login?ms=300").to_request());
+        let increment = jar.request("GET", "/").to_request();
+        let write = jar.request("GET", "/set/3").to_request();
+        let writes = async {
+            let increment = after(&app, Duration::from_millis(100), increment).await;
+            (increment, after(&app, Duration::ZERO, write).await)
+        };
+        let (login, (increment, write)) = tokio::join!(login, writes);
+        assert_eq!(login.status(), StatusCode::OK, "{layout:?}");
+        assert_eq!(
+            increment,
+            (StatusCode::OK, "2 views".to_owned()),
+            "{layout:?}"
+        );
+        assert_eq!(write.0, StatusCode::OK, "{layout:?}");
+
+        // The login handed out the new id; the writes went to the old one.
+        jar.absorb(&login);
+        let peek = send(&app, &mut jar, "GET", "/peek", 1).await;
+        assert_eq!(peek, "2 views", "{layout:?}: the increment");
+        let fields = send(&app, &mut jar, "GET", "/fields", 1).await;
+        assert_eq!(fields, "3", "{layout:?}: the write");
+        assert_eq!(
+            send(&app, &mut jar, "GET", "/whoami", 1).await,
+            "ada",
+            "{layout:?}"
         );
     }
 }

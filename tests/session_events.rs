@@ -283,11 +283,15 @@ async fn a_login_past_the_cap_reports_the_session_it_ended(store: impl SessionSt
     let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
     use SessionEventKind::*;
 
+    // Index entries are ordered by when they joined, to the millisecond: logins here are
+    // a few apart, so "longest ago" is one session.
+    let pause = || tokio::time::sleep(Duration::from_millis(3));
     let mut jars = Vec::new();
     for _ in 0..2 {
         let mut jar = Jar::default();
         send(&app, &mut jar, "POST", "/login/ada").await;
         jars.push(jar);
+        pause().await;
     }
     send(&app, &mut Jar::default(), "POST", "/login/alan").await;
     ear.take();
@@ -295,6 +299,7 @@ async fn a_login_past_the_cap_reports_the_session_it_ended(store: impl SessionSt
     // A new visitor's login: a create.
     let mut third = Jar::default();
     send(&app, &mut third, "POST", "/login/ada").await;
+    pause().await;
     assert_eq!(
         ear.take(),
         [
@@ -308,6 +313,7 @@ async fn a_login_past_the_cap_reports_the_session_it_ended(store: impl SessionSt
     let guest_before = fingerprint(&guest);
     ear.take();
     send(&app, &mut guest, "POST", "/login/ada").await;
+    pause().await;
     let renewed = Heard {
         previous: Some(guest_before),
         ..Heard::new(Renewed, &fingerprint(&guest), Some("ada"))

@@ -67,9 +67,9 @@ impl SessionStore for FixedStore {
         Ok(true)
     }
 
-    async fn retire(&self, _: &SessionKey, _: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(&self, _: &SessionKey, _: &[IndexKey]) -> Result<Option<Record>, StoreError> {
         self.count();
-        Ok(true)
+        Ok(self.record.lock().expect("not poisoned").clone())
     }
 
     async fn index_list(&self, _: &IndexKey, _: usize) -> Result<Vec<Listed>, StoreError> {

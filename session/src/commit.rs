@@ -183,7 +183,7 @@ async fn save(
         let placement = placement();
         let index = placement.values_after_if(outbox.wanted(), Some(&record.fields), &changes);
         let device = config.device_field(req);
-        let (new, ended_by_cap) = renew(state, id, record, changes, &placement, device).await?;
+        let (new, ended_by_cap) = renew(state, id, changes, &placement, device).await?;
         report_ended_by_cap(outbox, &placement, &index, &ended_by_cap);
         outbox.push(|| SessionEvent::renewed(id, &new, index));
         return Ok((issue(new, Some(record)), Commit::Renewed));
@@ -305,12 +305,13 @@ async fn commit_blind(
 
 /// Moves the session to a fresh id: the old record is deleted first, and only the request
 /// that deleted it goes on to create the new one, so two racing renewals leave one session.
+/// The delete hands back the session as it was then, and the new one starts from that:
+/// writes other requests made since this one loaded move with it.
 /// The new id takes the old one's place in its indexes only if the old one is still there,
 /// so a renewal racing "sign out everywhere" ends with the rest (see [`TakeOver`]).
 async fn renew(
     state: &SessionState,
     old: &SessionId,
-    record: &Record,
     changes: Vec<(String, Vec<u8>)>,
     placement: &Placement,
     device: Option<(String, Vec<u8>)>,
@@ -324,12 +325,12 @@ async fn renew(
         .collect();
     // The old id stays in the indexes the new one takes over; in any other it is left
     // as a stale entry, which listings drop.
-    if !config.store.retire(&config.key(old), &kept).await? {
+    let Some(retired) = config.store.retire(&config.key(old), &kept).await? else {
         return Err(SessionError::Ended);
-    }
-    let mut fields = record.fields.clone();
-    // The session as loaded, with what increments made of it since, then the changes.
-    fields.extend(state.incremented());
+    };
+    // The session as it was when retired, with what other requests (and this one's
+    // increments) wrote since the load, then this request's changes.
+    let mut fields = retired.fields.clone();
     fields.extend(changes);
     let mut remove = Vec::new();
     placement.record(&mut fields, &mut remove);
@@ -345,12 +346,12 @@ async fn renew(
         indexes: kept,
     });
     // A record without a creation time starts its absolute timeout now.
-    let created_at = record.created_at.unwrap_or_else(SystemTime::now);
+    let created_at = retired.created_at.unwrap_or_else(SystemTime::now);
     create(
         state,
         fields.into_iter().collect(),
         created_at,
-        Some(record),
+        Some(&retired),
         moves,
         device,
         None,

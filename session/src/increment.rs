@@ -58,7 +58,7 @@ impl RequestSession for SessionState {
         let key = config.key(target.id);
         match config.store.increment(&key, &increment).await {
             Ok(Some(stored)) => {
-                self.touch(field, stored);
+                self.touch();
                 Ok(Increased::Stored(stored))
             }
             Ok(None) if target.record.is_some() => Err(SessionError::Ended),

@@ -79,9 +79,6 @@ pub(crate) struct SessionState {
     blind: Blind,
     /// An increment changed the stored session, and so moved its expiry.
     touched: Cell<bool>,
-    /// What increments left in the stored session, by storage name: a renewal, which
-    /// copies the session as loaded, carries them over.
-    incremented: RefCell<Vec<(String, Vec<u8>)>>,
 }
 
 /// What `SessionWriter<T>`s that did not load know: the id the request carried, read once,
@@ -114,7 +111,6 @@ impl SessionState {
             renew: Cell::new(false),
             blind: Blind::default(),
             touched: Cell::new(false),
-            incremented: RefCell::new(Vec::new()),
         }
     }
 
@@ -432,18 +428,10 @@ impl SessionState {
         })
     }
 
-    /// An increment left `value` in field `name` of the stored session (and moved its
-    /// expiry).
-    pub(crate) fn touch(&self, name: &str, value: i64) {
+    /// An increment changed the stored session (and moved its expiry). A renewal needs no
+    /// record of what it left: it starts from the session as stored when it retires it.
+    pub(crate) fn touch(&self) {
         self.touched.set(true);
-        self.incremented
-            .borrow_mut()
-            .push((name.to_owned(), value.to_string().into_bytes()));
-    }
-
-    /// What increments left in the stored session, in order.
-    pub(crate) fn incremented(&self) -> Vec<(String, Vec<u8>)> {
-        self.incremented.borrow().clone()
     }
 
     pub(crate) fn touched(&self) -> bool {

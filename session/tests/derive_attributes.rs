@@ -102,7 +102,11 @@ impl SessionStore for RecordingStore {
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
         self.inner.delete(key, leave).await
     }
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
         self.inner.retire(key, hold).await
     }
     async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {

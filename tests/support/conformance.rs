@@ -139,6 +139,7 @@ pub async fn run_in<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     load_refreshes_the_ttl_only_when_asked(store, cx).await;
     a_threshold_refresh_happens_only_below_it_and_says_so(store, cx).await;
     delete_reports_whether_the_session_existed(store, cx).await;
+    a_retirement_hands_back_the_session_as_it_ended(store, cx).await;
     keys_are_independent(store, cx).await;
     an_index_lists_the_live_sessions_that_joined_it(store, cx).await;
     a_listing_describes_each_session(store, cx).await;
@@ -786,6 +787,43 @@ async fn delete_reports_whether_the_session_existed<S: SessionStore + ?Sized>(st
     assert_eq!(load(store, &key, cx).await, None);
 }
 
+/// A renewal starts the new session from what `retire` hands back: the session as it is
+/// when it ends, with what other writers changed since the renewal's load.
+async fn a_retirement_hands_back_the_session_as_it_ended<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    let key = fresh_key();
+    assert_eq!(store.retire(&key, &[]).await.expect("retire failed"), None);
+    let created_at = now_ms();
+    commit(store, &key, &cx.create(&[("a", b"1")], created_at, cx.long)).await;
+    // Another request's write, after the load of the request that renews.
+    commit(store, &key, &cx.update(&[("b", b"2")], &[], cx.long)).await;
+    let retired = store
+        .retire(&key, &[])
+        .await
+        .expect("retire failed")
+        .expect("the session it ended");
+    let field = |name: &str| retired.fields.get(name).map(Vec::as_slice);
+    assert_eq!(field("a"), Some(&b"1"[..]));
+    assert_eq!(field("b"), Some(&b"2"[..]), "a write made since the load");
+    assert_eq!(retired.created_at, cx.created(created_at));
+    assert!(
+        retired
+            .ttl
+            .is_some_and(|ttl| ttl <= cx.long && ttl > cx.long / 2),
+        "{:?}",
+        retired.ttl
+    );
+    assert_eq!(
+        retired.snapshot.is_some(),
+        matches!(cx.layout, Layout::Json(_)),
+        "a JSON document comes with its text"
+    );
+    assert_eq!(load(store, &key, cx).await, None);
+    assert_eq!(store.retire(&key, &[]).await.expect("retire failed"), None);
+}
+
 async fn keys_are_independent<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     let (one, two) = (fresh_key(), fresh_key());
     let created_at = now_ms();
@@ -1054,7 +1092,8 @@ async fn retire_in<S: SessionStore + ?Sized>(store: &S, old: &SessionKey, index:
     assert!(store
         .retire(old, std::slice::from_ref(index))
         .await
-        .expect("retire failed"));
+        .expect("retire failed")
+        .is_some());
 }
 
 /// The second step: a new session that takes the place of `old` in `index`.

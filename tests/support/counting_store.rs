@@ -107,7 +107,11 @@ impl SessionStore for CountingStore {
     }
 
     /// Counted as a delete: it is one, that keeps the session's index entries.
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
         self.counts.deletes.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         self.inner.retire(key, hold).await

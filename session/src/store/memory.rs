@@ -68,6 +68,22 @@ fn wrong_layout() -> StoreError {
 }
 
 impl Entry {
+    /// The session as a record, in the layout it was written in: what a retirement hands
+    /// back. `None` for a JSON text that is no document (a load finds no session there).
+    fn into_record(self, now: Instant) -> Option<Record> {
+        let (fields, snapshot) = match self.stored {
+            Stored::Fields(fields) => (fields, None),
+            Stored::Json(raw) => (Document::parse(&raw)?.fields(), Some(Snapshot::new(raw))),
+        };
+        Some(Record {
+            fields,
+            created_at: self.created_at,
+            ttl: Some(self.expires_at.saturating_duration_since(now)),
+            refreshed: false,
+            snapshot,
+        })
+    }
+
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at > now
     }
@@ -417,7 +433,11 @@ impl SessionStore for MemoryStore {
         Ok(removed.is_some_and(|entry| entry.is_live(now)))
     }
 
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
         let now = Instant::now();
         let mut data = self.data();
         let removed = data.sessions.remove(key.as_str());
@@ -430,7 +450,9 @@ impl SessionStore for MemoryStore {
                 *joined = now;
             }
         }
-        Ok(removed.is_some_and(|entry| entry.is_live(now)))
+        Ok(removed
+            .filter(|entry| entry.is_live(now))
+            .and_then(|entry| entry.into_record(now)))
     }
 
     async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {

@@ -440,19 +440,23 @@ impl<Old: SessionStore, New: SessionStore> SessionStore for MigratingStore<Old, 
 
     /// A renewal's first step happens in the new store, where its create takes the
     /// session's place in its indexes: a session still in the old store moves first.
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
-        if !self.new.retire(key, hold).await? {
-            let Some(record) = self.load_old(key).await? else {
-                return self.new.retire(key, hold).await;
-            };
-            if let Move::Gone = self.move_record(key, &record, None, hold).await? {
-                return Ok(false);
-            }
-            return self.new.retire(key, hold).await;
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
+        if let Some(record) = self.new.retire(key, hold).await? {
+            // A copy left in the old store (a move whose delete failed) must go too.
+            self.delete_old(key, &[]).await?;
+            return Ok(Some(record));
         }
-        // A copy left in the old store (a move whose delete failed) must go too.
-        self.delete_old(key, &[]).await?;
-        Ok(true)
+        let Some(record) = self.load_old(key).await? else {
+            return self.new.retire(key, hold).await;
+        };
+        if let Move::Gone = self.move_record(key, &record, None, hold).await? {
+            return Ok(None);
+        }
+        self.new.retire(key, hold).await
     }
 
     /// The new store's sessions first (those in use lately), then the old store's.

@@ -655,10 +655,18 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes a session that a renewal is about to replace: like [`delete`], but its id
     /// stays in the indexes `hold`, marked as just used (so no listing drops it as stale
     /// within [`INDEX_GRACE`]), for the renewal's create to take its place there (see
-    /// [`TakeOver`]). Returns whether the session existed.
+    /// [`TakeOver`]). Returns the session as it was when deleted, read in the same atomic
+    /// step (its fields, creation time and time left; a JSON document with its text in
+    /// [`Record::snapshot`]), or `None` when there was none. The renewal starts the new
+    /// session from it, so a write another request made since the renewal's load moves
+    /// with the session instead of being lost.
     ///
     /// [`delete`]: SessionStore::delete
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError>;
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError>;
 
     /// Up to `limit` live sessions of a per-user index, the ones that joined last first,
     /// each with its creation time, its time left and its [`DEVICE_FIELD`] (see

@@ -43,7 +43,7 @@ impl SessionStore for NoStore {
         Self::refuse("delete")
     }
 
-    async fn retire(&self, _: &SessionKey, _: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(&self, _: &SessionKey, _: &[IndexKey]) -> Result<Option<Record>, StoreError> {
         Self::refuse("retire")
     }
 

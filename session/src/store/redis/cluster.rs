@@ -123,7 +123,11 @@ impl SessionStore for RedisClusterStore {
             .await
     }
 
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
         self.operations
             .retire(&mut self.conn.clone(), key, hold)
             .await

@@ -12,14 +12,17 @@ use std::time::Duration;
 
 use futures_util::future::try_join_all;
 use redis::aio::ConnectionLike;
+use redis::Value;
 
+use super::load_reply::found_session;
 use super::script_call::ScriptCall;
 use super::scripts::Scripts;
 use super::topology::Topology;
+use super::{hash_load, json};
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::store::time::{millis, parse_epoch_millis};
-use crate::store::{IndexKey, IndexMoves, Listed, SessionKey, INDEX_GRACE};
+use crate::store::{IndexKey, IndexMoves, Listed, Record, SessionKey, INDEX_GRACE};
 
 /// How many ids one call of `index_end.lua`, or one read past an index's cap, handles.
 const BATCH: usize = 256;
@@ -128,32 +131,39 @@ pub(super) async fn delete<C: ConnectionLike + Send>(
     Ok(removed > 0)
 }
 
-/// Deletes a session a renewal replaces, holding its entries in `hold` (see
-/// `lua/retire.lua`): one call on one node; on a cluster the holds go first, so the
-/// entries are fresh before the session is gone.
+/// Deletes a session a renewal replaces, holding its entries in `hold`, and reads it in
+/// the same step (see `lua/retire.lua`): one call on one node; on a cluster the holds go
+/// first, so the entries are fresh before the session is gone. Returns the session as it
+/// was, in the layout it was stored in.
 pub(super) async fn retire<C: ConnectionLike + Send>(
     scripts: &Scripts,
     topology: Topology,
     conn: &mut C,
     key: &SessionKey,
     hold: &[IndexKey],
-) -> Result<bool, StoreError> {
-    if topology == Topology::Cluster || hold.is_empty() {
+) -> Result<Option<Record>, StoreError> {
+    let mut keys = vec![key.as_str()];
+    if topology == Topology::Cluster {
         for index in hold {
             let _: i64 = ScriptCall::new(&scripts.index_hold, &[index.as_str()])
                 .arg(key.id())
                 .invoke(conn)
                 .await?;
         }
-        return delete(topology, conn, key, &[]).await;
+    } else {
+        keys.extend(hold.iter().map(IndexKey::as_str));
     }
-    let mut keys = vec![key.as_str()];
-    keys.extend(hold.iter().map(IndexKey::as_str));
-    let removed: i64 = ScriptCall::new(&scripts.retire, &keys)
+    let reply: Value = ScriptCall::new(&scripts.retire, &keys)
         .arg(key.id())
         .invoke(conn)
         .await?;
-    Ok(removed > 0)
+    let Some(found) = found_session(reply, key)? else {
+        return Ok(None);
+    };
+    match found.stored {
+        Value::BulkString(_) => json::record_of(found, key),
+        _ => hash_load::record_of(found),
+    }
 }
 
 /// Up to `limit` live sessions of an index, the ones that joined last first, described;

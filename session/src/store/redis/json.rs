@@ -13,7 +13,7 @@ use redis::aio::ConnectionLike;
 use redis::Value;
 use sha1::{Digest, Sha1};
 
-use super::load_reply::{found_session, unexpected_load_reply};
+use super::load_reply::{found_session, unexpected_load_reply, Found};
 use super::script_call::ScriptCall;
 use super::scripts::Scripts;
 use crate::error::StoreError;
@@ -47,9 +47,15 @@ pub(super) async fn load<C: ConnectionLike + Send>(
         .arg(whole_seconds(MAX_TTL))
         .invoke(conn)
         .await?;
-    let Some(found) = found_session(reply, key)? else {
-        return Ok(None);
-    };
+    match found_session(reply, key)? {
+        Some(found) => record_of(found, key),
+        None => Ok(None),
+    }
+}
+
+/// A found JSON session as a record: `found.stored` is the document's text. `None` for
+/// a text that is not a JSON object, which this library cannot read.
+pub(super) fn record_of(found: Found, key: &SessionKey) -> Result<Option<Record>, StoreError> {
     let Value::BulkString(raw) = found.stored else {
         return Err(unexpected_load_reply());
     };

@@ -171,7 +171,7 @@ impl Operations {
         conn: &mut C,
         key: &SessionKey,
         hold: &[IndexKey],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Record>, StoreError> {
         index::retire(&self.scripts, self.topology, conn, key, hold).await
     }
 

@@ -215,7 +215,11 @@ impl SessionStore for RedisSentinelStore {
         self.settle(result)
     }
 
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
         let mut conn = self.master().await?;
         let result = self.shared.operations.retire(&mut conn, key, hold).await;
         self.settle(result)

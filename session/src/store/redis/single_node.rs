@@ -113,7 +113,11 @@ impl SessionStore for RedisStore {
             .await
     }
 
-    async fn retire(&self, key: &SessionKey, hold: &[IndexKey]) -> Result<bool, StoreError> {
+    async fn retire(
+        &self,
+        key: &SessionKey,
+        hold: &[IndexKey],
+    ) -> Result<Option<Record>, StoreError> {
         self.operations
             .retire(&mut self.conns.get().await?, key, hold)
             .await
