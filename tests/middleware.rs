@@ -601,6 +601,47 @@ fn build_panics_on_an_empty_key() {
     let _ = SessionMiddleware::new(CountingStore::default(), keys);
 }
 
+/// A sibling domain cannot set a `__Host-` cookie, but it can set `__Host%2Dsession`,
+/// which the browser sends as it was set, before the real one when its path is longer: it
+/// must not pass for the session cookie, or the victim browses in the attacker's session.
+#[actix_web::test]
+async fn a_planted_cookie_whose_name_only_decodes_to_a_host_prefixed_one_is_ignored() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store).cookie_name("__Host-session"));
+    let session_of = |res: &ServiceResponse<_>| {
+        let cookies = set_cookies(res);
+        let value = |name: &str| {
+            let cookie = cookies.iter().find(|cookie| cookie.name() == name);
+            cookie.expect("a session cookie").value().to_owned()
+        };
+        (value("__Host-session"), value("__Host-session.sig"))
+    };
+    // The attacker's own session, 3 views, and the victim's, 1.
+    let mut attacker = Jar::default();
+    for _ in 0..3 {
+        let res = test::call_service(&app, attacker.request("GET", "/").to_request()).await;
+        attacker.absorb(&res);
+    }
+    let (id, sig) = (
+        attacker.get("__Host-session").expect("id"),
+        attacker.get("__Host-session.sig").expect("sig"),
+    );
+    let victim = test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
+    let (victim_id, victim_sig) = session_of(&victim);
+
+    let planted = format!(
+        "__Host%2Dsession={}; __Host%2Dsession.sig={}; __Host-session={victim_id}; \
+         __Host-session.sig={victim_sig}",
+        id.value(),
+        sig.value()
+    );
+    let req = TestRequest::get()
+        .uri("/peek")
+        .insert_header((COOKIE, planted));
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(body(res).await, "1 views", "the victim's own session");
+}
+
 #[actix_web::test]
 async fn a_host_prefixed_name_forces_secure_root_path_and_no_domain() {
     let store = CountingStore::default();

@@ -279,7 +279,8 @@ fn encode_uri_component(value: &str) -> String {
     encoded
 }
 
-/// The value of the first well-formed cookie called `name`, if it is not oversized.
+/// The value of the first well-formed cookie called `name` (by its exact raw name) that
+/// is not oversized: one too long or not UTF-8 is skipped.
 ///
 /// Each `name=value` pair is read on its own, from bytes: actix's `HttpRequest::cookies()`
 /// drops every cookie of a header that holds one non-UTF-8 byte, so a stray cookie set by
@@ -288,37 +289,39 @@ fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     cookie_value_within(req, name, MAX_VALUE_LEN)
 }
 
-/// The value of the first well-formed cookie called `name`, if it is at most `max_len`
-/// bytes (see [`cookie_value`]).
+/// The value of the first well-formed cookie called `name` of at most `max_len` bytes
+/// (see [`cookie_value`]).
 pub(crate) fn cookie_value_within(req: &HttpRequest, name: &str, max_len: usize) -> Option<String> {
     let value = req
         .headers()
         .get_all(COOKIE)
         .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
         .filter(|pair| pair.len() <= name.len() + 1 + max_len + 2)
-        .filter(|pair| may_be_named(pair, name))
+        .filter(|pair| is_named(pair, name))
         .filter_map(|pair| std::str::from_utf8(pair).ok())
-        .filter_map(|pair| parse_pair(pair.trim()))
+        .filter_map(|pair| parse_pair(pair.trim_ascii()))
         .find(|cookie| cookie.name() == name)?;
     let value = value.value();
     (value.len() <= max_len).then(|| value.to_owned())
 }
 
-/// Whether the `name=value` pair may be the cookie `name`, from its raw name alone: a
-/// browser sends every cookie of the site, and reading (checking the UTF-8 of, parsing,
-/// percent-decoding) each one on every request is most of the cost of finding ours. A raw
-/// name with a `%` may decode to `name`, and one with other than ASCII may trim to it, so
-/// those are read too.
-fn may_be_named(pair: &[u8], name: &str) -> bool {
+/// Whether the `name=value` pair is the cookie `name`, by its raw name, exactly (around
+/// it only the spaces a `Cookie` header puts between pairs). Browsers apply the rules of
+/// the `__Host-` and `__Secure-` prefixes to the raw name and send it as it was set, so a
+/// name that only percent-decodes or trims to ours (`__Host%2Dsession`, a no-break space
+/// in front) was set without that protection, by anyone on a sibling domain: not ours.
+/// Deciding from the raw bytes also spares reading every other cookie of the site.
+fn is_named(pair: &[u8], name: &str) -> bool {
     let raw_name = pair
         .iter()
         .position(|&b| b == b'=')
         .map_or(pair, |end| &pair[..end]);
-    raw_name.trim_ascii() == name.as_bytes() || raw_name.contains(&b'%') || !raw_name.is_ascii()
+    raw_name.trim_ascii() == name.as_bytes()
 }
 
-/// One `name=value` pair, percent-decoded only when it holds a `%`: decoding is the
-/// costliest part of parsing, and our own cookies never need it.
+/// One `name=value` pair, its value percent-decoded only when it holds a `%` (an
+/// express-session signed id, `s%3A...`): decoding is the costliest part of parsing, and
+/// our own cookies never need it. The name is ours already ([`is_named`]).
 fn parse_pair(pair: &str) -> Option<Cookie<'_>> {
     if pair.contains('%') {
         Cookie::parse_encoded(pair).ok()
