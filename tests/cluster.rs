@@ -4,7 +4,7 @@
 //! killed mid-test.
 
 use std::fmt::Debug;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix_http::Request;
 use actix_typed_session::store::RedisClusterStore;
@@ -318,4 +318,72 @@ async fn expired_sessions_on_every_master_are_reported_once() {
         },
     )
     .await;
+}
+
+/// The cluster client repeats a command whose connection dropped, out of the store's
+/// sight. A renewal's create that landed, its answer lost, comes back from the repeat as a
+/// collision with its own first copy: taken for one, the store gave up the index entry
+/// the create had taken over, and the user was logged out.
+#[actix_web::test]
+async fn a_renewal_whose_answer_is_lost_keeps_the_user_logged_in() {
+    use actix_typed_session::store::{CommitOutcome, IndexMoves, SessionStore, TakeOver};
+    use actix_typed_session::SessionId;
+    use actix_typed_session_tests::cut_proxy::CutProxy;
+
+    let cluster = RedisCluster::start();
+    let cx = conformance::Cx::fields();
+    let new = conformance::fresh_key();
+    let owner = cluster.owner_of_slot(0, cluster.slot_of(new.as_str()));
+    // The index on another master, so the proxy cuts only the create's answer.
+    let index = loop {
+        let index = conformance::fresh_index();
+        if cluster.owner_of_slot(0, cluster.slot_of(index.as_str())) != owner {
+            break index;
+        }
+    };
+    // The master of the new session is reached through a proxy that can cut an answer.
+    let proxy = CutProxy::start(cluster.nodes()[owner].port()).await;
+    let proxy_port = proxy.url().rsplit(':').next().expect("a port").to_owned();
+    cluster.query(
+        owner,
+        &["CONFIG", "SET", "cluster-announce-ip", "127.0.0.1"],
+    );
+    cluster.query(
+        owner,
+        &["CONFIG", "SET", "cluster-announce-port", &proxy_port],
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let store = RedisClusterStore::connect([proxy.url()])
+        .await
+        .expect("connect");
+
+    let old = conformance::fresh_key();
+    let mut login = cx.create(&[("user", b"1")], SystemTime::now(), cx.long);
+    login.index = IndexMoves {
+        join: vec![index.clone()],
+        ..IndexMoves::default()
+    };
+    let logged_in = store.commit(&old, &login).await.expect("login");
+    assert_eq!(logged_in, CommitOutcome::Written);
+    let retired = store.retire(&old, std::slice::from_ref(&index)).await;
+    assert!(retired.expect("retire").is_some());
+    // The renewal's create, as the middleware sends it: under a fresh id.
+    let mut renewal = cx.create(&[("user", b"1")], SystemTime::now(), cx.long);
+    renewal.fresh_id = true;
+    renewal.index = IndexMoves {
+        take_over: Some(TakeOver {
+            from: SessionId::parse(old.id()).expect("a generated id"),
+            indexes: vec![index.clone()],
+        }),
+        ..IndexMoves::default()
+    };
+    proxy.lose_answer_to(1);
+    let renewed = store.commit(&new, &renewal).await.expect("renewal");
+    assert!(proxy.answer_lost(), "the proxy cut no answer");
+    assert_eq!(renewed, CommitOutcome::Written, "the renewal was saved");
+    assert_eq!(
+        conformance::listed(&store, &index).await,
+        conformance::ids(&[&new]),
+        "the new id took the old one's place"
+    );
 }

@@ -109,11 +109,18 @@ impl SessionStore for RedisClusterStore {
 
     async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         // The cluster client repeats a command itself after a dropped connection, out of
-        // sight here: a create it repeated after a first try that landed comes back as a
-        // collision, and the middleware stores the session again under a new id (the first
-        // copy expires unused).
+        // sight here, so a create under a fresh id may be a repeat of a first try that
+        // landed: its collision is that first copy, with its index joins and take-overs,
+        // since nobody else can hold a fresh id (`ChangeSet::fresh_id`). Taken for a
+        // collision, the index entries it took over would be given up, and a renewal would
+        // log the user out.
+        let attempt = if changes.fresh_id {
+            Attempt::Again
+        } else {
+            Attempt::First
+        };
         self.operations
-            .commit(&mut self.conn.clone(), key, changes, Attempt::First)
+            .commit(&mut self.conn.clone(), key, changes, attempt)
             .await
     }
 
@@ -133,7 +140,10 @@ impl SessionStore for RedisClusterStore {
             .await
     }
 
-    /// Sent once: a repeat of an increment that landed would count twice.
+    /// Sent once by this store. The cluster client itself repeats a command whose
+    /// connection dropped before the answer came (the crate's retries, which also follow
+    /// `MOVED` and `ASK`), so an increment that landed just before a connection was cut
+    /// can count twice: see the README's Cluster section.
     async fn increment(
         &self,
         key: &SessionKey,
