@@ -8,7 +8,7 @@ use actix_typed_session::store::{
     WriteMode,
 };
 use actix_typed_session::{
-    Algorithm, Compat, ConfigError, Keys, Session, SessionId, SessionMiddleware,
+    Algorithm, Compat, ConfigError, Keys, Session, SessionData, SessionId, SessionMiddleware,
     SessionMiddlewareBuilder, TtlPolicy,
 };
 use actix_typed_session_tests::counter_app::{self, peek, Visit};
@@ -640,6 +640,73 @@ async fn a_planted_cookie_whose_name_only_decodes_to_a_host_prefixed_one_is_igno
         .insert_header((COOKIE, planted));
     let res = test::call_service(&app, req.to_request()).await;
     assert_eq!(body(res).await, "1 views", "the victim's own session");
+}
+
+/// A field named `cookie`: what a cookie-consent flag is naturally called.
+#[derive(SessionData)]
+struct Consent {
+    cookie: Option<bool>,
+}
+
+/// The same flag under another storage name.
+#[derive(SessionData)]
+struct RenamedConsent {
+    #[session(rename = "cookie_consent")]
+    cookie: Option<bool>,
+}
+
+/// A field stored under one of koa-session's keys.
+#[derive(SessionData)]
+struct KoaClash {
+    #[session(rename = "_maxAge")]
+    max_age: Option<u64>,
+}
+
+/// Under a Node preset, a field stored under a key the Node package keeps for itself
+/// (express's `cookie`, koa's `_expire`, `_maxAge`, `_session`) would be overwritten by
+/// every write: its extraction is refused with a 500, and the same field renamed works.
+#[actix_web::test]
+async fn a_field_named_like_a_node_envelope_key_is_refused_not_dropped() {
+    async fn consent(mut session: Session<Consent>) -> String {
+        session.set_cookie(Some(true));
+        format!("{:?}", *session.cookie())
+    }
+    async fn renamed(mut session: Session<RenamedConsent>) -> String {
+        session.set_cookie(Some(true));
+        format!("{:?}", *session.cookie())
+    }
+    async fn koa(mut session: Session<KoaClash>) -> String {
+        session.set_max_age(Some(1));
+        "set".to_owned()
+    }
+    for compat in [Compat::ExpressSession, Compat::KoaSession] {
+        let sessions = SessionMiddleware::builder(CountingStore::default(), Keys::new([KEY]))
+            .compat(compat)
+            .build();
+        let app = test::init_service(
+            App::new()
+                .wrap(sessions)
+                .route("/consent", web::get().to(consent))
+                .route("/renamed", web::get().to(renamed))
+                .route("/koa", web::get().to(koa)),
+        )
+        .await;
+        let status = |path: &'static str| {
+            let req = TestRequest::get().uri(path).to_request();
+            async { test::call_service(&app, req).await.status() }
+        };
+        let (clash, fine) = match compat {
+            Compat::ExpressSession => ("/consent", "/koa"),
+            _ => ("/koa", "/consent"),
+        };
+        assert_eq!(
+            status(clash).await,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{compat:?}"
+        );
+        assert_eq!(status(fine).await, StatusCode::OK, "{compat:?}");
+        assert_eq!(status("/renamed").await, StatusCode::OK, "{compat:?}");
+    }
 }
 
 #[actix_web::test]

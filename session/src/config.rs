@@ -224,6 +224,17 @@ impl Config {
                 "a struct with an #[session(index)] field (the per-user index lives on the server)",
             ));
         }
+        if let Some(field) = T::FIELD_NAMES
+            .iter()
+            .find(|field| self.envelope.keeps_key(field))
+        {
+            tracing::error!(
+                r#type = std::any::type_name::<T>(),
+                field,
+                "a session field named like a key of the Node package's envelope"
+            );
+            return Err(SessionError::EnvelopeKey(field));
+        }
         Ok(())
     }
 

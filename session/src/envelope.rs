@@ -138,6 +138,14 @@ impl Envelope {
         }
     }
 
+    /// Whether `field` is a key the Node package keeps in its document beside the app's
+    /// data (`cookie` for express-session; `_expire`, `_maxAge`, `_session` for
+    /// koa-session): every write puts the envelope there, so a session field of that name
+    /// would never keep what the app set.
+    pub(crate) fn keeps_key(&self, field: &str) -> bool {
+        self.wrapping().keys().contains(&field)
+    }
+
     /// Puts the envelope into the fields `set` of one write and says what else the write
     /// does: the keys it removes and its time-to-live (`ttl` for a plain document).
     /// `stored` is the session as loaded (for an update or a renewal), `None` for a new

@@ -116,6 +116,16 @@ pub enum SessionError {
     /// index field. Nothing was written.
     #[error("the admin handle cannot do this: {0}")]
     Unsupported(&'static str),
+    /// Under a Node preset, a field of the extracted struct is stored under a key the Node
+    /// package keeps for itself beside the app's data (`cookie` for express-session;
+    /// `_expire`, `_maxAge`, `_session` for koa-session). Every write puts the package's
+    /// value there, so the field would never keep what the app set: refused instead. Give
+    /// the field another storage name with `#[session(rename = "...")]`.
+    #[error(
+        "session field `{0}` is stored under a key the Node package keeps for itself; \
+         give it another name with #[session(rename = \"...\")]"
+    )]
+    EnvelopeKey(&'static str),
     /// `Session<T>` was extracted in an app that is not wrapped in `SessionMiddleware`.
     #[error("Session<T> was extracted, but the app is not wrapped in SessionMiddleware")]
     MissingMiddleware,
