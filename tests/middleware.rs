@@ -9,7 +9,7 @@ use actix_typed_session::store::{
 };
 use actix_typed_session::{
     Algorithm, Compat, ConfigError, Keys, Session, SessionData, SessionId, SessionMiddleware,
-    SessionMiddlewareBuilder, TtlPolicy,
+    SessionMiddlewareBuilder, SessionWriter, TtlPolicy,
 };
 use actix_typed_session_tests::counter_app::{self, peek, Visit};
 use actix_typed_session_tests::counting_store::CountingStore;
@@ -640,6 +640,69 @@ async fn a_planted_cookie_whose_name_only_decodes_to_a_host_prefixed_one_is_igno
         .insert_header((COOKIE, planted));
     let res = test::call_service(&app, req.to_request()).await;
     assert_eq!(body(res).await, "1 views", "the victim's own session");
+}
+
+#[derive(SessionData)]
+struct Theme {
+    theme: Option<String>,
+}
+
+/// A `SessionWriter<T>` and a `Session<T>` of one struct in one handler are one struct,
+/// whichever comes first: a read through the session sees the writer's change, and the
+/// last change is the one stored.
+#[actix_web::test]
+async fn a_writer_and_a_session_of_one_struct_share_it_in_either_order() {
+    async fn seed(mut session: Session<Theme>) -> &'static str {
+        session.set_theme(Some("seed".to_owned()));
+        "seeded"
+    }
+    async fn writer_first(mut writer: SessionWriter<Theme>, mut session: Session<Theme>) -> String {
+        writer.set_theme(Some("dark".to_owned()));
+        let seen = session.theme().clone();
+        session.set_theme(Some("light".to_owned()));
+        format!("{seen:?}")
+    }
+    async fn session_first(
+        mut session: Session<Theme>,
+        mut writer: SessionWriter<Theme>,
+    ) -> String {
+        writer.set_theme(Some("dark".to_owned()));
+        let seen = session.theme().clone();
+        session.set_theme(Some("light".to_owned()));
+        format!("{seen:?}")
+    }
+    async fn show(session: Session<Theme>) -> String {
+        format!("{:?}", *session.theme())
+    }
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .route("/seed", web::get().to(seed))
+            .route("/writer-first", web::get().to(writer_first))
+            .route("/session-first", web::get().to(session_first))
+            .route("/show", web::get().to(show)),
+    )
+    .await;
+    for route in ["/writer-first", "/session-first"] {
+        let mut jar = Jar::default();
+        let seeded = test::call_service(&app, jar.request("GET", "/seed").to_request()).await;
+        jar.absorb(&seeded);
+        let res = test::call_service(&app, jar.request("GET", route).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{route}");
+        jar.absorb(&res);
+        assert_eq!(
+            body(res).await,
+            r#"Some("dark")"#,
+            "{route}: what the session saw"
+        );
+        let res = test::call_service(&app, jar.request("GET", "/show").to_request()).await;
+        assert_eq!(
+            body(res).await,
+            r#"Some("light")"#,
+            "{route}: what was stored"
+        );
+    }
 }
 
 /// A field named `cookie`: what a cookie-consent flag is naturally called.

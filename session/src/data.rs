@@ -337,6 +337,22 @@ impl<T: SessionData> Typed<T> {
         Ok(())
     }
 
+    /// Fills in a view a writer changed before the session was loaded from the stored
+    /// `fields`: the fields the writer set keep its values, and stay dirty; the others take
+    /// the stored ones. A field that does not encode keeps nothing here, and the commit
+    /// reports it.
+    pub(crate) fn load_under_changes(
+        &self,
+        fields: &HashMap<String, Vec<u8>>,
+        session: &dyn fmt::Display,
+    ) {
+        let mut merged = fields.clone();
+        let _ = self.for_each_dirty(|name, encoded| {
+            merged.insert(name.to_owned(), encoded);
+        });
+        *self.value.borrow_mut() = T::decode(&StoredFields::new(&merged, session));
+    }
+
     /// Forgets the loaded values and the dirty marks, as after a purge.
     pub(crate) fn reset(&self) {
         *self.value.borrow_mut() = T::decode(&StoredFields::new(&HashMap::new(), &"purged"));

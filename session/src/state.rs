@@ -324,7 +324,10 @@ impl SessionState {
         self.loaded.get()
     }
 
-    /// The typed view of `T`, decoded on first use and shared by later extractions.
+    /// The typed view of `T`, decoded on first use and shared by later extractions. A
+    /// writer of `T` extracted before the load wrote through a view of its own: that view
+    /// becomes the loaded one, the fields it set over the stored ones, so the writer and
+    /// the `Session<T>` see and change one struct whatever order they came in.
     pub(crate) fn typed<T: SessionData>(&self, loaded: &Loaded) -> Rc<Typed<T>> {
         let mut parts = self.parts.borrow_mut();
         if let Some(typed) = find_part::<T>(&parts) {
@@ -335,7 +338,13 @@ impl SessionState {
             (Some(record), false) => &record.fields,
             _ => &empty,
         };
-        let typed = Rc::new(Typed::<T>::decode(stored, &loaded.fingerprint()));
+        let typed = match take_part::<T>(&mut self.blind.parts.borrow_mut()) {
+            Some(written) => {
+                written.load_under_changes(stored, &loaded.fingerprint());
+                written
+            }
+            None => Rc::new(Typed::<T>::decode(stored, &loaded.fingerprint())),
+        };
         parts.push((TypeId::of::<T>(), typed.clone()));
         typed
     }
@@ -496,6 +505,15 @@ fn find_part<T: SessionData>(parts: &[(TypeId, Rc<dyn Part>)]) -> Option<Rc<Type
         .iter()
         .find(|(type_id, _)| *type_id == TypeId::of::<T>())
         .and_then(|(_, part)| part.clone().as_any().downcast::<Typed<T>>().ok())
+}
+
+/// Takes the view of `T` out of `parts`, if there is one.
+fn take_part<T: SessionData>(parts: &mut Vec<(TypeId, Rc<dyn Part>)>) -> Option<Rc<Typed<T>>> {
+    let position = parts
+        .iter()
+        .position(|(type_id, _)| *type_id == TypeId::of::<T>())?;
+    let (_, part) = parts.remove(position);
+    part.as_any().downcast::<Typed<T>>().ok()
 }
 
 /// The values of the index fields a stored session recorded it is in (its `__index`), as
