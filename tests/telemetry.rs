@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use actix_typed_session::{Keys, SessionMiddleware, SessionMiddlewareBuilder};
+use actix_typed_session::store::{SessionKey, SessionStore};
+use actix_typed_session::{Keys, Session, SessionId, SessionMiddleware, SessionMiddlewareBuilder};
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::counting_store::CountingStore;
 use actix_typed_session_tests::http::Jar;
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
-use actix_web::App;
+use actix_web::{web, App, HttpRequest};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 const KEY: &str = "a test key that is long enough to sign";
@@ -217,6 +218,41 @@ fn a_login_past_the_cap_counts_the_session_it_ended() {
         let (status, login) = send!(app, laptop, snapshotter, "POST", "/login");
         assert_eq!(status, StatusCode::OK);
         assert_eq!(login["typed_session_ended_total{reason=cap}"], 1);
+    });
+}
+
+/// A logout whose session another request ended between its load and its delete
+/// ended nothing: it counts no `purge`.
+#[test]
+fn a_logout_that_finds_its_session_gone_counts_no_ending() {
+    async fn ended_meanwhile(
+        session: Session<counter_app::Visit>,
+        store: web::Data<CountingStore>,
+        req: HttpRequest,
+    ) -> &'static str {
+        let id = req.cookie("session").expect("a session cookie");
+        let key = SessionKey::new("session:", &SessionId::parse(id.value()).expect("an id"));
+        assert!(store.delete(&key, &[]).await.expect("delete"));
+        session.purge();
+        "bye"
+    }
+    with_recorder(|snapshotter| async move {
+        let store = CountingStore::default();
+        let app = init_service(
+            App::new()
+                .app_data(web::Data::new(store.clone()))
+                .wrap(builder(&store).build())
+                .configure(counter_app::routes)
+                .route("/ended-meanwhile", web::post().to(ended_meanwhile)),
+        )
+        .await;
+        let mut jar = Jar::default();
+        send!(app, jar, snapshotter, "GET", "/");
+        recorded(&snapshotter);
+
+        let (status, logout) = send!(app, jar, snapshotter, "POST", "/ended-meanwhile");
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(logout.get("typed_session_ended_total{reason=purge}"), None);
     });
 }
 

@@ -149,8 +149,10 @@ async fn save(
                 .store
                 .delete(&config.key(id), &placement.before_keys())
                 .await?;
-            telemetry::ended(End::Purge, 1);
             if existed {
+                // Only a delete that found the session ended one (not a double-clicked
+                // logout, nor one that "sign out everywhere" beat).
+                telemetry::ended(End::Purge, 1);
                 outbox.push(|| {
                     let index = placement.values_before(Some(&record.fields));
                     SessionEvent::new(SessionEventKind::LoggedOut, id, index)

@@ -34,9 +34,8 @@
 //! | [`FAIL_OPEN`] | counter | `during`: `load`, `increment`, `commit` | store failures that [`fail_open`](crate::SessionMiddlewareBuilder::fail_open) let the request survive |
 //!
 //! Not counted: commits skipped after a 5xx handler response (see
-//! [`commit_on_server_error`](crate::SessionMiddlewareBuilder::commit_on_server_error)), the
-//! sessions a login past `max_sessions_per_index` ends inside the store, and sessions that
-//! expire in the store. Durations are in seconds. Descriptions go to the recorder with the
+//! [`commit_on_server_error`](crate::SessionMiddlewareBuilder::commit_on_server_error)), a
+//! logout whose session was gone already, and sessions that expire in the store. Durations are in seconds. Descriptions go to the recorder with the
 //! first metric recorded.
 
 use std::fmt::Display;
