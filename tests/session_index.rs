@@ -758,3 +758,39 @@ async fn behind_a_proxy_a_login_records_the_forwarded_address() {
         "without a forwarding header, the peer"
     );
 }
+
+/// "Sign out everywhere" takes a batch of ids out of the index, then deletes their
+/// sessions. When the deletes fail (here a Redis user that may not `DEL`; in life a
+/// dropped connection or a timeout), the ids go back into the index before the error
+/// comes back: a retry ends the sessions, where they stayed live and unlisted.
+#[actix_web::test]
+async fn an_ending_whose_deletes_fail_leaves_its_sessions_listed_for_a_retry() {
+    let server = RedisServer::start();
+    let mut conn = server.connection().await;
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "nodel", "on", ">pw", "~*", "&*", "+@all", "-del"])
+        .query_async(&mut conn)
+        .await
+        .expect("ACL SETUSER");
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let sessions = builder(store).build();
+    let admin = sessions.admin();
+    let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
+    let (mut laptop, mut phone) = (Jar::default(), Jar::default());
+    send(&app, &mut laptop, "POST", "/login/grace").await;
+    send(&app, &mut phone, "POST", "/login/grace").await;
+
+    let url = format!("redis://nodel:pw@127.0.0.1:{}", server.port());
+    let no_del = RedisStore::connect(&url).await.expect("connect as nodel");
+    let failing = builder(no_del).build().admin();
+    let failed = failing.end_sessions_of::<Account>("grace").await;
+    assert!(failed.is_err(), "{failed:?}");
+    let listed = admin.sessions_of::<Account>("grace").await.expect("list");
+    assert_eq!(listed.len(), 2, "both are listed again");
+
+    let ended = admin.end_sessions_of::<Account>("grace").await;
+    assert_eq!(ended.expect("end"), 2);
+    for jar in [&mut laptop, &mut phone] {
+        assert_eq!(send(&app, jar, "GET", "/whoami").await.1, "", "logged out");
+    }
+}

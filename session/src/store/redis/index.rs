@@ -8,9 +8,9 @@
 //! different slots, so these are single-key commands, sent concurrently over the
 //! multiplexed connection rather than as one script. Every read of an index is bounded.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use futures_util::future::try_join_all;
+use futures_util::future::{join_all, try_join_all};
 use redis::aio::ConnectionLike;
 use redis::Value;
 
@@ -21,7 +21,7 @@ use super::topology::Topology;
 use super::{hash_load, json};
 use crate::error::StoreError;
 use crate::id::SessionId;
-use crate::store::time::{millis, parse_epoch_millis};
+use crate::store::time::{epoch_millis, millis, parse_epoch_millis};
 use crate::store::{IndexKey, IndexMoves, Listed, Record, SessionKey, INDEX_GRACE};
 
 /// How many ids one call of `index_end.lua`, or one read past an index's cap, handles.
@@ -235,30 +235,59 @@ pub(super) async fn make_room<C: ConnectionLike + Clone + Send>(
     Ok(ended)
 }
 
-/// Deletes the sessions of `ids` (members of `index`), concurrently. Returns the ones that
-/// existed.
+/// Deletes the sessions of `ids` (members of `index`, just taken out of it), concurrently.
+/// Returns the ones that existed. When a delete fails (a dropped connection, a timeout),
+/// the ids whose delete did not go through are put back into the index before the error
+/// comes back: their sessions may be live, and out of the index no later ending (nor
+/// "sign out everywhere" retried) could find them.
 async fn delete_sessions<C: ConnectionLike + Clone + Send>(
     conn: &C,
     index: &IndexKey,
     ids: &[String],
 ) -> Result<Vec<SessionId>, StoreError> {
-    let deleted = try_join_all(
-        ids.iter()
-            .filter_map(|id| SessionId::parse_any(id))
-            .map(|id| {
-                let mut conn = conn.clone();
-                let key = index.session_key(&id);
-                async move {
-                    let removed: i64 = redis::cmd("DEL")
-                        .arg(key.as_str())
-                        .query_async(&mut conn)
-                        .await?;
-                    Ok::<_, StoreError>((removed > 0).then_some(id))
-                }
-            }),
-    )
-    .await?;
-    Ok(deleted.into_iter().flatten().collect())
+    let deletes = ids.iter().filter_map(|member| {
+        let id = SessionId::parse_any(member)?;
+        let mut conn = conn.clone();
+        let key = index.session_key(&id);
+        Some(async move {
+            let removed: Result<i64, _> = redis::cmd("DEL")
+                .arg(key.as_str())
+                .query_async(&mut conn)
+                .await;
+            (member, id, removed)
+        })
+    });
+    let mut ended = Vec::new();
+    let mut undone = Vec::new();
+    let mut failure = None;
+    for (member, id, removed) in join_all(deletes).await {
+        match removed {
+            Ok(removed) if removed > 0 => ended.push(id),
+            Ok(_) => {}
+            Err(error) => {
+                undone.push(member.as_str());
+                failure.get_or_insert(error);
+            }
+        }
+    }
+    let Some(error) = failure else {
+        return Ok(ended);
+    };
+    let now = epoch_millis(SystemTime::now());
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(index.as_str()).arg("NX");
+    for member in &undone {
+        zadd.arg(now).arg(*member);
+    }
+    if let Err(put_back) = zadd.query_async::<i64>(&mut conn.clone()).await {
+        tracing::error!(
+            sessions = undone.len(),
+            error = %put_back,
+            "ending sessions of a per-user index failed, and putting them back into it too: \
+             they stay live, unlisted, until they expire"
+        );
+    }
+    Err(error.into())
 }
 
 /// What `lua/index_describe.lua` answers for a live session: its time-to-live in ms (-1:
