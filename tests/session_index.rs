@@ -794,3 +794,43 @@ async fn an_ending_whose_deletes_fail_leaves_its_sessions_listed_for_a_retry() {
         assert_eq!(send(&app, jar, "GET", "/whoami").await.1, "", "logged out");
     }
 }
+
+/// A listing names a user's session at one moment. When another user logs in on that
+/// session without a renewal (its index field changes), the listing is stale: the admin
+/// handle neither reads nor changes it through that listing.
+#[actix_web::test]
+async fn the_admin_handle_leaves_a_listed_session_alone_once_its_user_changed() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let sessions = builder(store).build();
+    let admin = sessions.admin();
+    let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
+    let mut shared = Jar::default();
+    send(&app, &mut shared, "POST", "/login/grace").await;
+    let listed = admin.sessions_of::<Account>("grace").await.expect("list");
+    assert_eq!(listed.len(), 1);
+    let read = admin.read::<Account>(&listed[0]).await.expect("read");
+    assert_eq!(
+        read.and_then(|account| account.user).as_deref(),
+        Some("grace")
+    );
+
+    send(&app, &mut shared, "POST", "/become/alan").await;
+    let read = admin.read::<Account>(&listed[0]).await.expect("read");
+    assert!(read.is_none(), "alan's session read as grace's");
+    let changed = admin
+        .update::<Account, _>(&listed[0], |account| account.theme = "flagged".to_owned())
+        .await
+        .expect("update");
+    assert_eq!(
+        changed, None,
+        "alan's session changed through grace's listing"
+    );
+    let alan = admin.sessions_of::<Account>("alan").await.expect("list");
+    let theme = admin
+        .read::<Account>(&alan[0])
+        .await
+        .expect("read")
+        .map(|a| a.theme);
+    assert_eq!(theme.as_deref(), Some(""), "nothing was written");
+}

@@ -13,7 +13,9 @@ use crate::error::SessionError;
 use crate::events::{self, SessionEventKind};
 use crate::index::{index_field, index_of, SessionInfo};
 use crate::middleware::SessionMiddleware;
-use crate::store::{CommitOutcome, IndexKey, Layout, LoadOptions, Record, WriteMode};
+use crate::store::{
+    recorded_indexes, CommitOutcome, IndexKey, Layout, LoadOptions, Record, WriteMode,
+};
 
 /// Manages sessions without a request: lists the sessions of a user, ends them, and reads
 /// or changes their fields. Get one from [`SessionMiddleware::admin`]; it shares the
@@ -176,8 +178,9 @@ impl SessionAdmin {
     }
 
     /// The fields of a listed session as `T`, read without extending its life; `None`
-    /// when it is no longer stored (or past the
-    /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout)). A field
+    /// when it is no longer stored, no longer in the index it was listed from (its index
+    /// field changed since), or past the
+    /// [`absolute_timeout`](crate::SessionMiddlewareBuilder::absolute_timeout). A field
     /// that is missing or no longer decodes takes its default, as in a request.
     pub async fn read<T: SessionData>(
         &self,
@@ -196,8 +199,9 @@ impl SessionAdmin {
     /// Changes the fields of a listed session as `T` with `change`, and writes the fields
     /// whose value it changed in one guarded update, as a request's commit does: it never
     /// brings back a session that ended meanwhile, and leaves every other field alone.
-    /// Returns what `change` returned, or `None` when the session is no longer stored
-    /// (then `change` may not have run, and nothing was written).
+    /// Returns what `change` returned, or `None` when the session is no longer stored, or
+    /// no longer in the index it was listed from (then `change` may not have run, and
+    /// nothing was written).
     ///
     /// The session's time-to-live stays as it was: an admin's change does not count as
     /// the user's activity. The size limit
@@ -281,6 +285,14 @@ impl SessionAdmin {
         };
         let key = self.config.key(session.id());
         let record = self.config.store.load(&key, options).await?;
-        Ok(record.filter(|record| !self.config.outlived(record.created_at)))
+        // A session whose index field changed since the listing (another user logged in
+        // on it without a renewal) is no longer the one listed: it is not touched.
+        let still_listed = |record: &Record| {
+            recorded_indexes(key.prefix(), &record.fields).contains(session.index())
+        };
+        Ok(
+            record
+                .filter(|record| !self.config.outlived(record.created_at) && still_listed(record)),
+        )
     }
 }
