@@ -20,7 +20,8 @@ use std::time::{Duration, SystemTime};
 
 use actix_http::Request;
 use actix_typed_session::store::{
-    fuzz, ChangeSet, CommitOutcome, Committed, IndexKey, Listed, LoadOptions, Record, SessionKey, SessionStore,
+    fuzz, ChangeSet, CommitOutcome, Committed, IndexKey, Listed, LoadOptions, Record, SessionKey,
+    SessionStore,
 };
 use actix_typed_session::{
     Compat, IdTransport, Keys, Session, SessionData, SessionId, SessionMiddleware, StoreError,
