@@ -291,6 +291,32 @@ async fn an_unavailable_store_gives_an_empty_503_and_a_failed_commit_replaces_th
     );
 }
 
+/// Fail-open stands in for a session the store never held. A stored session that loaded
+/// and then failed to save (an update, a renewal at login) is answered as failed: a 200
+/// would tell the user a change was made that was not.
+#[actix_web::test]
+async fn fail_open_never_answers_a_failed_save_of_a_stored_session_with_its_2xx() {
+    let store = CountingStore::default();
+    let app = app!(builder(&store).fail_open(true));
+    let mut jar = Jar::default();
+    jar.absorb(&test::call_service(&app, jar.request("GET", "/modify").to_request()).await);
+
+    store.fail_commits(true);
+    for (method, path) in [("GET", "/modify"), ("POST", "/login")] {
+        let res = test::call_service(&app, jar.request(method, path).to_request()).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(set_cookies(&res).is_empty(), "{path}");
+        assert_eq!(body(res).await, "", "{path}");
+    }
+    // A new visitor's first write, which the store never held, still fails open.
+    let res = test::call_service(&app, TestRequest::get().uri("/modify").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK, "a fresh, unsaved session");
+    assert!(
+        set_cookies(&res).is_empty(),
+        "no cookie for what was not saved"
+    );
+}
+
 #[actix_web::test]
 async fn a_write_to_a_session_ended_meanwhile_is_refused_not_resurrected() {
     let store = CountingStore::default();

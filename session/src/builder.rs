@@ -471,7 +471,10 @@ impl SessionMiddlewareBuilder {
     /// What a request gets when the store cannot be reached at load. Off (fail closed,
     /// the default): an empty 503. On (fail open): the request goes on with a fresh,
     /// empty session and a warning in the log; nothing it writes is saved, and no cookie
-    /// is sent, so the client's existing session is untouched once the store is back.
+    /// is sent, so the client's existing session is untouched once the store is back. A
+    /// new visitor whose first write cannot be saved gets the same. A stored session that
+    /// loaded and then failed to save (a logout, an update, a renewal) gets the empty 503
+    /// either way: its response would claim a change that was not made.
     pub fn fail_open(mut self, open: bool) -> Self {
         self.fail_open = open;
         self.store_only(

@@ -170,7 +170,10 @@ async fn finish<B>(
             config.transport.hand_out(&handout, &request, &mut response);
             ServiceResponse::new(request, response).map_into_left_body()
         }
-        Err(error @ SessionError::Store(_)) if config.fail_open => {
+        // Fail-open stands in for a session the store never held (a new visitor's, or a
+        // load that failed open). A stored session whose logout, update or renewal failed
+        // is answered as failed: its response would claim a change that was not made.
+        Err(error @ SessionError::Store(_)) if config.fail_open && !state.was_stored() => {
             telemetry::failed_open(Operation::Commit);
             tracing::warn!(
                 session = %state.fingerprint(), %error,

@@ -392,6 +392,15 @@ impl SessionState {
         self.loaded.get().is_none() && self.blind.inbound.get().is_some()
     }
 
+    /// Whether the request found a stored session: it loaded one, or a writer that did
+    /// not load found an id (which its commit writes to).
+    pub(crate) fn was_stored(&self) -> bool {
+        match self.loaded.get() {
+            Some(loaded) => loaded.existing().is_some(),
+            None => self.blind_inbound().is_some(),
+        }
+    }
+
     /// The id a writer that did not load found on the request.
     pub(crate) fn blind_inbound(&self) -> Option<&Inbound> {
         self.blind.inbound.get()?.as_ref()
