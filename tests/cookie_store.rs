@@ -633,6 +633,15 @@ fn options_that_need_a_store_or_would_be_ignored_are_refused_at_build() {
             "signing_algorithm",
             refused(builder().signing_algorithm(Algorithm::Sha1)),
         ),
+        // koa-session's cookie mode keeps its expiry in the cookie, from max_age.
+        (
+            "ttl",
+            refused(
+                builder()
+                    .compat(Compat::KoaSessionCookie)
+                    .ttl(Duration::from_secs(60)),
+            ),
+        ),
     ];
     for (option, error) in cases {
         let message = error.as_ref().map(ToString::to_string).unwrap_or_default();

@@ -93,6 +93,8 @@ pub struct SessionMiddlewareBuilder {
     trust_forwarded: bool,
     same_site: SameSite,
     ttl: Option<Duration>,
+    /// `ttl` was called after any preset: koa-session's cookie mode refuses it.
+    ttl_called: bool,
     ttl_policy: TtlPolicy,
     key_prefix: String,
     index_secret: Option<Vec<u8>>,
@@ -142,6 +144,7 @@ impl SessionMiddlewareBuilder {
             trust_forwarded: false,
             same_site: SameSite::Lax,
             ttl: None,
+            ttl_called: false,
             ttl_policy: TtlPolicy::default(),
             key_prefix: "session:".to_owned(),
             index_secret: None,
@@ -196,6 +199,7 @@ impl SessionMiddlewareBuilder {
         self.algorithm = Algorithm::Sha1;
         self.lifetime = Lifetime::BrowserSession;
         self.ttl = preset.ttl;
+        self.ttl_called = false;
         self.ttl_policy = preset.ttl_policy;
         self.compat = Some(compat);
         if compat.keeps_sessions_in_the_cookie() {
@@ -363,8 +367,12 @@ impl SessionMiddlewareBuilder {
     /// Under the cookie store ([`SessionMiddleware::builder_with_cookie_store`]) it is an
     /// expiry sealed inside the cookie and checked on the server, whatever the browser was
     /// told: the only limit on a copy of the cookie, so keep it short.
+    ///
+    /// Refused with [`Compat::KoaSessionCookie`]: koa-session keeps the expiry in the
+    /// cookie (`_expire`, from [`max_age`](Self::max_age)), where Koa reads it too.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
+        self.ttl_called = true;
         self
     }
 
@@ -738,6 +746,13 @@ impl SessionMiddlewareBuilder {
             .find(|(option, _)| !(koa && *option == SIGNING_ALGORITHM));
         if let Some(&(option, reason)) = refused {
             return Err(ConfigError::NotWithCookieStore { option, reason });
+        }
+        if koa && self.ttl_called {
+            return Err(ConfigError::NotWithCookieStore {
+                option: "ttl",
+                reason: "koa-session's cookie mode keeps the session's expiry in the cookie \
+                         (_expire, from max_age), where Koa reads it too: set max_age",
+            });
         }
         if self.id_transport != IdTransport::Cookie {
             return Err(ConfigError::NotWithCookieStore {

@@ -46,7 +46,9 @@ pub enum Algorithm {
 /// ([`SessionMiddleware::builder_with_cookie_store`](crate::SessionMiddleware::builder_with_cookie_store))
 /// the keys encrypt instead: an AES-256-GCM key is derived from each (HKDF-SHA-256), the
 /// first seals and every one opens, so rotation works the same way. There, `Keys::none()`
-/// and keys under 32 bytes are refused, `allow_short_keys` or not.
+/// and keys under 32 bytes are refused, `allow_short_keys` or not; but for
+/// [`Compat::KoaSessionCookie`](crate::Compat::KoaSessionCookie), koa-session's own
+/// cookie, which they sign as the Koa app's keys do (short ones by name).
 #[derive(Clone)]
 pub struct Keys {
     secrets: Vec<Vec<u8>>,
