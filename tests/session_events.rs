@@ -14,6 +14,7 @@ use actix_typed_session::{
     SessionMiddleware, SessionMiddlewareBuilder,
 };
 use actix_typed_session_tests::counting_store::CountingStore;
+use actix_typed_session_tests::cut_proxy::CutProxy;
 use actix_typed_session_tests::http::{body, Jar};
 use actix_typed_session_tests::RedisServer;
 use actix_web::body::MessageBody;
@@ -529,4 +530,43 @@ async fn an_expired_session_is_reported_once_across_two_instances() {
         "one expiry, delivered once, with no index value (its fields are gone)"
     );
     drop(listeners);
+}
+
+/// A subscription whose connection dies without a word (no close, no reset: a firewall
+/// that forgot an idle flow) never ends its stream. The listener pings its subscription
+/// with every check of the masters, and subscribes again when no answer comes: expiries
+/// after that are heard.
+#[actix_web::test]
+async fn the_expiry_listener_subscribes_again_when_its_connection_dies_silently() {
+    let server = RedisServer::start();
+    let proxy = CutProxy::start(server.port()).await;
+    let ear = Ear::default();
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let sessions = builder(store)
+        .ttl(Duration::from_millis(700))
+        .on_event(ear.hook())
+        .build();
+    // The listener's subscription, the last connection it opens, goes through the proxy.
+    let listening = RedisStore::connect(&proxy.url()).await.expect("connect");
+    let listener = listening
+        .expiry_events(sessions.events(), ExpiryNotifications::Configure)
+        .await
+        .expect("listen");
+    let app = test::init_service(App::new().wrap(sessions).configure(routes)).await;
+    proxy.freeze_latest_connection();
+
+    // A masters check (5 s), its ping's timeout (2 s) and a new subscription (1 s) later,
+    // a session that expires is heard.
+    actix_web::rt::time::sleep(Duration::from_secs(9)).await;
+    let mut jar = Jar::default();
+    send(&app, &mut jar, "POST", "/visit").await;
+    let expired = Heard::new(SessionEventKind::Expired, &fingerprint(&jar), None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut heard = Vec::new();
+    while !heard.contains(&expired) && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        heard.extend(ear.take());
+    }
+    assert!(heard.contains(&expired), "{heard:?}");
+    drop(listener);
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::stream::{self, BoxStream, SelectAll};
 use futures_util::StreamExt;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{MultiplexedConnection, PubSubSink};
 use redis::{Client, Msg};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -36,6 +36,11 @@ const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 /// cluster's slot map), to follow a failover: a demoted master's subscribers hear nothing
 /// more, and a promoted one's expiries are heard only once subscribed there.
 const CHECK_MASTERS_EVERY: Duration = Duration::from_secs(5);
+
+/// How long a subscription may take to answer the `PING` sent with each masters check. A
+/// connection that died without a word (a firewall that dropped an idle flow, a host
+/// gone without a reset) never ends its stream: the ping is how the listener learns.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Whether [`RedisStore::expiry_events`] turns Redis' expiry notifications on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +89,8 @@ impl RedisStore {
     /// (the one whose `SET {prefix}expired:{id} 1 NX PX 300000` claim wins), so none is
     /// reported twice. Best effort, as Redis' notifications are: an expiry is missed when
     /// no listener is subscribed at that moment (every instance down, or reconnecting;
-    /// a listener subscribes again a second after losing its connection), when the claim
+    /// a listener subscribes again a second after losing its connection, and pings its
+    /// subscriptions every five seconds to find one that died silently), when the claim
     /// cannot be written (the winner's `SET` failed), when the key was evicted under
     /// `maxmemory` rather than expired (Redis reports an eviction, not an expiry), or when
     /// the session ended otherwise (logout, "sign out everywhere", the absolute timeout,
@@ -163,6 +169,8 @@ struct Subscribed {
     /// The masters' addresses, to notice when they change.
     masters: Vec<String>,
     messages: SelectAll<BoxStream<'static, Option<Msg>>>,
+    /// The sending halves of the subscriptions, to ping them.
+    sinks: Vec<PubSubSink>,
 }
 
 impl Listener {
@@ -215,6 +223,13 @@ impl Listener {
                             tracing::warn!(%error, "the session expiry listener could not ask for the Redis masters");
                         }
                     }
+                    if !all_answer(&mut subscribed.sinks).await {
+                        tracing::warn!(
+                            "a subscription of the session expiry listener stopped answering; \
+                             it subscribes again"
+                        );
+                        return;
+                    }
                 }
             }
         }
@@ -224,24 +239,22 @@ impl Listener {
     async fn subscribe(&self) -> Result<Subscribed, StoreError> {
         let masters = self.source.masters().await?;
         let mut messages = SelectAll::new();
+        let mut sinks = Vec::new();
         for master in &masters {
             let mut conn = master.get_multiplexed_async_connection().await?;
             notify(&mut conn, self.notifications).await?;
             let db = master.get_connection_info().redis_settings().db();
-            let mut pubsub = master.get_async_pubsub().await?;
-            pubsub
-                .subscribe(format!("__keyevent@{db}__:expired"))
-                .await?;
+            let (mut sink, stream) = master.get_async_pubsub().await?.split();
+            sink.subscribe(format!("__keyevent@{db}__:expired")).await?;
             // A `None` after the last message marks a lost connection.
-            let stream = pubsub
-                .into_on_message()
-                .map(Some)
-                .chain(stream::once(async { None }));
+            let stream = stream.map(Some).chain(stream::once(async { None }));
             messages.push(stream.boxed());
+            sinks.push(sink);
         }
         Ok(Subscribed {
             masters: addresses(&masters),
             messages,
+            sinks,
         })
     }
 
@@ -266,6 +279,17 @@ impl Listener {
             }
         }
     }
+}
+
+/// Whether every subscription answers a `PING` within [`PING_TIMEOUT`].
+async fn all_answer(sinks: &mut [PubSubSink]) -> bool {
+    for sink in sinks {
+        let pong = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
+        if !matches!(pong, Ok(Ok(_))) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The masters' addresses, sorted, to compare one lookup with the next.
