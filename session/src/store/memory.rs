@@ -68,12 +68,15 @@ fn wrong_layout() -> StoreError {
 }
 
 impl Entry {
-    /// The session as a record, in the layout it was written in: what a retirement hands
-    /// back. `None` for a JSON text that is no document (a load finds no session there).
-    fn into_record(self, now: Instant) -> Option<Record> {
-        let (fields, snapshot) = match self.stored {
-            Stored::Fields(fields) => (fields, None),
-            Stored::Json(raw) => (Document::parse(&raw)?.fields(), Some(Snapshot::new(raw))),
+    /// The session as a record, in the layout it was written in, as a load or a
+    /// retirement hands it back. `None` for a JSON text that is no document (no session).
+    fn record(&self, now: Instant) -> Option<Record> {
+        let (fields, snapshot) = match &self.stored {
+            Stored::Fields(fields) => (fields.clone(), None),
+            Stored::Json(raw) => (
+                Document::parse(raw)?.fields(),
+                Some(Snapshot::new(raw.clone())),
+            ),
         };
         Some(Record {
             fields,
@@ -333,24 +336,19 @@ impl SessionStore for MemoryStore {
         let refresh = options
             .refresh_ttl
             .filter(|_| options.refresh_below.is_none_or(|below| left < below));
-        let (fields, snapshot) = match (&entry.stored, options.layout) {
-            (Stored::Fields(fields), Layout::Fields) => (fields.clone(), None),
-            (Stored::Json(raw), Layout::Json(_)) => match Document::parse(raw) {
-                Some(document) => (document.fields(), Some(Snapshot::new(raw.clone()))),
-                None => return Ok(None),
-            },
+        match (&entry.stored, options.layout) {
+            (Stored::Fields(_), Layout::Fields) | (Stored::Json(_), Layout::Json(_)) => {}
             _ => return Err(wrong_layout()),
+        }
+        let Some(mut record) = entry.record(now) else {
+            return Ok(None);
         };
         if let Some(ttl) = refresh {
             entry.expires_at = now + clamp_ttl(options.layout.stored_ttl(ttl));
+            record.ttl = Some(entry.expires_at.saturating_duration_since(now));
+            record.refreshed = true;
         }
-        Ok(Some(Record {
-            fields,
-            created_at: entry.created_at,
-            ttl: Some(entry.expires_at.saturating_duration_since(now)),
-            refreshed: refresh.is_some(),
-            snapshot,
-        }))
+        Ok(Some(record))
     }
 
     async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
@@ -452,7 +450,7 @@ impl SessionStore for MemoryStore {
         }
         Ok(removed
             .filter(|entry| entry.is_live(now))
-            .and_then(|entry| entry.into_record(now)))
+            .and_then(|entry| entry.record(now)))
     }
 
     async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
