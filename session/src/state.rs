@@ -42,6 +42,16 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
+    /// What a load found: the id the request carried and the record behind it.
+    fn new(inbound: Option<Inbound>, record: Option<Record>) -> Self {
+        Loaded {
+            inbound,
+            record,
+            degraded: false,
+            timed_out: false,
+        }
+    }
+
     /// For logs: the fingerprint of the id, never the id. Worked out only when a line is
     /// logged, which most requests never do.
     pub(crate) fn fingerprint(&self) -> LogId<'_> {
@@ -126,12 +136,7 @@ impl SessionState {
             snapshot: None,
         };
         // A fresh cell: setting it cannot fail.
-        let _ = state.loaded.set(Loaded {
-            inbound: None,
-            record: Some(record),
-            degraded: false,
-            timed_out: false,
-        });
+        let _ = state.loaded.set(Loaded::new(None, Some(record)));
         state.parts.borrow_mut().push((TypeId::of::<T>(), typed));
         state
     }
@@ -152,22 +157,12 @@ impl SessionState {
                 let watch = Stopwatch::load(&fingerprint);
                 let Some(found) = &inbound else {
                     watch.loaded(Load::New, false);
-                    return Ok(Loaded {
-                        inbound,
-                        record: None,
-                        degraded: false,
-                        timed_out: false,
-                    });
+                    return Ok(Loaded::new(inbound, None));
                 };
                 match self.fetch(&found.id).instrument(watch.span()).await {
                     Ok((record, outcome)) => {
                         watch.loaded(outcome, true);
-                        Ok(Loaded {
-                            inbound,
-                            record,
-                            degraded: false,
-                            timed_out: false,
-                        })
+                        Ok(Loaded::new(inbound, record))
                     }
                     Err(error) if self.config.fail_open => {
                         watch.loaded(Load::Error, true);
@@ -177,10 +172,8 @@ impl SessionState {
                             "session store unavailable: going on with a fresh session that will not be saved"
                         );
                         Ok(Loaded {
-                            inbound,
-                            record: None,
                             degraded: true,
-                            timed_out: false,
+                            ..Loaded::new(inbound, None)
                         })
                     }
                     Err(error) => {
@@ -202,12 +195,7 @@ impl SessionState {
         let Some(Opened { session, verified }) = cookies.read(config.transport.cookie(), req)
         else {
             Stopwatch::load(LogId(None)).loaded(Load::New, false);
-            return Loaded {
-                inbound: None,
-                record: None,
-                degraded: false,
-                timed_out: false,
-            };
+            return Loaded::new(None, None);
         };
         let fingerprint = LogId(Some(&session.id));
         let watch = Stopwatch::load(&fingerprint);
@@ -244,14 +232,13 @@ impl SessionState {
             },
             false,
         );
+        let inbound = Inbound {
+            id: session.id,
+            resign: verified == Verified::Rotated,
+        };
         Loaded {
-            inbound: Some(Inbound {
-                id: session.id,
-                resign: verified == Verified::Rotated,
-            }),
-            record,
-            degraded: false,
             timed_out,
+            ..Loaded::new(Some(inbound), record)
         }
     }
 
@@ -315,12 +302,7 @@ impl SessionState {
             return None;
         }
         // A fresh cell: setting it cannot fail.
-        let _ = self.loaded.set(Loaded {
-            inbound: None,
-            record: None,
-            degraded: false,
-            timed_out: false,
-        });
+        let _ = self.loaded.set(Loaded::new(None, None));
         self.loaded.get()
     }
 
