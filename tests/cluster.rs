@@ -1,7 +1,8 @@
 //! The store on a real Redis Cluster (three masters, three replicas): the conformance
 //! suite, sessions spread over every master, the round-trip budget, scripts loaded again
-//! after `NOSCRIPT`, a slot migrating under a live session (`ASK`, then `MOVED`), and a master
-//! killed mid-test.
+//! after `NOSCRIPT`, a slot migrating under a live session (`ASK`, then `MOVED`), a master
+//! killed mid-test, an answer lost on its way back, and a connection that dies without a
+//! word.
 
 use std::fmt::Debug;
 use std::time::{Duration, Instant, SystemTime};
@@ -10,6 +11,7 @@ use actix_http::Request;
 use actix_typed_session::store::RedisClusterStore;
 use actix_typed_session::{Keys, SessionMiddleware};
 use actix_typed_session_tests::cluster::RedisCluster;
+use actix_typed_session_tests::cut_proxy::CutProxy;
 use actix_typed_session_tests::failover::{send, Visitors};
 use actix_typed_session_tests::http::Jar;
 use actix_typed_session_tests::{conformance, counter_app, names, CommandLog, LoggedCommand};
@@ -320,6 +322,24 @@ async fn expired_sessions_on_every_master_are_reported_once() {
     .await;
 }
 
+/// A proxy in front of master `index`, which the cluster then announces in its place: a
+/// client that learns the slot map reaches that master only through the proxy.
+async fn proxy_in_front_of(cluster: &RedisCluster, index: usize) -> CutProxy {
+    let proxy = CutProxy::start(cluster.nodes()[index].port()).await;
+    let proxy_port = proxy.url().rsplit(':').next().expect("a port").to_owned();
+    cluster.query(
+        index,
+        &["CONFIG", "SET", "cluster-announce-ip", "127.0.0.1"],
+    );
+    cluster.query(
+        index,
+        &["CONFIG", "SET", "cluster-announce-port", &proxy_port],
+    );
+    // Until the other nodes have heard of it through the cluster bus.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy
+}
+
 /// The cluster client repeats a command whose connection dropped, out of the store's
 /// sight. A renewal's create that landed, its answer lost, comes back from the repeat as a
 /// collision with its own first copy: taken for one, the store gave up the index entry
@@ -328,7 +348,6 @@ async fn expired_sessions_on_every_master_are_reported_once() {
 async fn a_renewal_whose_answer_is_lost_keeps_the_user_logged_in() {
     use actix_typed_session::store::{CommitOutcome, IndexMoves, SessionStore, TakeOver};
     use actix_typed_session::SessionId;
-    use actix_typed_session_tests::cut_proxy::CutProxy;
 
     let cluster = RedisCluster::start();
     let cx = conformance::Cx::fields();
@@ -342,17 +361,7 @@ async fn a_renewal_whose_answer_is_lost_keeps_the_user_logged_in() {
         }
     };
     // The master of the new session is reached through a proxy that can cut an answer.
-    let proxy = CutProxy::start(cluster.nodes()[owner].port()).await;
-    let proxy_port = proxy.url().rsplit(':').next().expect("a port").to_owned();
-    cluster.query(
-        owner,
-        &["CONFIG", "SET", "cluster-announce-ip", "127.0.0.1"],
-    );
-    cluster.query(
-        owner,
-        &["CONFIG", "SET", "cluster-announce-port", &proxy_port],
-    );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let proxy = proxy_in_front_of(&cluster, owner).await;
     let store = RedisClusterStore::connect([proxy.url()])
         .await
         .expect("connect");
@@ -386,4 +395,43 @@ async fn a_renewal_whose_answer_is_lost_keeps_the_user_logged_in() {
         conformance::ids(&[&new]),
         "the new id took the old one's place"
     );
+}
+
+/// A connection to a master that dies without a word (no close, no reset) is replaced
+/// once a fresh one answers: without that, every call for that master's keys timed out
+/// until the kernel gave up on the connection.
+#[actix_web::test]
+async fn a_node_connection_that_dies_without_a_word_is_replaced() {
+    use actix_typed_session::store::{CommitOutcome, SessionStore};
+
+    let cluster = RedisCluster::start();
+    let cx = conformance::Cx::fields();
+    let key = conformance::fresh_key();
+    let owner = cluster.owner_of_slot(0, cluster.slot_of(key.as_str()));
+    let proxy = proxy_in_front_of(&cluster, owner).await;
+    let store = RedisClusterStore::builder([proxy.url()])
+        .response_timeout(Duration::from_millis(300))
+        .request_timeout(Duration::from_millis(600))
+        .connect()
+        .await
+        .expect("connect");
+    let created = cx.create(&[("user", b"1")], SystemTime::now(), cx.long);
+    assert_eq!(
+        store.commit(&key, &created).await.expect("create"),
+        CommitOutcome::Written
+    );
+
+    proxy.freeze_latest_connection();
+    let mut tries = 0;
+    let loaded = loop {
+        tries += 1;
+        match store.load(&key, cx.load_options()).await {
+            Ok(loaded) => break loaded,
+            Err(err) if tries < 40 => eprintln!("try {tries}: {err}"),
+            Err(err) => panic!("the dead connection was still in use after {tries} tries: {err}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(loaded.is_some(), "the session outlived its connection");
+    eprintln!("a fresh connection served try {tries}");
 }

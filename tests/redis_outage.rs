@@ -1,13 +1,16 @@
 //! The middleware on a Redis that goes away and comes back: empty 503s while it is gone,
-//! never a 2xx for a write that was not saved, and service on its own once it returns.
+//! never a 2xx for a write that was not saved, and service on its own once it returns,
+//! or once a connection that died without a word has been replaced.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_http::Request;
 use actix_typed_session::store::RedisStore;
 use actix_typed_session::{Keys, SessionMiddleware};
 use actix_typed_session_tests::counter_app;
+use actix_typed_session_tests::cut_proxy::CutProxy;
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
 use actix_typed_session_tests::RedisServer;
 use actix_web::body::MessageBody;
@@ -20,22 +23,24 @@ use actix_web::{App, Error};
 /// the first call after Redis is back, so one or two tries are expected.
 const RECOVERY_TRIES: usize = 50;
 
-/// The counter app on `server`, with `timeout` for connecting and for each answer, and a
-/// client that has already counted once.
-async fn counter_with_one_visit(
-    server: &RedisServer,
-    timeout: Duration,
-) -> (
-    impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
-    Jar,
-) {
-    let store = RedisStore::builder()
-        .port(server.port())
+/// A store on the Redis at `url`, with `timeout` for connecting and for each answer.
+async fn store_at(url: String, timeout: Duration) -> RedisStore {
+    RedisStore::builder()
+        .url(url)
         .connect_timeout(timeout)
         .response_timeout(timeout)
         .connect()
         .await
-        .expect("connect");
+        .expect("connect")
+}
+
+/// The counter app on `store`, and a client that has already counted once.
+async fn counter_with_one_visit(
+    store: RedisStore,
+) -> (
+    impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>,
+    Jar,
+) {
     let sessions =
         SessionMiddleware::new(store, Keys::new(["outage test key, long enough to sign"]));
     let app = test::init_service(App::new().wrap(sessions).configure(counter_app::routes)).await;
@@ -66,7 +71,8 @@ where
 #[actix_web::test]
 async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() {
     let mut server = RedisServer::start();
-    let (app, mut jar) = counter_with_one_visit(&server, Duration::from_millis(300)).await;
+    let (app, mut jar) =
+        counter_with_one_visit(store_at(server.url(), Duration::from_millis(300)).await).await;
 
     server.stop();
     for (who, method, path) in [
@@ -113,7 +119,7 @@ async fn a_stopped_redis_gives_empty_503s_and_service_resumes_when_it_returns() 
 async fn a_hung_redis_gives_503s_bounded_by_the_timeout_and_no_worker_is_stuck() {
     let server = RedisServer::start();
     let timeout = Duration::from_millis(300);
-    let (app, jar) = counter_with_one_visit(&server, timeout).await;
+    let (app, jar) = counter_with_one_visit(store_at(server.url(), timeout).await).await;
 
     server.pause();
     let mut slowest = Duration::ZERO;
@@ -150,4 +156,55 @@ async fn a_hung_redis_gives_503s_bounded_by_the_timeout_and_no_worker_is_stuck()
         "nothing was lost or written twice while hung"
     );
     eprintln!("recovered from the hang on try {tries}");
+}
+
+/// Counts once on `store`, freezes the connection that carried it, and counts until
+/// served again. Returns how many tries that took.
+async fn count_across_a_frozen_connection(store: RedisStore, proxy: &CutProxy) -> usize {
+    let (app, mut jar) = counter_with_one_visit(store).await;
+    // The connection now carries nothing and never closes: without a check, every call
+    // would time out until the kernel gave up on it, some fifteen minutes.
+    proxy.freeze_latest_connection();
+    let res = test::call_service(&app, jar.request("GET", "/").to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let (res, tries) = count_until_ok(&app, &jar).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the dead connection was still in use after {tries} tries"
+    );
+    jar.absorb(&res);
+    assert_eq!(
+        body(res).await,
+        "2 views",
+        "the session outlived its connection"
+    );
+    tries
+}
+
+#[actix_web::test]
+async fn a_connection_that_dies_without_a_word_is_replaced_once_a_fresh_one_answers() {
+    let server = RedisServer::start();
+    let proxy = CutProxy::start(server.port()).await;
+    let store = store_at(proxy.url(), Duration::from_millis(300)).await;
+    // The store's own connection, made by `connect`, serves this runtime.
+    let tries = count_across_a_frozen_connection(store, &proxy).await;
+    eprintln!("a fresh connection served try {tries}");
+}
+
+#[actix_web::test]
+async fn a_worker_connection_that_dies_without_a_word_is_replaced_too() {
+    let server = RedisServer::start();
+    let proxy = Arc::new(CutProxy::start(server.port()).await);
+    let store = store_at(proxy.url(), Duration::from_millis(300)).await;
+    // Another runtime, as on an `HttpServer` worker: the store connects again there, and
+    // that connection is the one frozen. This runtime keeps running the proxy meanwhile.
+    let on_worker = proxy.clone();
+    let tries = tokio::task::spawn_blocking(move || {
+        actix_rt::System::new().block_on(count_across_a_frozen_connection(store, &on_worker))
+    })
+    .await
+    .expect("the worker thread");
+    eprintln!("a fresh worker connection served try {tries}");
 }

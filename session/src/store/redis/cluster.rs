@@ -14,8 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::{ConnectionInfo, IntoConnectionInfo};
+use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
+use redis::{Cmd, ConnectionInfo, FromRedisValue, IntoConnectionInfo};
 
+use super::checked_connection::CheckedConnection;
 use super::operations::Operations;
 use super::retry::Attempt;
 use super::settings::{connection_setters, ConnectionSettings};
@@ -34,9 +36,15 @@ use crate::store::{
 /// with `EVALSHA` to the node owning the session's slot. A node that lost its script cache
 /// (a replica promoted after a failover, a restart) answers `NOSCRIPT`; the script is then
 /// loaded on every master and the call retried, once.
+///
+/// A call that got no answer has the connections checked in the background: a connection
+/// to a node that died without a word (a firewall that forgot it) is replaced, with the
+/// others, once a fresh set answers every master.
 #[derive(Clone)]
 pub struct RedisClusterStore {
-    conn: ClusterConnection,
+    conn: Arc<CheckedConnection<ClusterConnection>>,
+    /// Makes a fresh set of connections when the check finds the current one dead.
+    client: Arc<ClusterClient>,
     operations: Arc<Operations>,
     /// How to reach one node by itself (the first node URL's scheme, TLS settings and
     /// credentials), for connections the cluster client does not make: the expiry
@@ -85,7 +93,26 @@ impl RedisClusterStore {
     /// (or ended). It walks every master's keyspace with `SCAN`, about a thousand keys a
     /// round trip, so no call blocks Redis; for an operator's check, not for a request.
     pub async fn count_sessions(&self, prefix: &str) -> Result<u64, StoreError> {
-        super::scan::count_cluster_sessions(&mut self.conn.clone(), prefix).await
+        super::scan::count_cluster_sessions(&mut self.conn.get(), prefix).await
+    }
+
+    /// Passes a call's `result` on, checking the connections first when the call got no
+    /// answer (see [`CheckedConnection`]).
+    fn settle<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let client = self.client.clone();
+        self.conn.settle(
+            result,
+            |mut conn: ClusterConnection| async move {
+                let every_master = RoutingInfo::MultiNode((
+                    MultipleNodeRoutingInfo::AllMasters,
+                    Some(ResponsePolicy::AllSucceeded),
+                ));
+                conn.route_command(redis::cmd("PING"), every_master)
+                    .await
+                    .is_ok()
+            },
+            || async move { client.get_async_connection().await.ok() },
+        )
     }
 }
 
@@ -102,9 +129,11 @@ impl SessionStore for RedisClusterStore {
         key: &SessionKey,
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
-        self.operations
-            .load(&mut self.conn.clone(), key, options, Attempt::First)
-            .await
+        let loaded = self
+            .operations
+            .load(&mut self.conn.get(), key, options, Attempt::First)
+            .await;
+        self.settle(loaded)
     }
 
     async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
@@ -119,15 +148,19 @@ impl SessionStore for RedisClusterStore {
         } else {
             Attempt::First
         };
-        self.operations
-            .commit(&mut self.conn.clone(), key, changes, attempt)
-            .await
+        let committed = self
+            .operations
+            .commit(&mut self.conn.get(), key, changes, attempt)
+            .await;
+        self.settle(committed)
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
-        self.operations
-            .delete(&mut self.conn.clone(), key, leave)
-            .await
+        let deleted = self
+            .operations
+            .delete(&mut self.conn.get(), key, leave)
+            .await;
+        self.settle(deleted)
     }
 
     async fn retire(
@@ -135,9 +168,11 @@ impl SessionStore for RedisClusterStore {
         key: &SessionKey,
         hold: &[IndexKey],
     ) -> Result<Option<Record>, StoreError> {
-        self.operations
-            .retire(&mut self.conn.clone(), key, hold)
-            .await
+        let retired = self
+            .operations
+            .retire(&mut self.conn.get(), key, hold)
+            .await;
+        self.settle(retired)
     }
 
     /// Sent once by this store. The cluster client itself repeats a command whose
@@ -149,13 +184,19 @@ impl SessionStore for RedisClusterStore {
         key: &SessionKey,
         change: &Increment,
     ) -> Result<Option<i64>, StoreError> {
-        self.operations
-            .increment(&mut self.conn.clone(), key, change)
-            .await
+        let incremented = self
+            .operations
+            .increment(&mut self.conn.get(), key, change)
+            .await;
+        self.settle(incremented)
     }
 
     async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
-        self.operations.index_list(&self.conn, index, limit).await
+        let listed = self
+            .operations
+            .index_list(&self.conn.get(), index, limit)
+            .await;
+        self.settle(listed)
     }
 
     async fn index_end(
@@ -163,14 +204,20 @@ impl SessionStore for RedisClusterStore {
         index: &IndexKey,
         keep: Option<&SessionId>,
     ) -> Result<Vec<SessionId>, StoreError> {
-        self.operations.index_end(&self.conn, index, keep).await
+        let ended = self
+            .operations
+            .index_end(&self.conn.get(), index, keep)
+            .await;
+        self.settle(ended)
     }
 }
 
 impl RedisClusterStore {
-    /// A handle on the cluster connection (shared with the store's other clones).
-    pub(super) fn connection(&self) -> ClusterConnection {
-        self.conn.clone()
+    /// Runs `cmd` on the cluster (the expiry listener's claims and slot map), checked
+    /// after a timeout as every call of the store is.
+    pub(super) async fn on_cluster<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let result = cmd.query_async(&mut self.conn.get()).await;
+        self.settle(result.map_err(StoreError::from))
     }
 
     /// How to reach one node by itself: the first node URL's settings, credentials
@@ -261,7 +308,8 @@ impl RedisClusterStoreBuilder {
         // Every master caches the scripts, so the first request sends only `EVALSHA`.
         operations.preload(&mut conn).await?;
         Ok(RedisClusterStore {
-            conn,
+            conn: CheckedConnection::new(conn),
+            client: Arc::new(client),
             operations: Arc::new(operations),
             node: Arc::new(node),
         })

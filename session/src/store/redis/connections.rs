@@ -8,6 +8,8 @@
 //!
 //! A connection belongs to the runtime its I/O task was spawned on and dies with it, so a
 //! thread that ends one runtime and starts another (as tests do) connects again.
+//!
+//! Each connection is a [`CheckedConnection`]: replaced if it dies without a word.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +19,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Client;
 use tokio::runtime::{self, Handle};
 
+use super::checked_connection::CheckedConnection;
 use crate::error::StoreError;
 
 thread_local! {
@@ -33,13 +36,13 @@ struct Local {
     runtime: runtime::Id,
     /// Gone once the last clone of the store is dropped: the entry is then pruned.
     owner: Weak<Connector>,
-    conn: ConnectionManager,
+    conn: Arc<CheckedConnection<ConnectionManager>>,
 }
 
 /// The connections of one store (and its clones).
 #[derive(Clone)]
 pub(super) struct Connections {
-    home: ConnectionManager,
+    home: Arc<CheckedConnection<ConnectionManager>>,
     connector: Arc<Connector>,
 }
 
@@ -61,7 +64,7 @@ impl Connections {
         config: ConnectionManagerConfig,
     ) -> Self {
         Self {
-            home,
+            home: CheckedConnection::new(home),
             connector: Arc::new(Connector {
                 store: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 home_runtime: current_runtime(),
@@ -78,7 +81,7 @@ impl Connections {
 
     /// The connection made by `connect`.
     pub(super) fn home(&self) -> ConnectionManager {
-        self.home.clone()
+        self.home.get()
     }
 
     /// The connection of the runtime the caller runs on, made on its first use (with the
@@ -88,10 +91,10 @@ impl Connections {
         let connector = &self.connector;
         let runtime = match current_runtime() {
             Some(runtime) if Some(runtime) != connector.home_runtime => runtime,
-            _ => return Ok(self.home.clone()),
+            _ => return Ok(self.home.get()),
         };
-        if let Some(conn) = self.find(runtime) {
-            return Ok(conn);
+        if let Some(checked) = self.find(runtime) {
+            return Ok(checked.get());
         }
         // Boxed: connecting happens once per thread, and its future held inline would
         // grow every store call's future with it (see bench/PROFILE.md, eighth pass).
@@ -101,22 +104,50 @@ impl Connections {
         ))
         .await?;
         // Another request of this thread may have connected meanwhile: keep the first.
-        Ok(self.find(runtime).unwrap_or_else(|| {
-            CONNECTIONS.with_borrow_mut(|locals| {
-                // A thread runs one runtime at a time: connections of another are dead.
-                locals.retain(|local| local.runtime == runtime && local.owner.strong_count() > 0);
-                locals.push(Local {
-                    store: connector.store,
-                    runtime,
-                    owner: Arc::downgrade(connector),
-                    conn: conn.clone(),
-                });
+        if let Some(checked) = self.find(runtime) {
+            return Ok(checked.get());
+        }
+        CONNECTIONS.with_borrow_mut(|locals| {
+            // A thread runs one runtime at a time: connections of another are dead.
+            locals.retain(|local| local.runtime == runtime && local.owner.strong_count() > 0);
+            locals.push(Local {
+                store: connector.store,
+                runtime,
+                owner: Arc::downgrade(connector),
+                conn: CheckedConnection::new(conn.clone()),
             });
-            conn
-        }))
+        });
+        Ok(conn)
     }
 
-    fn find(&self, runtime: runtime::Id) -> Option<ConnectionManager> {
+    /// Passes a call's `result` on, checking the caller's connection first when the call
+    /// got no answer (see [`CheckedConnection`]).
+    pub(super) fn settle<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let checked = match current_runtime() {
+            Some(runtime) if Some(runtime) != self.connector.home_runtime => self.find(runtime),
+            _ => Some(self.home.clone()),
+        };
+        let Some(checked) = checked else {
+            return result;
+        };
+        let (client, config) = (self.connector.client.clone(), self.connector.config.clone());
+        checked.settle(
+            result,
+            |mut conn: ConnectionManager| async move {
+                redis::cmd("PING")
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .is_ok()
+            },
+            || async move {
+                ConnectionManager::new_with_config(client, config)
+                    .await
+                    .ok()
+            },
+        )
+    }
+
+    fn find(&self, runtime: runtime::Id) -> Option<Arc<CheckedConnection<ConnectionManager>>> {
         CONNECTIONS.with_borrow(|locals| {
             locals
                 .iter()

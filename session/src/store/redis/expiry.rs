@@ -126,10 +126,7 @@ impl RedisStore {
         events: SessionEvents,
         notifications: ExpiryNotifications,
     ) -> Result<ExpiryListener, StoreError> {
-        let source = ExpirySource::OneNode {
-            store: self.clone(),
-            claims: self.connection().await?,
-        };
+        let source = ExpirySource::OneNode(self.clone());
         listen(source, events, notifications).await
     }
 }

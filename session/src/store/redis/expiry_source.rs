@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{Client, Cmd};
 
 use super::single_node::RedisStore;
@@ -22,10 +21,7 @@ use super::sentinel::RedisSentinelStore;
 /// The servers an expiry listener subscribes on, and the connection its claims go through.
 pub(super) enum ExpirySource {
     /// One server: subscribed on, and claimed on.
-    OneNode {
-        store: RedisStore,
-        claims: ConnectionManager,
-    },
+    OneNode(RedisStore),
     /// Every master of a cluster; claims go to the master owning the claim key's slot.
     #[cfg(feature = "cluster")]
     Cluster(RedisClusterStore),
@@ -38,7 +34,7 @@ impl ExpirySource {
     /// The servers to subscribe on now, each as a client of its own.
     pub(super) async fn masters(&self) -> Result<Vec<Client>, StoreError> {
         match self {
-            ExpirySource::OneNode { store, .. } => Ok(vec![store.client().clone()]),
+            ExpirySource::OneNode(store) => Ok(vec![store.client().clone()]),
             #[cfg(feature = "cluster")]
             ExpirySource::Cluster(store) => store.master_clients().await,
             #[cfg(feature = "sentinel")]
@@ -61,9 +57,9 @@ impl ExpirySource {
 
     async fn query(&mut self, cmd: &Cmd) -> Result<Option<String>, StoreError> {
         match self {
-            ExpirySource::OneNode { claims, .. } => Ok(cmd.query_async(claims).await?),
+            ExpirySource::OneNode(store) => store.on_server(cmd).await,
             #[cfg(feature = "cluster")]
-            ExpirySource::Cluster(store) => Ok(cmd.query_async(&mut store.connection()).await?),
+            ExpirySource::Cluster(store) => store.on_cluster(cmd).await,
             #[cfg(feature = "sentinel")]
             ExpirySource::Sentinel(store) => store.on_master(cmd).await,
         }
@@ -77,10 +73,7 @@ impl RedisClusterStore {
     async fn master_clients(&self) -> Result<Vec<Client>, StoreError> {
         use redis::{ConnectionAddr, Value};
 
-        let slots: Value = redis::cmd("CLUSTER")
-            .arg("SLOTS")
-            .query_async(&mut self.connection())
-            .await?;
+        let slots: Value = self.on_cluster(redis::cmd("CLUSTER").arg("SLOTS")).await?;
         let template = self.node_info();
         let malformed = || StoreError::Unavailable("an unexpected CLUSTER SLOTS reply".into());
         let mut masters: Vec<(String, u16)> = Vec::new();

@@ -4,8 +4,9 @@
 //! Where to read, top down:
 //! - the stores, each with its builder: `single_node.rs`, `cluster.rs`, `sentinel.rs`; the
 //!   settings all three builders take are in `settings.rs`;
-//! - how a store reaches Redis: `connections.rs` (one connection per thread, single node)
-//!   and `retry.rs` (the second try after a dropped connection);
+//! - how a store reaches Redis: `connections.rs` (one connection per thread, single node),
+//!   `checked_connection.rs` (a connection replaced when it dies without a word) and
+//!   `retry.rs` (the second try after a dropped connection);
 //! - what a store call sends: `operations.rs` puts each call together from the parts below,
 //!   according to the `Topology` (`topology.rs`) and the session's layout;
 //! - the parts: `hash_load.rs` and `hash_commit.rs` (the hash layout), `json.rs` (the JSON
@@ -25,6 +26,7 @@
 //! A load or a commit is one round trip, short of the exceptions each part explains (a
 //! foreign key, a JSON write that lost a race); `tests/budget.rs` counts them.
 
+mod checked_connection;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod connections;

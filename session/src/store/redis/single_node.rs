@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ConnectionAddr, IntoConnectionInfo};
+use redis::{Client, Cmd, ConnectionAddr, FromRedisValue, IntoConnectionInfo};
 
 use super::connections::Connections;
 use super::operations::Operations;
@@ -29,7 +29,9 @@ use crate::store::{
 /// index listing or a create that fails so is made once more, once the connection has
 /// reconnected: the first request after a restart is served. An update or a delete, whose
 /// repeat could undo another writer's change or answer differently, is not made again,
-/// nor is a call that timed out.
+/// nor is a call that timed out. A call that timed out has its connection checked in the
+/// background instead, and a connection that died without a word (a firewall that forgot
+/// it) is replaced once a fresh one answers.
 ///
 /// Layout: the session key names a hash with one field per session field, holding the
 /// encoded value as given, plus the reserved field `__created`. Fields this library does
@@ -69,9 +71,12 @@ impl RedisStore {
         self.conns.client()
     }
 
-    /// The connection of the runtime the caller runs on.
-    pub(super) async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        self.conns.get().await
+    /// Runs `cmd` on the connection of the runtime the caller runs on (the expiry
+    /// listener's claims), checked after a timeout as every call of the store is.
+    pub(super) async fn on_server<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let mut conn = self.conns.get().await?;
+        let result = cmd.query_async(&mut conn).await.map_err(StoreError::from);
+        self.conns.settle(result)
     }
 }
 
@@ -89,28 +94,38 @@ impl SessionStore for RedisStore {
         options: LoadOptions,
     ) -> Result<Option<Record>, StoreError> {
         let operations = &self.operations;
-        retry_once_if_dropped(
-            Repeat::Safe,
-            || self.conns.get(),
-            |mut conn, attempt| async move { operations.load(&mut conn, key, options, attempt).await },
-        )
-        .await
+        let loaded =
+            retry_once_if_dropped(
+                Repeat::Safe,
+                || self.conns.get(),
+                |mut conn, attempt| async move {
+                    operations.load(&mut conn, key, options, attempt).await
+                },
+            )
+            .await;
+        self.conns.settle(loaded)
     }
 
     async fn commit(&self, key: &SessionKey, changes: &ChangeSet) -> Result<Committed, StoreError> {
         let operations = &self.operations;
-        retry_once_if_dropped(
-            Repeat::of_commit(changes),
-            || self.conns.get(),
-            |mut conn, attempt| async move { operations.commit(&mut conn, key, changes, attempt).await },
-        )
-        .await
+        let committed =
+            retry_once_if_dropped(
+                Repeat::of_commit(changes),
+                || self.conns.get(),
+                |mut conn, attempt| async move {
+                    operations.commit(&mut conn, key, changes, attempt).await
+                },
+            )
+            .await;
+        self.conns.settle(committed)
     }
 
     async fn delete(&self, key: &SessionKey, leave: &[IndexKey]) -> Result<bool, StoreError> {
-        self.operations
+        let deleted = self
+            .operations
             .delete(&mut self.conns.get().await?, key, leave)
-            .await
+            .await;
+        self.conns.settle(deleted)
     }
 
     async fn retire(
@@ -118,9 +133,11 @@ impl SessionStore for RedisStore {
         key: &SessionKey,
         hold: &[IndexKey],
     ) -> Result<Option<Record>, StoreError> {
-        self.operations
+        let retired = self
+            .operations
             .retire(&mut self.conns.get().await?, key, hold)
-            .await
+            .await;
+        self.conns.settle(retired)
     }
 
     /// Sent once: a repeat of an increment that landed would count twice.
@@ -129,19 +146,22 @@ impl SessionStore for RedisStore {
         key: &SessionKey,
         change: &Increment,
     ) -> Result<Option<i64>, StoreError> {
-        self.operations
+        let incremented = self
+            .operations
             .increment(&mut self.conns.get().await?, key, change)
-            .await
+            .await;
+        self.conns.settle(incremented)
     }
 
     async fn index_list(&self, index: &IndexKey, limit: usize) -> Result<Vec<Listed>, StoreError> {
         let operations = &self.operations;
-        retry_once_if_dropped(
+        let listed = retry_once_if_dropped(
             Repeat::Safe,
             || self.conns.get(),
             |conn, _| async move { operations.index_list(&conn, index, limit).await },
         )
-        .await
+        .await;
+        self.conns.settle(listed)
     }
 
     async fn index_end(
@@ -149,9 +169,11 @@ impl SessionStore for RedisStore {
         index: &IndexKey,
         keep: Option<&SessionId>,
     ) -> Result<Vec<SessionId>, StoreError> {
-        self.operations
+        let ended = self
+            .operations
             .index_end(&self.conns.get().await?, index, keep)
-            .await
+            .await;
+        self.conns.settle(ended)
     }
 }
 
