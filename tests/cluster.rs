@@ -399,7 +399,9 @@ async fn a_renewal_whose_answer_is_lost_keeps_the_user_logged_in() {
 
 /// A connection to a master that dies without a word (no close, no reset) is replaced
 /// once a fresh one answers: without that, every call for that master's keys timed out
-/// until the kernel gave up on the connection.
+/// until the kernel gave up on the connection. The calls that find it dead come from a
+/// worker's runtime, which then ends, as workers do at shutdown: the connections replaced
+/// are shared by every worker, and keep serving the others.
 #[actix_web::test]
 async fn a_node_connection_that_dies_without_a_word_is_replaced() {
     use actix_typed_session::store::{CommitOutcome, SessionStore};
@@ -422,16 +424,32 @@ async fn a_node_connection_that_dies_without_a_word_is_replaced() {
     );
 
     proxy.freeze_latest_connection();
-    let mut tries = 0;
-    let loaded = loop {
-        tries += 1;
-        match store.load(&key, cx.load_options()).await {
-            Ok(loaded) => break loaded,
-            Err(err) if tries < 40 => eprintln!("try {tries}: {err}"),
-            Err(err) => panic!("the dead connection was still in use after {tries} tries: {err}"),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(loaded.is_some(), "the session outlived its connection");
+    let on_worker = (store.clone(), key.clone(), cx.load_options());
+    // This runtime keeps running the proxy meanwhile.
+    let tries = tokio::task::spawn_blocking(move || {
+        let (store, key, options) = on_worker;
+        actix_rt::System::new().block_on(async move {
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                match store.load(&key, options).await {
+                    Ok(loaded) => {
+                        assert!(loaded.is_some(), "the session outlived its connection");
+                        return tries;
+                    }
+                    Err(err) if tries < 40 => eprintln!("try {tries}: {err}"),
+                    Err(err) => panic!("the dead connection was in use after {tries} tries: {err}"),
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    })
+    .await
+    .expect("the worker thread");
+    assert!(tries > 1, "the frozen connection was not the one in use");
     eprintln!("a fresh connection served try {tries}");
+
+    // The worker's runtime is gone; the connections it had replaced serve on.
+    let loaded = store.load(&key, cx.load_options()).await;
+    assert!(loaded.expect("a load after the worker ended").is_some());
 }

@@ -22,6 +22,25 @@ use tokio::runtime::Handle;
 
 use crate::error::StoreError;
 
+/// Whether a call's result calls for a check: it got no answer, or failed at the I/O
+/// level without the connection closing ([`StoreError::Unavailable`]). A closed
+/// connection reconnects by itself.
+pub(super) fn got_no_answer<T>(result: &Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Unavailable(_)))
+}
+
+/// Whether a check's `PING` was answered: any reply counts, an error reply too (`BUSY`
+/// while a long script runs): only silence or a failed connection does not.
+pub(super) fn answered(result: redis::RedisResult<()>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(err) => !matches!(
+            StoreError::from(err),
+            StoreError::Unavailable(_) | StoreError::ConnectionLost(_)
+        ),
+    }
+}
+
 /// A connection handle `C` (cheap to clone, shared by every call) that a check can
 /// replace while calls use it.
 pub(super) struct CheckedConnection<C> {
@@ -42,31 +61,13 @@ impl<C: Clone + Send + 'static> CheckedConnection<C> {
         self.lock().clone()
     }
 
-    /// Passes a call's `result` on. A call that got no answer, or failed at the I/O level
-    /// without the connection closing ([`StoreError::Unavailable`]), first starts a check
-    /// (see the module's comment): `answers` asks a connection whether it still answers
-    /// (within its response timeout), `connect` makes a fresh one (within its connect
-    /// timeout).
-    pub(super) fn settle<T, Answers, Answered, Connect, Connected>(
+    /// Starts a check on `runtime` (see the module's comment), unless one is running:
+    /// `answers` asks a connection whether it still answers (within its response
+    /// timeout), `connect` makes a fresh one (within its connect timeout). `runtime` is
+    /// the one the connection's I/O runs on, so the fresh one's does too.
+    pub(super) fn check<Answers, Answered, Connect, Connected>(
         self: &Arc<Self>,
-        result: Result<T, StoreError>,
-        answers: Answers,
-        connect: Connect,
-    ) -> Result<T, StoreError>
-    where
-        Answers: Fn(C) -> Answered + Send + 'static,
-        Answered: Future<Output = bool> + Send,
-        Connect: FnOnce() -> Connected + Send + 'static,
-        Connected: Future<Output = Option<C>> + Send,
-    {
-        if matches!(result, Err(StoreError::Unavailable(_))) {
-            self.clone().check(answers, connect);
-        }
-        result
-    }
-
-    fn check<Answers, Answered, Connect, Connected>(
-        self: Arc<Self>,
+        runtime: &Handle,
         answers: Answers,
         connect: Connect,
     ) where
@@ -75,29 +76,39 @@ impl<C: Clone + Send + 'static> CheckedConnection<C> {
         Connect: FnOnce() -> Connected + Send + 'static,
         Connected: Future<Output = Option<C>> + Send,
     {
-        let Ok(runtime) = Handle::try_current() else {
-            return;
-        };
         if self.checking.swap(true, Ordering::AcqRel) {
             return;
         }
+        let checked = self.clone();
         runtime.spawn(async move {
-            if !answers(self.get()).await {
-                if let Some(fresh) = connect().await {
-                    if answers(fresh.clone()).await {
-                        tracing::warn!(
-                            "a connection to Redis gave no answer where a fresh one did: replaced"
-                        );
-                        *self.lock() = fresh;
-                    }
-                }
+            // Cleared however the check ends, its task dropped with its runtime included.
+            let _done = Done(&checked.checking);
+            if answers(checked.get()).await {
+                return;
             }
-            self.checking.store(false, Ordering::Release);
+            let Some(fresh) = connect().await else {
+                return;
+            };
+            if answers(fresh.clone()).await {
+                tracing::warn!(
+                    "a connection to Redis gave no answer where a fresh one did: replaced"
+                );
+                *checked.lock() = fresh;
+            }
         });
     }
 
     fn lock(&self) -> MutexGuard<'_, C> {
         // The guarded value is a plain handle: a panic elsewhere cannot leave it half set.
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Clears the `checking` flag when dropped.
+struct Done<'a>(&'a AtomicBool);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }

@@ -16,8 +16,9 @@ use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
 use redis::{Cmd, ConnectionInfo, FromRedisValue, IntoConnectionInfo};
+use tokio::runtime::Handle;
 
-use super::checked_connection::CheckedConnection;
+use super::checked_connection::{answered, got_no_answer, CheckedConnection};
 use super::operations::Operations;
 use super::retry::Attempt;
 use super::settings::{connection_setters, ConnectionSettings};
@@ -45,6 +46,8 @@ pub struct RedisClusterStore {
     conn: Arc<CheckedConnection<ClusterConnection>>,
     /// Makes a fresh set of connections when the check finds the current one dead.
     client: Arc<ClusterClient>,
+    /// The runtime the store was connected on, where the connections' I/O runs.
+    home: Handle,
     operations: Arc<Operations>,
     /// How to reach one node by itself (the first node URL's scheme, TLS settings and
     /// credentials), for connections the cluster client does not make: the expiry
@@ -93,32 +96,35 @@ impl RedisClusterStore {
     /// (or ended). It walks every master's keyspace with `SCAN`, about a thousand keys a
     /// round trip, so no call blocks Redis; for an operator's check, not for a request.
     pub async fn count_sessions(&self, prefix: &str) -> Result<u64, StoreError> {
-        super::scan::count_cluster_sessions(&mut self.conn.get(), prefix).await
+        let counted = super::scan::count_cluster_sessions(&mut self.conn.get(), prefix).await;
+        self.settle(counted)
     }
 
     /// Passes a call's `result` on, checking the connections first when the call got no
-    /// answer (see [`CheckedConnection`]).
+    /// answer (see [`CheckedConnection`]). The check runs where the store was connected,
+    /// as the connections' I/O does, not on the worker whose call timed out: the
+    /// connections are shared by every worker, and must outlive any one of them.
     fn settle<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if !got_no_answer(&result) {
+            return result;
+        }
         let client = self.client.clone();
-        self.conn.settle(
-            result,
+        self.conn.check(
+            &self.home,
             |mut conn: ClusterConnection| async move {
                 let every_master = RoutingInfo::MultiNode((
                     MultipleNodeRoutingInfo::AllMasters,
                     Some(ResponsePolicy::AllSucceeded),
                 ));
-                conn.route_command(redis::cmd("PING"), every_master)
-                    .await
-                    .is_ok()
+                answered(
+                    conn.route_command(redis::cmd("PING"), every_master)
+                        .await
+                        .map(drop),
+                )
             },
             || async move { client.get_async_connection().await.ok() },
-        )
-    }
-}
-
-impl fmt::Debug for RedisClusterStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisClusterStore").finish_non_exhaustive()
+        );
+        result
     }
 }
 
@@ -310,6 +316,7 @@ impl RedisClusterStoreBuilder {
         Ok(RedisClusterStore {
             conn: CheckedConnection::new(conn),
             client: Arc::new(client),
+            home: Handle::current(),
             operations: Arc::new(operations),
             node: Arc::new(node),
         })

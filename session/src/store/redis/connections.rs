@@ -19,7 +19,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Client;
 use tokio::runtime::{self, Handle};
 
-use super::checked_connection::CheckedConnection;
+use super::checked_connection::{answered, got_no_answer, CheckedConnection};
 use crate::error::StoreError;
 
 thread_local! {
@@ -123,28 +123,32 @@ impl Connections {
     /// Passes a call's `result` on, checking the caller's connection first when the call
     /// got no answer (see [`CheckedConnection`]).
     pub(super) fn settle<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        let checked = match current_runtime() {
-            Some(runtime) if Some(runtime) != self.connector.home_runtime => self.find(runtime),
-            _ => Some(self.home.clone()),
-        };
-        let Some(checked) = checked else {
+        if !got_no_answer(&result) {
+            return result;
+        }
+        let Ok(runtime) = Handle::try_current() else {
             return result;
         };
-        let (client, config) = (self.connector.client.clone(), self.connector.config.clone());
-        checked.settle(
-            result,
-            |mut conn: ConnectionManager| async move {
-                redis::cmd("PING")
-                    .query_async::<()>(&mut conn)
-                    .await
-                    .is_ok()
-            },
-            || async move {
-                ConnectionManager::new_with_config(client, config)
-                    .await
-                    .ok()
-            },
-        )
+        let checked = if Some(runtime.id()) == self.connector.home_runtime {
+            Some(self.home.clone())
+        } else {
+            self.find(runtime.id())
+        };
+        if let Some(checked) = checked {
+            let (client, config) = (self.connector.client.clone(), self.connector.config.clone());
+            checked.check(
+                &runtime,
+                |mut conn: ConnectionManager| async move {
+                    answered(redis::cmd("PING").query_async(&mut conn).await)
+                },
+                || async move {
+                    ConnectionManager::new_with_config(client, config)
+                        .await
+                        .ok()
+                },
+            );
+        }
+        result
     }
 
     fn find(&self, runtime: runtime::Id) -> Option<Arc<CheckedConnection<ConnectionManager>>> {

@@ -63,7 +63,8 @@ impl RedisStore {
     /// keyspace with `SCAN`, about a thousand keys a round trip, so no call blocks Redis;
     /// for an operator's check, not for a request.
     pub async fn count_sessions(&self, prefix: &str) -> Result<u64, StoreError> {
-        super::scan::count_sessions(&mut self.conns.get().await?, prefix).await
+        let counted = super::scan::count_sessions(&mut self.conns.get().await?, prefix).await;
+        self.conns.settle(counted)
     }
 
     /// The client the store's connections are made with.
