@@ -46,7 +46,7 @@ async fn whoami(session: Session<Visit>) -> HttpResponse {
 
 /// Clears the cookie: the session ends in this browser (a copy stays valid until its
 /// `_expire`).
-async fn logout(session: Session<Visit>) -> &'static str {
+async fn logout(mut session: Session<Visit>) -> &'static str {
     session.purge();
     "bye"
 }

@@ -101,7 +101,7 @@ async fn whoami(session: Session<Visit>) -> HttpResponse {
     }
 }
 
-async fn logout(session: Session<Visit>) -> &'static str {
+async fn logout(mut session: Session<Visit>) -> &'static str {
     session.purge();
     "bye"
 }
@@ -120,7 +120,7 @@ async fn list_sessions(session: Session<Visit>) -> Result<HttpResponse, SessionE
 }
 
 /// Ends every session of the logged-in user, this one included.
-async fn logout_everywhere(session: Session<Visit>) -> Result<HttpResponse, SessionError> {
+async fn logout_everywhere(mut session: Session<Visit>) -> Result<HttpResponse, SessionError> {
     if session.user().is_none() {
         return Ok(HttpResponse::Unauthorized().finish());
     }

@@ -70,7 +70,7 @@ async fn login(mut session: Session<Account>) -> &'static str {
 }
 
 /// `POST /logout`: purges.
-async fn logout(session: Session<Account>) -> &'static str {
+async fn logout(mut session: Session<Account>) -> &'static str {
     session.purge();
     "bye"
 }

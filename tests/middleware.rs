@@ -731,6 +731,71 @@ async fn a_writer_and_a_session_of_one_struct_share_it_in_either_order() {
     }
 }
 
+/// Another struct over the same session as `Theme`.
+#[derive(SessionData)]
+#[session(prefix = "cart.")]
+struct Cart {
+    items: u32,
+}
+
+/// A purge through one struct's `Session` while the handler holds a borrow of another
+/// struct's field: the borrow reads the value it had, later reads the default, and
+/// nothing panics (the purge used to take every struct's value mutably at once).
+#[actix_web::test]
+async fn a_purge_while_another_struct_is_borrowed_forgets_its_values_once_the_borrow_ends() {
+    async fn seed(mut theme: Session<Theme>, mut cart: Session<Cart>) -> &'static str {
+        theme.set_theme(Some("dark".to_owned()));
+        cart.set_items(2);
+        "seeded"
+    }
+    async fn logout(theme: Session<Theme>, mut cart: Session<Cart>) -> String {
+        let held = theme.theme();
+        cart.purge();
+        let during = held.clone();
+        drop(held);
+        format!(
+            "{during:?} then {:?}, {} items",
+            *theme.theme(),
+            cart.items()
+        )
+    }
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .route("/seed", web::get().to(seed))
+            .route("/logout", web::get().to(logout)),
+    )
+    .await;
+    let mut jar = Jar::default();
+    let seeded = test::call_service(&app, jar.request("GET", "/seed").to_request()).await;
+    jar.absorb(&seeded);
+    let res = test::call_service(&app, jar.request("GET", "/logout").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await, r#"Some("dark") then None, 0 items"#);
+}
+
+/// Two handles on one struct share its value, so a borrow through one held across a
+/// write through the other cannot be refused at compile time: the panic says what
+/// happened and what to do, instead of RefCell's "already borrowed".
+#[actix_web::test]
+#[should_panic(expected = "is borrowed through one handle while another changes it")]
+async fn a_borrow_held_across_a_write_through_a_second_handle_names_the_mistake() {
+    async fn both(session: Session<Theme>, mut writer: SessionWriter<Theme>) -> String {
+        let held = session.theme();
+        writer.set_theme(Some("dark".to_owned()));
+        format!("{:?}", *held)
+    }
+    let store = CountingStore::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&store).build())
+            .route("/", web::get().to(both)),
+    )
+    .await;
+    test::call_service(&app, TestRequest::get().uri("/").to_request()).await;
+}
+
 /// A field named `cookie`: what a cookie-consent flag is naturally called.
 #[derive(SessionData)]
 struct Consent {

@@ -74,7 +74,7 @@ async fn show(session: Session<Account>) -> String {
     )
 }
 
-async fn logout(session: Session<Account>) -> &'static str {
+async fn logout(mut session: Session<Account>) -> &'static str {
     session.purge();
     "bye"
 }

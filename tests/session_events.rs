@@ -64,7 +64,7 @@ async fn logout_and_visit(mut session: Session<Account>) -> &'static str {
     "bye, hello"
 }
 
-async fn logout(session: Session<Account>) -> HttpResponse {
+async fn logout(mut session: Session<Account>) -> HttpResponse {
     session.purge();
     HttpResponse::Ok().body("bye")
 }

@@ -39,13 +39,27 @@ struct Prefs {
     font: Option<String>,
 }
 
+/// Another struct that shares the index field's storage name, without `index`.
+#[derive(SessionData)]
+struct Profile {
+    user: Option<String>,
+}
+
+async fn become_through_profile(
+    mut session: Session<Profile>,
+    user: web::Path<String>,
+) -> &'static str {
+    session.set_user(Some(user.into_inner()));
+    "switched"
+}
+
 async fn renew_prefs(mut session: Session<Prefs>) -> &'static str {
     session.set_font(Some("serif".to_owned()));
     session.renew();
     "renewed"
 }
 
-async fn purge_prefs(session: Session<Prefs>) -> &'static str {
+async fn purge_prefs(mut session: Session<Prefs>) -> &'static str {
     session.purge();
     "purged"
 }
@@ -80,11 +94,11 @@ async fn end_others(session: Session<Account>) -> Result<String, SessionError> {
     Ok(format!("ended {}", session.end_other_sessions().await?))
 }
 
-async fn end_all(session: Session<Account>) -> Result<String, SessionError> {
+async fn end_all(mut session: Session<Account>) -> Result<String, SessionError> {
     Ok(format!("ended {}", session.end_all_sessions().await?))
 }
 
-async fn logout(session: Session<Account>) -> HttpResponse {
+async fn logout(mut session: Session<Account>) -> HttpResponse {
     session.purge();
     HttpResponse::Ok().body("bye")
 }
@@ -93,6 +107,10 @@ fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/login/{user}", web::post().to(login))
         .route("/become/{user}", web::post().to(become_user))
+        .route(
+            "/profile/become/{user}",
+            web::post().to(become_through_profile),
+        )
         .route("/whoami", web::get().to(whoami))
         .route("/sessions", web::get().to(list))
         .route("/end-others", web::post().to(end_others))
@@ -378,6 +396,29 @@ async fn a_renewal_or_purge_through_a_struct_without_the_index_field_moves_the_w
         index_sets(&server).await.is_empty(),
         "the purged id stays indexed"
     );
+}
+
+/// A struct without `index` that shares the index field's storage name changes the
+/// user all the same: the session moves to the new user's index, so the new user's
+/// "sign out everywhere" reaches it and the old user's does not.
+#[actix_web::test]
+async fn a_struct_sharing_the_index_field_name_moves_the_session_between_indexes() {
+    let server = RedisServer::start();
+    let app = app(&server, None).await;
+    let mut jar = Jar::default();
+    send(&app, &mut jar, "POST", "/login/ada").await;
+    let id = jar.get("session").unwrap().value().to_owned();
+
+    let (status, _) = send(&app, &mut jar, "POST", "/profile/become/bob").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, me) = send(&app, &mut jar, "GET", "/whoami").await;
+    assert_eq!(me, "bob");
+    let sets = index_sets(&server).await;
+    assert_eq!(sets.len(), 1, "one index, bob's: {sets:?}");
+    assert_eq!(sets[0].1, vec![id], "the session is in bob's index only");
+    let (_, listed) = send(&app, &mut jar, "GET", "/sessions").await;
+    assert!(listed.ends_with(" (this one)\n"), "bob's listing: {listed}");
+    assert_eq!(listed.lines().count(), 1, "bob's listing: {listed}");
 }
 
 /// One user logs in `LOGINS` times while another keeps using the app: the index stays at

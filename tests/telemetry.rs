@@ -226,7 +226,7 @@ fn a_login_past_the_cap_counts_the_session_it_ended() {
 #[test]
 fn a_logout_that_finds_its_session_gone_counts_no_ending() {
     async fn ended_meanwhile(
-        session: Session<counter_app::Visit>,
+        mut session: Session<counter_app::Visit>,
         store: web::Data<CountingStore>,
         req: HttpRequest,
     ) -> &'static str {

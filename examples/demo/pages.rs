@@ -91,7 +91,7 @@ pub async fn login(mut account: Session<Account>, form: web::Form<Login>) -> Htt
 }
 
 /// `POST /logout`: ends this session (the record and the cookie).
-pub async fn logout(account: Session<Account>) -> HttpResponse {
+pub async fn logout(mut account: Session<Account>) -> HttpResponse {
     account.purge();
     redirect("/")
 }

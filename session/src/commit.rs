@@ -381,7 +381,10 @@ impl Placement {
     /// Read from the session's record of its indexes, the stored record and the
     /// request's changes for every typed view with an `#[session(index)]` field. A
     /// `null` value (a `None`) is in no index. An index field of a struct the request did
-    /// not extract keeps the index it recorded.
+    /// not extract keeps the index it recorded, unless the request changed that stored
+    /// field through another struct that shares its name (without `index`): the session
+    /// then moves to the index of its new value, so no struct can take a session out of
+    /// its user's index by writing the field.
     fn of(state: &SessionState, loaded: &Loaded, changes: &[(String, Vec<u8>)]) -> Self {
         let config = &state.config;
         let stored = loaded.existing().map(|(_, record)| &record.fields);
@@ -399,7 +402,14 @@ impl Placement {
         } else {
             before.clone()
         };
-        for field in state.index_fields() {
+        let mut fields = state.index_fields();
+        for recorded in recorded.keys() {
+            let changed = changes.iter().any(|(name, _)| name == recorded);
+            if changed && !fields.contains(&recorded.as_str()) {
+                fields.push(recorded);
+            }
+        }
+        for field in fields {
             let index = |value: &Vec<u8>| config.index_key(field, value);
             let old = stored.and_then(|fields| fields.get(field));
             if let (false, Some(key)) = (before.contains_key(field), old.and_then(index)) {

@@ -3,7 +3,7 @@
 //! one request (the decoded value and a dirty mark per field); the accessors the derive
 //! generates are thin wrappers over it.
 
-use std::cell::{Cell, Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -242,6 +242,9 @@ impl<T: SessionData> TypedRef<T> {
 pub struct Typed<T> {
     value: RefCell<T>,
     dirty: Box<[Cell<bool>]>,
+    /// A purge found the value borrowed (a getter's borrow through this struct, while
+    /// another struct's `Session` purged): its values are forgotten once the borrow ends.
+    forgotten: Cell<bool>,
 }
 
 impl<T: SessionData> Typed<T> {
@@ -249,6 +252,7 @@ impl<T: SessionData> Typed<T> {
         Self {
             value: RefCell::new(T::decode(&StoredFields::new(fields, session))),
             dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
+            forgotten: Cell::new(false),
         }
     }
 
@@ -257,22 +261,56 @@ impl<T: SessionData> Typed<T> {
         Self {
             value: RefCell::new(value),
             dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
+            forgotten: Cell::new(false),
         }
     }
 
     /// Borrows the whole struct.
     pub(crate) fn read(&self) -> Ref<'_, T> {
-        self.value.borrow()
+        self.value()
     }
 
     /// Borrows one field (the projection picks it) without copying anything.
     pub fn get<V: ?Sized>(&self, project: impl FnOnce(&T) -> &V) -> Ref<'_, V> {
-        Ref::map(self.value.borrow(), project)
+        Ref::map(self.value(), project)
+    }
+
+    /// The value, to read. Within one `Session<T>` the borrow checker keeps reads and
+    /// writes apart (writes take `&mut self`); two handles on one struct in one request
+    /// (two `Session<T>`, or a `Session<T>` and a `SessionWriter<T>`) share this value,
+    /// and only this check stands between them.
+    fn value(&self) -> Ref<'_, T> {
+        self.forget_if_purged();
+        // RefCell would panic here too, with "already borrowed": this one says why.
+        #[allow(clippy::panic)]
+        self.value
+            .try_borrow()
+            .unwrap_or_else(|_| panic!("{}", shared_borrow::<T>()))
+    }
+
+    /// The value, to change (see [`value`](Self::value)).
+    fn value_mut(&self) -> RefMut<'_, T> {
+        self.forget_if_purged();
+        #[allow(clippy::panic)]
+        self.value
+            .try_borrow_mut()
+            .unwrap_or_else(|_| panic!("{}", shared_borrow::<T>()))
+    }
+
+    /// Forgets the values a purge could not reach, once nothing borrows them.
+    fn forget_if_purged(&self) {
+        if !self.forgotten.get() {
+            return;
+        }
+        if let Ok(mut value) = self.value.try_borrow_mut() {
+            *value = T::decode(&StoredFields::new(&HashMap::new(), &"purged"));
+            self.forgotten.set(false);
+        }
     }
 
     /// Runs `change` on the value and marks field `index` dirty.
     pub fn update<R>(&self, index: usize, change: impl FnOnce(&mut T) -> R) -> R {
-        let result = change(&mut self.value.borrow_mut());
+        let result = change(&mut self.value_mut());
         if let Some(mark) = self.dirty.get(index) {
             mark.set(true);
         }
@@ -281,7 +319,7 @@ impl<T: SessionData> Typed<T> {
 
     /// Runs `change` on a field that is never stored (`skip`): nothing is marked.
     pub fn update_unstored<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
-        change(&mut self.value.borrow_mut())
+        change(&mut self.value_mut())
     }
 
     /// Runs `change` on the whole struct and marks the fields whose encoding it changed.
@@ -290,7 +328,7 @@ impl<T: SessionData> Typed<T> {
     /// encoding every stored field twice. A field that fails to encode is marked, so the
     /// commit reports the failure.
     pub(crate) fn modify<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
-        let mut value = self.value.borrow_mut();
+        let mut value = self.value_mut();
         let before: Vec<_> = (0..self.dirty.len())
             .map(|index| value.encode_field(index).and_then(Result::ok))
             .collect();
@@ -321,7 +359,7 @@ impl<T: SessionData> Typed<T> {
         &self,
         mut emit: impl FnMut(&'static str, Vec<u8>),
     ) -> Result<(), SessionError> {
-        let value = self.value.borrow();
+        let value = self.value();
         for (index, name) in T::FIELD_NAMES.iter().enumerate() {
             if !self.is_dirty(index) {
                 continue;
@@ -350,13 +388,17 @@ impl<T: SessionData> Typed<T> {
         let _ = self.for_each_dirty(|name, encoded| {
             merged.insert(name.to_owned(), encoded);
         });
-        *self.value.borrow_mut() = T::decode(&StoredFields::new(&merged, session));
+        *self.value_mut() = T::decode(&StoredFields::new(&merged, session));
     }
 
-    /// Forgets the loaded values and the dirty marks, as after a purge.
+    /// Forgets the loaded values and the dirty marks, as after a purge. A handler may
+    /// still hold a borrow of this struct's fields (a purge through another struct's
+    /// `Session`): then the values are forgotten once it lets go, and that borrow reads
+    /// them as they were.
     pub(crate) fn reset(&self) {
-        *self.value.borrow_mut() = T::decode(&StoredFields::new(&HashMap::new(), &"purged"));
         self.dirty.iter().for_each(|mark| mark.set(false));
+        self.forgotten.set(true);
+        self.forget_if_purged();
     }
 
     /// The storage name of the `#[session(index)]` field, if the struct has one.
@@ -367,6 +409,17 @@ impl<T: SessionData> Typed<T> {
     /// The encoded current value of the `#[session(index)]` field; `None` when the struct
     /// has none, or it does not encode.
     pub(crate) fn index_value(&self) -> Option<Vec<u8>> {
-        self.value.borrow().encode_field(T::INDEX_FIELD?)?.ok()
+        self.value().encode_field(T::INDEX_FIELD?)?.ok()
     }
+}
+
+/// Why a second handle on `T` could not borrow it: a borrow through one handle was held
+/// across a write through the other.
+fn shared_borrow<T>() -> String {
+    let name = std::any::type_name::<T>();
+    format!(
+        "the session struct {name} is borrowed through one handle while another changes it: \
+         a getter's or `read()`'s borrow held across a write through a second `Session<{name}>` \
+         or `SessionWriter<{name}>` of the same request; drop the borrow first (or clone the value)"
+    )
 }

@@ -90,11 +90,12 @@ impl<T: SessionData> Session<T> {
 
     /// Ends the session: its record is deleted and the client is told to forget the
     /// cookie. Fields read afterwards in this request have their defaults; writing one
-    /// starts a new session with a new id.
+    /// starts a new session with a new id. It takes `&mut self`, as a write does, so no
+    /// borrow of a field is held across it.
     ///
     /// Under the cookie store the client is told to drop its cookie, and that is all: a
     /// copy of it stays valid until it expires (see `docs/cookie-store.md`).
-    pub fn purge(&self) {
+    pub fn purge(&mut self) {
         self.state.purge();
     }
 }

@@ -191,7 +191,7 @@ impl<T: IndexedSession> Session<T> {
 
     /// Ends every session whose index field holds this session's value, this one included
     /// (it is purged, as by [`Session::purge`]). Returns how many sessions were ended.
-    pub async fn end_all_sessions(&self) -> Result<usize, SessionError> {
+    pub async fn end_all_sessions(&mut self) -> Result<usize, SessionError> {
         let others = self.end_other_sessions().await?;
         let this = usize::from(self.current_id().is_some());
         self.purge();

@@ -36,7 +36,7 @@
 //!     Ok(format!("signed out {ended} other sessions"))
 //! }
 //!
-//! async fn logout(session: Session<Visit>) -> &'static str {
+//! async fn logout(mut session: Session<Visit>) -> &'static str {
 //!     session.purge(); // deletes the record and clears the cookie
 //!     "bye"
 //! }

@@ -41,7 +41,7 @@ async fn login(mut session: Session<Shop>) -> &'static str {
     "welcome"
 }
 
-async fn logout(session: Session<Shop>) -> bool {
+async fn logout(mut session: Session<Shop>) -> bool {
     session.purge();
     session.is_new()
 }

@@ -48,7 +48,7 @@ pub async fn whoami(session: Session<Visit>) -> HttpResponse {
 }
 
 /// `POST /logout`: purges.
-pub async fn logout(session: Session<Visit>) -> &'static str {
+pub async fn logout(mut session: Session<Visit>) -> &'static str {
     session.purge();
     "bye"
 }
@@ -67,7 +67,7 @@ pub async fn sessions(session: Session<Visit>) -> Result<HttpResponse, SessionEr
 }
 
 /// `POST /logout-everywhere`: ends every session of the user; 401 without a user.
-pub async fn logout_everywhere(session: Session<Visit>) -> Result<HttpResponse, SessionError> {
+pub async fn logout_everywhere(mut session: Session<Visit>) -> Result<HttpResponse, SessionError> {
     if session.user().is_none() {
         return Ok(HttpResponse::Unauthorized().finish());
     }

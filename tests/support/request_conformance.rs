@@ -82,7 +82,7 @@ async fn login(mut session: Session<Visit>) -> &'static str {
     "welcome"
 }
 
-async fn logout(session: Session<Visit>) -> &'static str {
+async fn logout(mut session: Session<Visit>) -> &'static str {
     session.purge();
     "bye"
 }

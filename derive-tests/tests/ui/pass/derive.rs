@@ -22,7 +22,7 @@ struct Account {
 }
 
 #[allow(dead_code)]
-async fn sessions(account: Session<Account>) -> usize {
+async fn sessions(mut account: Session<Account>) -> usize {
     let listed = account.sessions().await.map(|list| list.len()).unwrap_or(0);
     let ended = account.end_other_sessions().await.unwrap_or(0);
     listed + ended + account.end_all_sessions().await.unwrap_or(0)
