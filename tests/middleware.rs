@@ -739,8 +739,9 @@ struct Cart {
 }
 
 /// A purge through one struct's `Session` while the handler holds a borrow of another
-/// struct's field: the borrow reads the value it had, later reads the default, and
-/// nothing panics (the purge used to take every struct's value mutably at once).
+/// struct's field: the borrow reads the value it had, every read after the purge the
+/// default, and nothing panics (the purge used to take every struct's value mutably at
+/// once). A purge inside another struct's write wins over that write.
 #[actix_web::test]
 async fn a_purge_while_another_struct_is_borrowed_forgets_its_values_once_the_borrow_ends() {
     async fn seed(mut theme: Session<Theme>, mut cart: Session<Cart>) -> &'static str {
@@ -751,28 +752,56 @@ async fn a_purge_while_another_struct_is_borrowed_forgets_its_values_once_the_bo
     async fn logout(theme: Session<Theme>, mut cart: Session<Cart>) -> String {
         let held = theme.theme();
         cart.purge();
+        let meanwhile = theme.theme().clone();
         let during = held.clone();
         drop(held);
         format!(
-            "{during:?} then {:?}, {} items",
+            "{during:?} held, {meanwhile:?} meanwhile, then {:?}, {} items",
             *theme.theme(),
             cart.items()
         )
+    }
+    async fn purge_inside_a_write(mut theme: Session<Theme>, mut cart: Session<Cart>) -> String {
+        theme.update_theme(|theme| {
+            cart.purge();
+            *theme = Some("changed while purging".to_owned());
+        });
+        format!("{:?}", *theme.theme())
     }
     let store = CountingStore::default();
     let app = test::init_service(
         App::new()
             .wrap(builder(&store).build())
             .route("/seed", web::get().to(seed))
-            .route("/logout", web::get().to(logout)),
+            .route("/logout", web::get().to(logout))
+            .route("/purge-inside-a-write", web::get().to(purge_inside_a_write)),
     )
     .await;
-    let mut jar = Jar::default();
-    let seeded = test::call_service(&app, jar.request("GET", "/seed").to_request()).await;
-    jar.absorb(&seeded);
+    let seeded = || async {
+        let mut jar = Jar::default();
+        let seeded = test::call_service(&app, jar.request("GET", "/seed").to_request()).await;
+        jar.absorb(&seeded);
+        jar
+    };
+    let jar = seeded().await;
     let res = test::call_service(&app, jar.request("GET", "/logout").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(body(res).await, r#"Some("dark") then None, 0 items"#);
+    assert_eq!(
+        body(res).await,
+        r#"Some("dark") held, None meanwhile, then None, 0 items"#
+    );
+
+    // Nothing is stored and no new session starts: the response only removes the cookie.
+    let jar = seeded().await;
+    let req = jar.request("GET", "/purge-inside-a-write");
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookies = set_cookies(&res);
+    assert!(
+        cookies.iter().all(|cookie| cookie.value().is_empty()),
+        "only a removal: {cookies:?}"
+    );
+    assert_eq!(body(res).await, "None");
 }
 
 /// Two handles on one struct share its value, so a borrow through one held across a

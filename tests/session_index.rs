@@ -53,6 +53,18 @@ async fn become_through_profile(
     "switched"
 }
 
+/// Both structs set the field: the later write is the one stored, and the one indexed.
+async fn become_through_both(
+    mut account: Session<Account>,
+    mut profile: Session<Profile>,
+    users: web::Path<(String, String)>,
+) -> &'static str {
+    let (first, last) = users.into_inner();
+    account.set_user(Some(first));
+    profile.set_user(Some(last));
+    "switched"
+}
+
 async fn renew_prefs(mut session: Session<Prefs>) -> &'static str {
     session.set_font(Some("serif".to_owned()));
     session.renew();
@@ -110,6 +122,10 @@ fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/profile/become/{user}",
             web::post().to(become_through_profile),
+        )
+        .route(
+            "/both/become/{first}/{last}",
+            web::post().to(become_through_both),
         )
         .route("/whoami", web::get().to(whoami))
         .route("/sessions", web::get().to(list))
@@ -419,6 +435,15 @@ async fn a_struct_sharing_the_index_field_name_moves_the_session_between_indexes
     let (_, listed) = send(&app, &mut jar, "GET", "/sessions").await;
     assert!(listed.ends_with(" (this one)\n"), "bob's listing: {listed}");
     assert_eq!(listed.lines().count(), 1, "bob's listing: {listed}");
+
+    // Both structs write it in one request: the later value is stored and indexed.
+    send(&app, &mut jar, "POST", "/both/become/carol/dave").await;
+    let (_, me) = send(&app, &mut jar, "GET", "/whoami").await;
+    assert_eq!(me, "dave");
+    let (_, listed) = send(&app, &mut jar, "GET", "/sessions").await;
+    assert_eq!(listed.lines().count(), 1, "dave's listing: {listed}");
+    let sets = index_sets(&server).await;
+    assert_eq!(sets.len(), 1, "one index, dave's: {sets:?}");
 }
 
 /// One user logs in `LOGINS` times while another keeps using the app: the index stays at

@@ -415,7 +415,9 @@ impl Placement {
             if let (false, Some(key)) = (before.contains_key(field), old.and_then(index)) {
                 before.insert(field.to_owned(), key);
             }
-            let changed = changes.iter().find(|(name, _)| name == field);
+            // A later value of the same field wins, as in the write (two structs that
+            // share the name may both have set it).
+            let changed = changes.iter().rev().find(|(name, _)| name == field);
             let new = match changed {
                 Some((_, value)) => Some(value),
                 None if state.is_purged() => None,
@@ -460,6 +462,7 @@ impl Placement {
         let value = |field: &String| {
             changes
                 .iter()
+                .rev()
                 .find(|(name, _)| name == field)
                 .map(|(_, value)| value.as_slice())
                 .or_else(|| fields?.get(field).map(Vec::as_slice))

@@ -242,9 +242,10 @@ impl<T: SessionData> TypedRef<T> {
 pub struct Typed<T> {
     value: RefCell<T>,
     dirty: Box<[Cell<bool>]>,
-    /// A purge found the value borrowed (a getter's borrow through this struct, while
-    /// another struct's `Session` purged): its values are forgotten once the borrow ends.
-    forgotten: Cell<bool>,
+    /// The defaults a purge put aside because the value was borrowed (a getter's borrow
+    /// of this struct, held while another struct's `Session` purged): reads see them
+    /// from then on, and they replace the value once the borrow ends.
+    purged: RefCell<Option<T>>,
 }
 
 impl<T: SessionData> Typed<T> {
@@ -252,7 +253,7 @@ impl<T: SessionData> Typed<T> {
         Self {
             value: RefCell::new(T::decode(&StoredFields::new(fields, session))),
             dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
-            forgotten: Cell::new(false),
+            purged: RefCell::new(None),
         }
     }
 
@@ -261,7 +262,7 @@ impl<T: SessionData> Typed<T> {
         Self {
             value: RefCell::new(value),
             dirty: T::FIELD_NAMES.iter().map(|_| Cell::new(false)).collect(),
-            forgotten: Cell::new(false),
+            purged: RefCell::new(None),
         }
     }
 
@@ -281,6 +282,11 @@ impl<T: SessionData> Typed<T> {
     /// and only this check stands between them.
     fn value(&self) -> Ref<'_, T> {
         self.forget_if_purged();
+        if let Ok(purged) = self.purged.try_borrow() {
+            if let Ok(defaults) = Ref::filter_map(purged, Option::as_ref) {
+                return defaults;
+            }
+        }
         // RefCell would panic here too, with "already borrowed": this one says why.
         #[allow(clippy::panic)]
         self.value
@@ -297,14 +303,18 @@ impl<T: SessionData> Typed<T> {
             .unwrap_or_else(|_| panic!("{}", shared_borrow::<T>()))
     }
 
-    /// Forgets the values a purge could not reach, once nothing borrows them.
+    /// Puts in the defaults a purge set aside, once nothing borrows either; the purge
+    /// wins over a change made while it waited (a purge inside a write's closure), whose
+    /// dirty mark goes with it.
     fn forget_if_purged(&self) {
-        if !self.forgotten.get() {
+        let (Ok(mut purged), Ok(mut value)) =
+            (self.purged.try_borrow_mut(), self.value.try_borrow_mut())
+        else {
             return;
-        }
-        if let Ok(mut value) = self.value.try_borrow_mut() {
-            *value = T::decode(&StoredFields::new(&HashMap::new(), &"purged"));
-            self.forgotten.set(false);
+        };
+        if let Some(defaults) = purged.take() {
+            *value = defaults;
+            self.dirty.iter().for_each(|mark| mark.set(false));
         }
     }
 
@@ -393,11 +403,14 @@ impl<T: SessionData> Typed<T> {
 
     /// Forgets the loaded values and the dirty marks, as after a purge. A handler may
     /// still hold a borrow of this struct's fields (a purge through another struct's
-    /// `Session`): then the values are forgotten once it lets go, and that borrow reads
-    /// them as they were.
+    /// `Session`): that borrow reads the values as they were, every read after the purge
+    /// the defaults, which replace the values once the borrow ends.
     pub(crate) fn reset(&self) {
         self.dirty.iter().for_each(|mark| mark.set(false));
-        self.forgotten.set(true);
+        // Borrowed, it holds defaults already: a reader has them from an earlier purge.
+        if let Ok(mut purged) = self.purged.try_borrow_mut() {
+            *purged = Some(T::decode(&StoredFields::new(&HashMap::new(), &"purged")));
+        }
         self.forget_if_purged();
     }
 
