@@ -180,7 +180,8 @@ impl<T: SessionData> TypedRef<T> {
     /// Adds `by` to the `counter` field number `index`, which `project` reaches, and
     /// returns its new value: in the store when the session is stored and this request has
     /// not set the field yet (see `increment.rs`), else in memory, marked dirty, for the
-    /// commit to write.
+    /// commit to write. A result out of range changes nothing, in memory either: the field
+    /// is not marked, so a new visitor's refused increment creates no session.
     pub async fn increment<V: Counter>(
         &self,
         index: usize,
@@ -198,7 +199,7 @@ impl<T: SessionData> TypedRef<T> {
         // Counted in an `i64`, as every store counts: a `u64` above `i64::MAX` is out of
         // range here too.
         let in_memory = || {
-            self.typed.update(index, |data| {
+            self.typed.try_update(index, |data| {
                 let value = i64::try_from(project(data).to_i128())
                     .ok()
                     .and_then(|current| current.checked_add(by))
@@ -272,6 +273,20 @@ impl<T: SessionData> Typed<T> {
     pub fn update<R>(&self, index: usize, change: impl FnOnce(&mut T) -> R) -> R {
         let result = change(&mut self.value.borrow_mut());
         if let Some(mark) = self.dirty.get(index) {
+            mark.set(true);
+        }
+        result
+    }
+
+    /// Runs `change` on the value and marks field `index` dirty only if it succeeds: a
+    /// `change` that fails must leave the value as it was.
+    pub(crate) fn try_update<R, E>(
+        &self,
+        index: usize,
+        change: impl FnOnce(&mut T) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let result = change(&mut self.value.borrow_mut());
+        if let (Ok(_), Some(mark)) = (&result, self.dirty.get(index)) {
             mark.set(true);
         }
         result
