@@ -3,14 +3,18 @@
 //! connection, add exactly 64, where the same requests as a read-modify-write
 //! (`set_views(views() + 1)`) lose some; an increment refreshes the time-to-live and
 //! re-sends a rolling cookie; a new visitor, or a cookie whose session was logged out, gets
-//! a new session holding the increment, never the old one back.
+//! a new session holding the increment, never the old one back; a refused increment of a
+//! new visitor creates nothing.
 
 use std::fmt::Debug;
 use std::time::Duration;
 
 use actix_http::Request;
 use actix_typed_session::store::RedisStore;
-use actix_typed_session::{Keys, Session, SessionError, SessionMiddleware};
+use actix_typed_session::{
+    Keys, Session, SessionData, SessionError, SessionMiddleware, SessionMiddlewareBuilder,
+    SessionWriter, StoreError,
+};
 use actix_typed_session_tests::counter_app;
 use actix_typed_session_tests::http::{body, set_cookies, Jar};
 use actix_typed_session_tests::layout::Layout;
@@ -24,18 +28,23 @@ use futures_util::future::join_all;
 const TASKS: usize = 8;
 const PER_TASK: usize = 8;
 
-/// The counter app on its own store, so its own connection to Redis.
+/// The middleware in `layout` on its own store, so its own connection to Redis.
+async fn sessions(server: &RedisServer, layout: Layout) -> SessionMiddlewareBuilder {
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    layout.configure(SessionMiddleware::builder(
+        store,
+        Keys::new(["increments test key, long enough to sign"]).allow_short_keys(),
+    ))
+}
+
+/// The counter app on its own store.
 async fn app(
     server: &RedisServer,
     layout: Layout,
     max_age: Option<Duration>,
 ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody<Error: Debug>>, Error = Error>
 {
-    let store = RedisStore::connect(&server.url()).await.expect("connect");
-    let mut builder = layout.configure(SessionMiddleware::builder(
-        store,
-        Keys::new(["increments test key, long enough to sign"]).allow_short_keys(),
-    ));
+    let mut builder = sessions(server, layout).await;
     if let Some(max_age) = max_age {
         builder = builder.max_age(max_age);
     }
@@ -198,16 +207,9 @@ async fn an_increment_before_a_renewal_moves_with_the_session() {
     }
     for layout in Layout::ALL {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&server.url()).await.expect("connect");
-        let sessions = layout
-            .configure(SessionMiddleware::builder(
-                store,
-                Keys::new(["increments test key, long enough to sign"]),
-            ))
-            .build();
         let app = test::init_service(
             App::new()
-                .wrap(sessions)
+                .wrap(sessions(&server, layout).await.build())
                 .route("/bump-and-renew", web::get().to(bump_and_renew))
                 .configure(counter_app::routes),
         )
@@ -223,6 +225,57 @@ async fn an_increment_before_a_renewal_moves_with_the_session() {
             body(res).await,
             "3 views",
             "{layout:?}: the new id holds the increment"
+        );
+    }
+}
+
+/// An increment whose result leaves the field's range changes nothing, in memory too: a new
+/// visitor whose handler takes the error gets no cookie, and no session is stored.
+#[actix_web::test]
+async fn a_refused_increment_of_a_new_visitor_creates_no_session() {
+    #[derive(SessionData)]
+    struct Stock {
+        #[session(counter)]
+        small: u8,
+    }
+    fn answer(result: Result<u8, SessionError>) -> String {
+        match result {
+            Ok(value) => value.to_string(),
+            Err(SessionError::Store(StoreError::OutOfRange(_))) => "refused".to_owned(),
+            Err(other) => format!("{other}"),
+        }
+    }
+    async fn take_writing(mut stock: SessionWriter<Stock>) -> String {
+        answer(stock.increment_small(-1).await)
+    }
+    async fn take_loaded(mut stock: Session<Stock>) -> String {
+        answer(stock.increment_small(-1).await)
+    }
+    for layout in Layout::ALL {
+        let server = RedisServer::start();
+        let app = test::init_service(
+            App::new()
+                .wrap(sessions(&server, layout).await.build())
+                .route("/writer", web::get().to(take_writing))
+                .route("/session", web::get().to(take_loaded)),
+        )
+        .await;
+        for path in ["/writer", "/session"] {
+            let res =
+                test::call_service(&app, Jar::default().request("GET", path).to_request()).await;
+            let cookies = set_cookies(&res);
+            assert_eq!(body(res).await, "refused", "{layout:?} {path}");
+            assert!(cookies.is_empty(), "{layout:?} {path}: {cookies:?}");
+        }
+        let mut conn = server.connection().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        assert!(
+            keys.is_empty(),
+            "{layout:?}: a session was stored: {keys:?}"
         );
     }
 }

@@ -13,32 +13,25 @@
 )]
 pub trait Counter: Copy + 'static {
     /// The least value the type holds.
-    const MIN: i64;
-    /// The largest value the type holds, or `i64::MAX` when it holds more.
-    const MAX: i64;
-    /// The value as an `i64`; `None` past `i64::MAX`.
-    fn to_i64(self) -> Option<i64>;
-    /// The `i64` as this type; `None` outside its range.
-    fn from_i64(value: i64) -> Option<Self>;
+    const MIN: i128;
+    /// The largest value the type holds.
+    const MAX: i128;
+    /// The value, widened.
+    fn to_i128(self) -> i128;
+    /// The value as this type; `None` outside its range.
+    fn from_i128(value: i128) -> Option<Self>;
 }
 
 macro_rules! counters {
     ($($ty:ty),*) => {$(
         impl Counter for $ty {
-            const MIN: i64 = if (<$ty>::MIN as i128) < (i64::MIN as i128) {
-                i64::MIN
-            } else {
-                <$ty>::MIN as i64
-            };
-            const MAX: i64 = if (<$ty>::MAX as i128) > (i64::MAX as i128) {
-                i64::MAX
-            } else {
-                <$ty>::MAX as i64
-            };
-            fn to_i64(self) -> Option<i64> {
-                i64::try_from(self).ok()
+            // Widening: every counter type fits in an `i128`.
+            const MIN: i128 = <$ty>::MIN as i128;
+            const MAX: i128 = <$ty>::MAX as i128;
+            fn to_i128(self) -> i128 {
+                self as i128
             }
-            fn from_i64(value: i64) -> Option<Self> {
+            fn from_i128(value: i128) -> Option<Self> {
                 <$ty>::try_from(value).ok()
             }
         }

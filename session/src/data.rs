@@ -14,7 +14,8 @@ use serde::Serialize;
 use async_trait::async_trait;
 
 use crate::counter::Counter;
-use crate::error::{SessionError, StoreError};
+use crate::error::SessionError;
+use crate::store::out_of_range;
 
 /// A struct whose fields are stored as session fields, one store field per struct field.
 ///
@@ -140,10 +141,11 @@ pub(crate) struct CounterChange {
     pub(crate) field: &'static str,
     pub(crate) by: i64,
     /// The range of the field's type.
-    pub(crate) min: i64,
-    pub(crate) max: i64,
-    /// The field's default, which a stored session without the field counts from.
-    pub(crate) absent: i64,
+    pub(crate) min: i128,
+    pub(crate) max: i128,
+    /// The field's default, which a stored session without the field (or with a value the
+    /// type does not decode) counts from.
+    pub(crate) absent: i128,
 }
 
 /// Where an increment landed.
@@ -178,7 +180,8 @@ impl<T: SessionData> TypedRef<T> {
     /// Adds `by` to the `counter` field number `index`, which `project` reaches, and
     /// returns its new value: in the store when the session is stored and this request has
     /// not set the field yet (see `increment.rs`), else in memory, marked dirty, for the
-    /// commit to write.
+    /// commit to write. A result out of range changes nothing, in memory either: the field
+    /// is not marked, so a new visitor's refused increment creates no session.
     pub async fn increment<V: Counter>(
         &self,
         index: usize,
@@ -192,19 +195,15 @@ impl<T: SessionData> TypedRef<T> {
                 "a #[session(counter)] increment (atomic only in a server-side store)",
             ));
         }
-        let out_of_range = || {
-            SessionError::Store(StoreError::OutOfRange(format!(
-                "adding {by} to field `{field}` would take it out of {}..={}",
-                V::MIN,
-                V::MAX
-            )))
-        };
+        let out_of_range = || SessionError::Store(out_of_range(field, by, V::MIN, V::MAX));
+        // Counted in an `i64`, as every store counts: a `u64` above `i64::MAX` is out of
+        // range here too.
         let in_memory = || {
-            self.typed.update(index, |data| {
-                let value = project(data)
-                    .to_i64()
+            self.typed.try_update(index, |data| {
+                let value = i64::try_from(project(data).to_i128())
+                    .ok()
                     .and_then(|current| current.checked_add(by))
-                    .and_then(V::from_i64)
+                    .and_then(|value| V::from_i128(value.into()))
                     .ok_or_else(out_of_range)?;
                 *project(data) = value;
                 Ok(value)
@@ -219,11 +218,11 @@ impl<T: SessionData> TypedRef<T> {
             by,
             min: V::MIN,
             max: V::MAX,
-            absent: project(&mut default).to_i64().unwrap_or_default(),
+            absent: project(&mut default).to_i128(),
         };
         match self.session.increment_stored(change).await? {
             Increased::Stored(stored) => {
-                let value = V::from_i64(stored).ok_or_else(out_of_range)?;
+                let value = V::from_i128(stored.into()).ok_or_else(out_of_range)?;
                 self.typed.update_unstored(|data| *project(data) = value);
                 Ok(value)
             }
@@ -322,6 +321,20 @@ impl<T: SessionData> Typed<T> {
     pub fn update<R>(&self, index: usize, change: impl FnOnce(&mut T) -> R) -> R {
         let result = change(&mut self.value_mut());
         if let Some(mark) = self.dirty.get(index) {
+            mark.set(true);
+        }
+        result
+    }
+
+    /// Runs `change` on the value and marks field `index` dirty only if it succeeds: a
+    /// `change` that fails must leave the value as it was.
+    pub(crate) fn try_update<R, E>(
+        &self,
+        index: usize,
+        change: impl FnOnce(&mut T) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let result = change(&mut self.value_mut());
+        if let (Ok(_), Some(mark)) = (&result, self.dirty.get(index)) {
             mark.set(true);
         }
         result

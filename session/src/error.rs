@@ -22,8 +22,8 @@ pub enum StoreError {
     /// A change the layout cannot hold: the JSON layout takes JSON values only.
     #[error("the session store cannot hold this change: {0}")]
     Unsupported(String),
-    /// An increment would take a field out of the range of its type; nothing was
-    /// changed.
+    /// An increment would take a field out of the range of its type, or its stored value
+    /// is one no store counts from (a `u64` above `i64::MAX`); nothing was changed.
     #[error("increment out of range: {0}")]
     OutOfRange(String),
 }

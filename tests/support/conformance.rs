@@ -11,6 +11,7 @@ use actix_typed_session::store::{
     Layout, LoadOptions, Record, SessionKey, SessionStore, TakeOver, WriteMode, DEVICE_FIELD,
 };
 use actix_typed_session::{IndexSecret, SessionId, StoreError};
+use serde::de::DeserializeOwned;
 
 /// The layout under test and TTLs that suit its clock: the JSON layout keeps time-to-live
 /// in whole seconds.
@@ -160,6 +161,7 @@ pub async fn increments<S: SessionStore + ?Sized>(store: &S, cx: &Cx) {
     an_increment_adds_to_the_stored_integer_and_returns_it(store, cx).await;
     an_increment_sets_the_ttl(store, cx).await;
     an_increment_out_of_range_changes_nothing(store, cx).await;
+    an_increment_counts_from_what_a_load_decodes(store, cx).await;
     an_increment_past_2_to_the_53_is_exact(store, cx).await;
     concurrent_increments_all_count(store, cx).await;
 }
@@ -266,17 +268,12 @@ async fn an_increment_out_of_range_changes_nothing<S: SessionStore + ?Sized>(sto
         store,
         &key,
         &cx.create(
-            &[("name", b"\"ada\""), ("small", b"250"), ("negative", b"-5")],
+            &[("name", b"\"ada\""), ("small", b"250")],
             now_ms(),
             cx.long,
         ),
     )
     .await;
-    // Already below an unsigned field's range (another program wrote it): still below.
-    let mut unsigned = cx.increment("negative", 1, cx.long);
-    unsigned.min = 0;
-    let still = store.increment(&key, &unsigned).await;
-    assert!(matches!(still, Err(StoreError::OutOfRange(_))), "{still:?}");
     let mut small = cx.increment("small", 10, cx.long);
     small.min = 0;
     small.max = 255;
@@ -304,12 +301,151 @@ async fn an_increment_out_of_range_changes_nothing<S: SessionStore + ?Sized>(sto
     let record = load(store, &key, cx).await.expect("the session");
     assert_eq!(
         record.fields,
-        map(&[("name", b"\"ada\""), ("small", b"250"), ("negative", b"-5")])
+        map(&[("name", b"\"ada\""), ("small", b"250")])
     );
     // A value that is not an integer counts as the default, as it does when loaded.
     let mut name = cx.increment("name", 1, cx.long);
     name.absent = 7;
     assert_eq!(increment(store, &key, &name).await, Some(8));
+}
+
+/// An increment starts from what a load shows (the stored text decoded into the field's
+/// type, as the derive decodes it): from the stored value when it decodes; from the
+/// default when it does not, an integer outside the type's range included (`300` in a
+/// `u8`, `-1` in a `u64`); and when it decodes but lies past `i64`, where no store counts
+/// (a `u64` above `i64::MAX`), it is refused and changes nothing, never reset.
+async fn an_increment_counts_from_what_a_load_decodes<S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+) {
+    // A `u64` or `i64` counting from 0 is plain commands on one Redis node; the others,
+    // and every one on a cluster, the script.
+    let wrong = [
+        counts_from_what_a_load_decodes::<u64, _>(store, cx, 1, 0).await,
+        counts_from_what_a_load_decodes::<u64, _>(store, cx, -1, 0).await,
+        counts_from_what_a_load_decodes::<i64, _>(store, cx, 1, 0).await,
+        counts_from_what_a_load_decodes::<i64, _>(store, cx, -1, 0).await,
+        counts_from_what_a_load_decodes::<u8, _>(store, cx, 1, 0).await,
+        counts_from_what_a_load_decodes::<u8, _>(store, cx, -1, 7).await,
+        counts_from_what_a_load_decodes::<i32, _>(store, cx, 1, 7).await,
+    ]
+    .concat();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Stored texts on either side of each counter type's bounds, and of what JSON reads as an
+/// integer (`-0`, `5.0` and `1e2` are floats to it).
+const STORED_COUNTS: [&str; 21] = [
+    "0",
+    "41",
+    " 41 ",
+    "-0",
+    "5.0",
+    "1e2",
+    "\"5\"",
+    "null",
+    "255",
+    "256",
+    "300",
+    "-1",
+    "-128",
+    "-129",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "99999999999999999999999",
+];
+
+/// An integer type a counter field may have.
+trait CounterType: DeserializeOwned + Into<i128> + TryFrom<i64> {
+    const NAME: &'static str;
+    const MIN: i128;
+    const MAX: i128;
+}
+
+macro_rules! counter_types {
+    ($($ty:ty),*) => {$(
+        impl CounterType for $ty {
+            const NAME: &'static str = stringify!($ty);
+            const MIN: i128 = <$ty>::MIN as i128;
+            const MAX: i128 = <$ty>::MAX as i128;
+        }
+    )*};
+}
+
+counter_types!(u8, i32, u64, i64);
+
+/// Increments by `by` a field of type `T` holding each of [`STORED_COUNTS`], and compares
+/// each answer, and what is stored after, with what a load decodes each into. Returns the
+/// differences.
+async fn counts_from_what_a_load_decodes<T: CounterType, S: SessionStore + ?Sized>(
+    store: &S,
+    cx: &Cx,
+    by: i64,
+    absent: i64,
+) -> Vec<String> {
+    let key = fresh_key();
+    let names: Vec<String> = (0..STORED_COUNTS.len()).map(|i| format!("f{i}")).collect();
+    let fields: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(STORED_COUNTS)
+        .map(|(name, text)| (name.as_str(), text.as_bytes()))
+        .collect();
+    commit(store, &key, &cx.create(&fields, now_ms(), cx.long)).await;
+    // The JSON layout writes a document as JavaScript would (`5.0` as `5`): what counts is
+    // what a load reads back.
+    let before = load(store, &key, cx).await.expect("the session").fields;
+    let mut expected = before.clone();
+    let mut wrong = Vec::new();
+    for (name, text) in names.iter().zip(STORED_COUNTS) {
+        let stored = &before[name];
+        let mut change = cx.increment(name, by, cx.long);
+        change.min = T::MIN;
+        change.max = T::MAX;
+        change.absent = absent.into();
+        let counted = store.increment(&key, &change).await;
+        let should = counted_as_loaded::<T>(stored, by, absent);
+        match (&counted, should) {
+            (Ok(Some(value)), Some(should)) if *value == should => {
+                expected.insert(name.clone(), value.to_string().into_bytes());
+            }
+            (Err(StoreError::OutOfRange(_)), None) => {}
+            _ => wrong.push(format!(
+                "{} holding {text:?} (stored {:?}), adding {by}, default {absent}: {counted:?}, \
+                 where a load shows {}",
+                T::NAME,
+                String::from_utf8_lossy(stored),
+                should.map_or("out of range".to_owned(), |value| format!("{value}"))
+            )),
+        }
+    }
+    let after = load(store, &key, cx).await.expect("the session").fields;
+    for (name, text) in names.iter().zip(STORED_COUNTS) {
+        if wrong.is_empty() && after[name] != expected[name] {
+            wrong.push(format!(
+                "{} holding {text:?}, adding {by}: stored {:?} after, {:?} expected",
+                T::NAME,
+                String::from_utf8_lossy(&after[name]),
+                String::from_utf8_lossy(&expected[name]),
+            ));
+        }
+    }
+    wrong
+}
+
+/// What an increment by `by` of a field of type `T` that holds `stored` comes to, by the
+/// load's own decoding; `None`: out of range.
+fn counted_as_loaded<T: CounterType>(stored: &[u8], by: i64, absent: i64) -> Option<i64> {
+    let start = match serde_json::from_slice::<T>(stored) {
+        Ok(value) => i64::try_from(value.into()).ok()?,
+        Err(_) => absent,
+    };
+    start
+        .checked_add(by)
+        .filter(|value| T::try_from(*value).is_ok())
 }
 
 /// Integers past 2^53, where a double (a Lua number, a JSON number) rounds, come back and

@@ -507,19 +507,25 @@ impl IndexMoves {
 ///
 /// The field holds its value as JSON, so an integer field's stored text is the decimal
 /// number itself, which a store adds to in place. Its `Debug` output shows no value.
+///
+/// An increment counts from what a load shows: the stored value when the field's type
+/// decodes it (`min..=max`), else `absent`, as a load shows the default for a value that
+/// does not decode, be it no integer or one outside the type's range. A store counts in an
+/// `i64`: a stored value that decodes but lies past it (a `u64` above `i64::MAX`) is out
+/// of range, never counted from the default. [`Increment::apply`] is that rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Increment {
     /// The storage name of the field.
     pub field: String,
     /// What to add (negative to take away).
     pub by: i64,
-    /// The value the field counts as holding when the session has none for it (the
-    /// field's default).
-    pub absent: i64,
-    /// The least value the field may take (its Rust type's minimum).
-    pub min: i64,
-    /// The largest value the field may take (its Rust type's maximum, or `i64::MAX`).
-    pub max: i64,
+    /// The value the field counts as holding when the session has none for it, or one its
+    /// type does not decode (the field's default).
+    pub absent: i128,
+    /// The least value the field's type holds.
+    pub min: i128,
+    /// The largest value the field's type holds.
+    pub max: i128,
     /// The session's time-to-live after the increment: an increment is a write, and
     /// refreshes it as every write does.
     pub ttl: Duration,
@@ -534,15 +540,15 @@ pub struct Increment {
 }
 
 impl Increment {
-    /// Adds `by` to `field` (counted as 0 when absent, within `i64`), refreshing the
+    /// Adds `by` to `field` of an `i64` (counted as 0 when absent), refreshing the
     /// time-to-live to `ttl`, in `layout`.
     pub fn new(field: impl Into<String>, by: i64, ttl: Duration, layout: Layout) -> Self {
         Self {
             field: field.into(),
             by,
             absent: 0,
-            min: i64::MIN,
-            max: i64::MAX,
+            min: i64::MIN.into(),
+            max: i64::MAX.into(),
             ttl,
             layout,
             set: Vec::new(),
@@ -550,28 +556,51 @@ impl Increment {
         }
     }
 
-    /// The field's value after the increment, from its stored text (`None`: absent): for
-    /// stores that add in the client, under their own lock or a compare-and-swap. A
-    /// stored value that is not an integer counts as absent, as a value that no longer
-    /// decodes takes its default when the session is loaded.
+    /// The field's value after the increment, from its stored text (`None`: absent), by the
+    /// rule above: for stores that add in the client, under their own lock or a
+    /// compare-and-swap.
     pub fn apply(&self, stored: Option<&[u8]>) -> Result<i64, StoreError> {
-        let current = stored
-            .and_then(|text| std::str::from_utf8(text).ok())
-            .and_then(|text| text.parse::<i64>().ok())
+        let start = stored
+            .and_then(|text| self.decode(text))
             .unwrap_or(self.absent);
-        current
-            .checked_add(self.by)
-            .filter(|value| (self.min..=self.max).contains(value))
+        i64::try_from(start)
+            .ok()
+            .and_then(|start| start.checked_add(self.by))
+            .filter(|value| self.holds(*value))
             .ok_or_else(|| self.out_of_range())
+    }
+
+    /// The integer a load decodes `text` into, when the field's type holds it: JSON, read
+    /// as serde reads any integer type, which takes what JSON reads as an `i64` or a `u64`
+    /// (not `5.0` or `-0`, which are floats to it) and refuses a value out of its range.
+    /// `lua/increment.lua` reads stored values by the same rule.
+    fn decode(&self, text: &[u8]) -> Option<i128> {
+        let value = serde_json::from_slice::<i64>(text)
+            .map(i128::from)
+            .or_else(|_| serde_json::from_slice::<u64>(text).map(i128::from))
+            .ok()?;
+        self.holds(value).then_some(value)
+    }
+
+    /// Whether the field's type holds `value`.
+    pub(crate) fn holds(&self, value: impl Into<i128>) -> bool {
+        (self.min..=self.max).contains(&value.into())
     }
 
     /// The error for an increment that would take the field out of its range.
     pub fn out_of_range(&self) -> StoreError {
-        StoreError::OutOfRange(format!(
-            "adding {} to field `{}` would take it out of {}..={}",
-            self.by, self.field, self.min, self.max
-        ))
+        out_of_range(&self.field, self.by, self.min, self.max)
     }
+}
+
+/// The error for an increment by `by` that would take `field` out of `min..=max`, the range
+/// of its type, or past `i64`, in which every store counts.
+pub(crate) fn out_of_range(field: &str, by: i64, min: i128, max: i128) -> StoreError {
+    let min = min.max(i64::MIN.into());
+    let max = max.min(i64::MAX.into());
+    StoreError::OutOfRange(format!(
+        "adding {by} to field `{field}` would take it out of {min}..={max}"
+    ))
 }
 
 /// How a commit ended, when the store itself did not fail.
@@ -687,9 +716,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Adds to one integer field of a live session, atomically, and refreshes its
     /// time-to-live, in one step; returns the field's new value. `Ok(None)`: there is no
     /// live session (never created, ended or expired), and nothing was written: an
-    /// increment never brings back a session. A field that holds something other than an
-    /// integer counts as holding `absent` (its default), as it would when loaded; a result
-    /// outside `min..=max` is [`StoreError::OutOfRange`], and changes nothing.
+    /// increment never brings back a session. It counts from what a load shows (see
+    /// [`Increment`]): a stored value the field's type does not decode counts as `absent`
+    /// (its default); a result outside `min..=max` or `i64`, or a stored value past `i64`,
+    /// is [`StoreError::OutOfRange`], and changes nothing.
     ///
     /// Concurrent increments of one field all count: none reads a value another is about
     /// to change. The default refuses with [`StoreError::Unsupported`], so a store written

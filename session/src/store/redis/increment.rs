@@ -55,16 +55,17 @@ pub(super) async fn hash<C: ConnectionLike + Send>(
 /// So do increments that set other fields with them (a Node package's envelope), and those
 /// of a field whose default is not 0, which `HINCRBY` cannot start from in one command.
 fn pipelined_is_exact(change: &Increment) -> bool {
-    let up = change.by >= 0 && change.max == i64::MAX;
-    let down = change.by <= 0 && change.by != i64::MIN && change.min == i64::MIN;
+    let up = change.by >= 0 && change.max >= i64::MAX.into();
+    let down = change.by <= 0 && change.by != i64::MIN && change.min <= i64::MIN.into();
     change.set.is_empty() && change.absent == 0 && (up || down)
 }
 
 /// What [`hash_pipelined`] made of the increment.
 enum Pipelined {
     Done(Option<i64>),
-    /// The field holds text that is not an integer: the script resets it to the default.
-    NotAnInteger,
+    /// The field held a value the field's type does not decode, or one `HINCRBY` does not
+    /// read: nothing is changed, and the script, which reads it as a load would, decides.
+    ToScript,
 }
 
 /// An increment as plain commands in one round trip: `PTTL` and `HEXISTS` of the field
@@ -87,6 +88,11 @@ enum Pipelined {
 /// read whole without another client's commands in between, so only one split across
 /// reads) can leave the one field, 0, behind with the session's time left: no session,
 /// and gone when that runs out.
+///
+/// `HINCRBY` counts from any `i64`, where a load reads only what the field's type holds:
+/// a stored value the type does not decode (a negative in a `u64`) is taken back, and one
+/// `HINCRBY` does not read (a `u64` above `i64::MAX`) left alone; the script then counts
+/// as a load reads it ([`Pipelined::ToScript`]). Neither is ever counted from, or reset.
 async fn hash_pipelined<C: ConnectionLike + Send>(
     scripts: &Scripts,
     conn: &mut C,
@@ -130,26 +136,28 @@ async fn hash_pipelined<C: ConnectionLike + Send>(
         _ => return Err(unexpected()),
     }
     match added {
-        Value::Int(value) if (change.min..=change.max).contains(value) => {
-            Ok(Pipelined::Done(Some(*value)))
-        }
+        // What the field held, as `HINCRBY` read it: an `i64`, which the field's type
+        // holds but for a negative in a `u64` (counting up; counting down is an `i64`'s).
+        Value::Int(value) if change.holds(value - change.by) => Ok(Pipelined::Done(Some(*value))),
         Value::Int(_) => {
-            // Only a stored value already out of the field's range (which a load cannot
-            // decode either) gets here: the amount is taken back through the script, so
-            // nothing changed and a session ended meanwhile is not written again. A
-            // concurrent increment may have seen the value in between, as it would the
-            // stored one: out of range, or counting on from it.
+            // A load reads that value as absent, and shows the default: the amount is taken
+            // back through the script, without a range, so that a session ended meanwhile
+            // is not written again, and the script counts from the default. A concurrent
+            // increment may have counted from the value in between; only a value no load
+            // decodes gets here.
             let mut back = change.clone();
             back.by = -change.by;
-            (back.min, back.max) = (i64::MIN, i64::MAX);
+            (back.min, back.max) = (i64::MIN.into(), i64::MAX.into());
             hash_scripted(scripts, conn, key, &back).await?;
-            Err(change.out_of_range())
+            Ok(Pipelined::ToScript)
         }
         Value::ServerError(error) if error.details().is_some_and(|d| d.contains("overflow")) => {
             Err(change.out_of_range())
         }
+        // "hash value is not an integer": not one `HINCRBY` reads, though a load may (a
+        // `u64` above `i64::MAX`, an integer with spaces around it). Nothing was written.
         Value::ServerError(error) if error.details().is_some_and(|d| d.contains("integer")) => {
-            Ok(Pipelined::NotAnInteger)
+            Ok(Pipelined::ToScript)
         }
         Value::ServerError(error) => Err(error.clone().into()),
         _ => Err(unexpected()),
