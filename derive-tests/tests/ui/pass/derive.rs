@@ -95,3 +95,31 @@ async fn count(
     writer.set_small(0);
     Ok(counters.increment_signed(i64::from(small) + sized as i64).await? + *counters.signed())
 }
+
+// `default` functions named like what the generated `decode` names for itself.
+#[derive(SessionData)]
+struct Defaults {
+    #[session(default = "stored")]
+    first_seen: u64,
+    #[session(default = "value")]
+    label: String,
+    #[session(default = "index", skip)]
+    scratch: u8,
+}
+
+fn stored() -> u64 {
+    1
+}
+
+fn value() -> String {
+    "none".to_owned()
+}
+
+fn index() -> u8 {
+    0
+}
+
+#[allow(dead_code)]
+fn defaults(defaults: Session<Defaults>) -> u64 {
+    *defaults.first_seen() + defaults.label().len() as u64 + u64::from(*defaults.scratch())
+}
