@@ -277,12 +277,13 @@ fn check_unique_storage_names(fields: &[Field], errors: &mut Errors) {
     }
 }
 
-/// A field `set_x` next to a field `x` would need two methods named `set_x`.
+/// A field `set_x` next to a field `x` would need two methods named `set_x`; so would a
+/// field `r#set_x`, which names the same method.
 fn check_unique_methods(fields: &[Field], errors: &mut Errors) {
     let mut seen: HashMap<String, (&Field, Accessor)> = HashMap::new();
     for field in fields {
         for accessor in field.accessors() {
-            let method = field.method(accessor).to_string();
+            let method = field.method(accessor).unraw().to_string();
             if let Some((first, first_accessor)) = seen.get(&method) {
                 if first.ident != field.ident {
                     errors.spanned(
