@@ -109,8 +109,10 @@ pub fn methods<'a>(input: &'a Input) -> impl Iterator<Item = (Ident, TokenStream
 }
 
 /// `increment_<field>` of a `counter` field, on both the accessor and the writer type.
-/// The call is spanned at the field's type, so a type that is not an integer is reported
-/// there.
+/// The whole call, `.await` included, is spanned at the field's type, so a type that is
+/// not an integer is reported there, once: the `.await` checks the bound again, and the
+/// type is inferred rather than named so that no token of the call keeps a span of its
+/// own (a turbofish `Option<u64>` made a second error).
 fn incrementer(input: &Input, field: &Field, method: &Ident) -> TokenStream {
     let private = input.private();
     let vis = &input.original.vis;
@@ -118,7 +120,9 @@ fn incrementer(input: &Input, field: &Field, method: &Ident) -> TokenStream {
     let ty = field.ty;
     let name = member.unraw();
     let slot = Literal::usize_unsuffixed(field.slot.unwrap_or_default());
-    let call = quote_spanned!(ty.span()=> self.0.increment::<#ty>);
+    let call = quote_spanned! {ty.span()=>
+        self.0.increment(#slot, by, |data| &mut data.#member).await
+    };
     let doc = format!(
         " Adds `by` to `{name}` in the store, atomically, and returns the new value: \
          concurrent increments all count. One store call, which also refreshes the \
@@ -131,7 +135,7 @@ fn incrementer(input: &Input, field: &Field, method: &Ident) -> TokenStream {
             &mut self,
             by: ::core::primitive::i64,
         ) -> ::core::result::Result<#ty, #private::SessionError> {
-            #call(#slot, by, |data| &mut data.#member).await
+            #call
         }
     }
 }
