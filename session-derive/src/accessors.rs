@@ -37,7 +37,7 @@ pub fn methods<'a>(input: &'a Input) -> impl Iterator<Item = (Ident, TokenStream
     input.fields().iter().flat_map(move |field| {
         let member = field.ident;
         let name = member.unraw();
-        let ty = field.ty;
+        let ty = &field.ty;
         // A `skip` field changes in memory only: nothing is marked, nothing is written.
         let update = move |change: TokenStream| match field.slot {
             Some(slot) => {
@@ -117,7 +117,7 @@ fn incrementer(input: &Input, field: &Field, method: &Ident) -> TokenStream {
     let private = input.private();
     let vis = &input.original.vis;
     let member = field.ident;
-    let ty = field.ty;
+    let ty = &field.ty;
     let name = member.unraw();
     let slot = Literal::usize_unsuffixed(field.slot.unwrap_or_default());
     let call = quote_spanned! {ty.span()=>
@@ -166,7 +166,7 @@ pub fn writer_impl(input: &Input) -> TokenStream {
     let methods = input.fields().iter().flat_map(|field| {
         let member = field.ident;
         let name = member.unraw();
-        let ty = field.ty;
+        let ty = &field.ty;
         let setter = field.is_writable_blind().then(|| {
             let method = field.method(Accessor::Setter);
             let slot = Literal::usize_unsuffixed(field.slot.unwrap_or_default());

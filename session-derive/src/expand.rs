@@ -51,7 +51,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
     // a plain type mismatch (`identity` pins the expected type).
     let decoded = fields.iter().map(|field| {
         let member = field.ident;
-        let ty = field.ty;
+        let ty = &field.ty;
         let default = match &field.attrs.default {
             Some(Setting {
                 value: DefaultValue::Path(path, literal),
@@ -78,7 +78,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
         let arms = stored.iter().filter_map(|field| {
             let index = Literal::usize_unsuffixed(field.slot?);
             let member = field.ident;
-            let ty = field.ty;
+            let ty = &field.ty;
             let encode = quote_spanned!(ty.span()=> #private::encode_value::<#ty>);
             Some(quote!(#index => ::core::option::Option::Some(#encode(&self.#member))))
         });
@@ -102,7 +102,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
         .index_field()
         .filter(|_| index_slot.is_some())
         .map(|field| {
-            let index_type = field.option_inner().unwrap_or(field.ty);
+            let index_type = field.option_inner().unwrap_or(&field.ty);
             quote! {
                 #[automatically_derived]
                 impl #private::IndexedSession for #ident {

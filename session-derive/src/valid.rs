@@ -202,7 +202,7 @@ fn check_index(fields: &[Field], errors: &mut Errors) {
             );
         } else if field.option_inner().is_none() {
             errors.spanned(
-                field.ty,
+                &field.ty,
                 "the `index` field must be an `Option<_>`: `None` keeps a session out of the index",
             );
         }
