@@ -10,8 +10,9 @@ use crate::ast::{Accessor, Field, Input, Shape};
 use crate::attr::{key_name, Attrs};
 use crate::errors::Errors;
 
-/// Names reachable as methods on `Session<T>` itself, found before the generated
-/// accessors that `Session<T>` dereferences to, with what each is.
+/// Names reachable as methods on `Session<T>` itself, or on a `&Session<T>` a helper
+/// takes, found before the generated accessors that `Session<T>` dereferences to, with
+/// what each is.
 const SESSION_METHODS: &[(&str, &str)] = &[
     ("is_new", "`Session::is_new`"),
     ("renew", "`Session::renew`"),
@@ -20,6 +21,22 @@ const SESSION_METHODS: &[(&str, &str)] = &[
     ("modify", "`Session::modify`"),
     ("into", "`Into::into`, which every type has"),
     ("try_into", "`TryInto::try_into`, which every type has"),
+    (
+        "clone",
+        "`Clone::clone` on a `&Session<T>`, which every reference has",
+    ),
+    (
+        "clone_from",
+        "`Clone::clone_from` on a `&Session<T>`, which every reference has",
+    ),
+    (
+        "to_owned",
+        "`ToOwned::to_owned` on a `&Session<T>`, which every reference has",
+    ),
+    (
+        "clone_into",
+        "`ToOwned::clone_into` on a `&Session<T>`, which every reference has",
+    ),
 ];
 
 /// Names `Session<T>` has as methods only when `T` has an `index` field (it is then
