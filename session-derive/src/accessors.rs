@@ -129,8 +129,11 @@ fn incrementer(input: &Input, field: &Field, method: &Ident) -> TokenStream {
          session's time-to-live; a request without a live session adds to the default, \
          and the session is created holding it when the response is sent."
     );
+    // A session lives on its request's worker thread (behind an `Rc`), so no future
+    // that borrows it is `Send`, nor could it be; `clippy::nursery` asks every one to be.
     quote! {
         #[doc = #doc]
+        #[allow(clippy::future_not_send)]
         #vis async fn #method(
             &mut self,
             by: ::core::primitive::i64,
