@@ -845,9 +845,17 @@ struct KoaClash {
     max_age: Option<u64>,
 }
 
+/// A field stored as koa-session's new-session flag, which every write removes.
+#[derive(SessionData)]
+struct KoaNewFlag {
+    #[session(rename = "isNew")]
+    is_new_user: bool,
+}
+
 /// Under a Node preset, a field stored under a key the Node package keeps for itself
-/// (express's `cookie`, koa's `_expire`, `_maxAge`, `_session`) would be overwritten by
-/// every write: its extraction is refused with a 500, and the same field renamed works.
+/// (express's `cookie`, koa's `_expire`, `_maxAge`, `_session`, `isNew`) would be
+/// overwritten or removed by every write: its extraction is refused with a 500, and the
+/// same field renamed works.
 #[actix_web::test]
 async fn a_field_named_like_a_node_envelope_key_is_refused_not_dropped() {
     async fn consent(mut session: Session<Consent>) -> String {
@@ -862,6 +870,10 @@ async fn a_field_named_like_a_node_envelope_key_is_refused_not_dropped() {
         session.set_max_age(Some(1));
         "set".to_owned()
     }
+    async fn koa_new_flag(mut session: Session<KoaNewFlag>) -> String {
+        session.set_is_new_user(true);
+        "set".to_owned()
+    }
     for compat in [Compat::ExpressSession, Compat::KoaSession] {
         let sessions = SessionMiddleware::builder(CountingStore::default(), Keys::new([KEY]))
             .compat(compat)
@@ -871,23 +883,28 @@ async fn a_field_named_like_a_node_envelope_key_is_refused_not_dropped() {
                 .wrap(sessions)
                 .route("/consent", web::get().to(consent))
                 .route("/renamed", web::get().to(renamed))
-                .route("/koa", web::get().to(koa)),
+                .route("/koa", web::get().to(koa))
+                .route("/koa_new_flag", web::get().to(koa_new_flag)),
         )
         .await;
         let status = |path: &'static str| {
             let req = TestRequest::get().uri(path).to_request();
             async { test::call_service(&app, req).await.status() }
         };
-        let (clash, fine) = match compat {
-            Compat::ExpressSession => ("/consent", "/koa"),
-            _ => ("/koa", "/consent"),
+        let (clashes, fine): (&[_], &[_]) = match compat {
+            Compat::ExpressSession => (&["/consent"], &["/koa", "/koa_new_flag"]),
+            _ => (&["/koa", "/koa_new_flag"], &["/consent"]),
         };
-        assert_eq!(
-            status(clash).await,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "{compat:?}"
-        );
-        assert_eq!(status(fine).await, StatusCode::OK, "{compat:?}");
+        for &path in clashes {
+            assert_eq!(
+                status(path).await,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{compat:?} {path}"
+            );
+        }
+        for &path in fine {
+            assert_eq!(status(path).await, StatusCode::OK, "{compat:?} {path}");
+        }
         assert_eq!(status("/renamed").await, StatusCode::OK, "{compat:?}");
     }
 }

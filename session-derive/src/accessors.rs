@@ -37,7 +37,7 @@ pub fn methods<'a>(input: &'a Input) -> impl Iterator<Item = (Ident, TokenStream
     input.fields().iter().flat_map(move |field| {
         let member = field.ident;
         let name = member.unraw();
-        let ty = field.ty;
+        let ty = &field.ty;
         // A `skip` field changes in memory only: nothing is marked, nothing is written.
         let update = move |change: TokenStream| match field.slot {
             Some(slot) => {
@@ -109,29 +109,36 @@ pub fn methods<'a>(input: &'a Input) -> impl Iterator<Item = (Ident, TokenStream
 }
 
 /// `increment_<field>` of a `counter` field, on both the accessor and the writer type.
-/// The call is spanned at the field's type, so a type that is not an integer is reported
-/// there.
+/// The whole call, `.await` included, is spanned at the field's type, so a type that is
+/// not an integer is reported there, once: the `.await` checks the bound again, and the
+/// type is inferred rather than named so that no token of the call keeps a span of its
+/// own (a turbofish `Option<u64>` made a second error).
 fn incrementer(input: &Input, field: &Field, method: &Ident) -> TokenStream {
     let private = input.private();
     let vis = &input.original.vis;
     let member = field.ident;
-    let ty = field.ty;
+    let ty = &field.ty;
     let name = member.unraw();
     let slot = Literal::usize_unsuffixed(field.slot.unwrap_or_default());
-    let call = quote_spanned!(ty.span()=> self.0.increment::<#ty>);
+    let call = quote_spanned! {ty.span()=>
+        self.0.increment(#slot, by, |data| &mut data.#member).await
+    };
     let doc = format!(
         " Adds `by` to `{name}` in the store, atomically, and returns the new value: \
          concurrent increments all count. One store call, which also refreshes the \
          session's time-to-live; a request without a live session adds to the default, \
          and the session is created holding it when the response is sent."
     );
+    // A session lives on its request's worker thread (behind an `Rc`), so no future
+    // that borrows it is `Send`, nor could it be; `clippy::nursery` asks every one to be.
     quote! {
         #[doc = #doc]
+        #[allow(clippy::future_not_send)]
         #vis async fn #method(
             &mut self,
             by: ::core::primitive::i64,
         ) -> ::core::result::Result<#ty, #private::SessionError> {
-            #call(#slot, by, |data| &mut data.#member).await
+            #call
         }
     }
 }
@@ -162,7 +169,7 @@ pub fn writer_impl(input: &Input) -> TokenStream {
     let methods = input.fields().iter().flat_map(|field| {
         let member = field.ident;
         let name = member.unraw();
-        let ty = field.ty;
+        let ty = &field.ty;
         let setter = field.is_writable_blind().then(|| {
             let method = field.method(Accessor::Setter);
             let slot = Literal::usize_unsuffixed(field.slot.unwrap_or_default());

@@ -2,8 +2,8 @@
 //! per field, the storage name and the generated method names. The original syn nodes are
 //! kept so errors and generated code carry the user's spans.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
@@ -28,7 +28,8 @@ pub enum Shape<'a> {
 pub struct Field<'a> {
     pub original: &'a syn::Field,
     pub ident: &'a Ident,
-    pub ty: &'a Type,
+    /// The field's type with `Self` written as the struct's name (see `naming_struct`).
+    pub ty: Type,
     pub attrs: Attrs,
     /// Position among the stored fields: the index `encode_field` and the dirty marks use.
     /// `None` for a `skip` field, which is never stored.
@@ -76,7 +77,9 @@ impl<'a> Input<'a> {
                     let mut fields: Vec<Field> = named
                         .named
                         .iter()
-                        .filter_map(|field| Field::from_syn(field, &prefix, errors))
+                        .filter_map(|field| {
+                            Field::from_syn(field, &original.ident, &prefix, errors)
+                        })
                         .collect();
                     // Stored fields are numbered without gaps; `skip` fields take no slot.
                     let mut slots = 0..;
@@ -149,8 +152,8 @@ impl<'a> Field<'a> {
     /// `X` when the field's type is written `Option<X>` (also `std::option::Option<X>`):
     /// the type of the values an index field holds, `None` being in no index. A syntactic
     /// check, as a derive sees no types.
-    pub fn option_inner(&self) -> Option<&'a Type> {
-        let Type::Path(path) = self.ty else {
+    pub fn option_inner(&self) -> Option<&Type> {
+        let Type::Path(path) = &self.ty else {
             return None;
         };
         let last = path.path.segments.last()?;
@@ -167,11 +170,16 @@ impl<'a> Field<'a> {
     }
 
     /// `None` only for a field without a name, which a struct with named fields has not.
-    fn from_syn(original: &'a syn::Field, prefix: &str, errors: &mut Errors) -> Option<Self> {
+    fn from_syn(
+        original: &'a syn::Field,
+        struct_ident: &Ident,
+        prefix: &str,
+        errors: &mut Errors,
+    ) -> Option<Self> {
         Some(Field {
             original,
             ident: original.ident.as_ref()?,
-            ty: &original.ty,
+            ty: naming_struct(&original.ty, struct_ident),
             attrs: attr::parse(&original.attrs, errors),
             slot: None,
             prefix: prefix.to_owned(),
@@ -246,4 +254,34 @@ impl<'a> Field<'a> {
             .iter()
             .filter(|attr| attr.path().is_ident("doc"))
     }
+}
+
+/// `ty` with every `Self` replaced by `struct_ident`, at the `Self`'s span: the generated
+/// methods that mention a field's type are on the accessor and writer types, where `Self`
+/// would name those instead of the struct.
+fn naming_struct(ty: &Type, struct_ident: &Ident) -> Type {
+    let tokens = replace_self(ty.to_token_stream(), struct_ident);
+    // Cannot fail, as an ident in place of `Self` leaves a type a type; if it ever did,
+    // the type as written beats a panic.
+    syn::parse2(tokens).unwrap_or_else(|_| ty.clone())
+}
+
+fn replace_self(tokens: TokenStream, struct_ident: &Ident) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Ident(ident) if ident == "Self" => {
+                let mut named = struct_ident.clone();
+                named.set_span(ident.span());
+                TokenTree::Ident(named)
+            }
+            TokenTree::Group(group) => {
+                let stream = replace_self(group.stream(), struct_ident);
+                let mut replaced = Group::new(group.delimiter(), stream);
+                replaced.set_span(group.span());
+                TokenTree::Group(replaced)
+            }
+            other => other,
+        })
+        .collect()
 }

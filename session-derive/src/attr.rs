@@ -93,8 +93,10 @@ pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
                 }
                 parsed.counter = Some(meta.path);
             } else {
+                // Kept before its value is read, so an unknown key with a malformed value
+                // is reported as unknown too.
+                parsed.unknown.push(meta.path.clone());
                 skip_value(&meta)?;
-                parsed.unknown.push(meta.path);
             }
             Ok(())
         });

@@ -1,7 +1,7 @@
 //! The output for a struct that passed every check: its `SessionData` impl (how each field
 //! is decoded, encoded and numbered), then the accessor type from `accessors.rs`.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -35,12 +35,15 @@ fn impl_session_data(input: &Input) -> TokenStream {
     let stored: Vec<&Field> = fields.iter().filter(|field| field.is_stored()).collect();
     let names = stored.iter().map(|field| field.storage_name());
 
+    // Mixed-site hygiene keeps the parameter from shadowing a user's function of the same
+    // name, which a `default = "stored"` calls inside `decode`.
+    let stored_param = Ident::new("stored", Span::mixed_site());
     // Without stored fields, nothing is read or encoded: `_` keeps the parameters from
     // being unused.
     let decode_param = if stored.is_empty() {
         quote!(_)
     } else {
-        quote!(stored)
+        quote!(#stored_param)
     };
     // The field's type spans the calls that need its traits, so a type that is not
     // `DeserializeOwned + Default` or `Serialize` is reported at the field; a `default`
@@ -48,7 +51,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
     // a plain type mismatch (`identity` pins the expected type).
     let decoded = fields.iter().map(|field| {
         let member = field.ident;
-        let ty = field.ty;
+        let ty = &field.ty;
         let default = match &field.attrs.default {
             Some(Setting {
                 value: DefaultValue::Path(path, literal),
@@ -62,7 +65,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
         let name = field.storage_name();
         let decode = quote_spanned!(ty.span()=> #private::StoredFields::decode::<#ty>);
         quote! {
-            #member: match #decode(stored, #name) {
+            #member: match #decode(#stored_param, #name) {
                 ::core::option::Option::Some(value) => value,
                 ::core::option::Option::None => #default,
             }
@@ -75,7 +78,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
         let arms = stored.iter().filter_map(|field| {
             let index = Literal::usize_unsuffixed(field.slot?);
             let member = field.ident;
-            let ty = field.ty;
+            let ty = &field.ty;
             let encode = quote_spanned!(ty.span()=> #private::encode_value::<#ty>);
             Some(quote!(#index => ::core::option::Option::Some(#encode(&self.#member))))
         });
@@ -99,7 +102,7 @@ fn impl_session_data(input: &Input) -> TokenStream {
         .index_field()
         .filter(|_| index_slot.is_some())
         .map(|field| {
-            let index_type = field.option_inner().unwrap_or(field.ty);
+            let index_type = field.option_inner().unwrap_or(&field.ty);
             quote! {
                 #[automatically_derived]
                 impl #private::IndexedSession for #ident {

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::parse_quote;
 
 use crate::accessors;
@@ -18,12 +19,13 @@ pub fn expand(input: &Input, error: &syn::Error) -> TokenStream {
     let ident = input.ident();
 
     // The accessors can still be generated for a plain struct, minus any method whose
-    // name clashes with an earlier one; for anything else there is nothing to access.
+    // name clashes with an earlier one (`r#x` and `x` are one name); for anything else
+    // there is nothing to access.
     let with_accessors = matches!(input.shape, Shape::Named(_)) && !input.is_generic();
     let (fields_assoc, writer_assoc, fields_items) = if with_accessors {
         let mut names = HashSet::new();
         let methods = accessors::methods(input)
-            .filter(|(name, _)| names.insert(name.to_string()))
+            .filter(|(name, _)| names.insert(name.unraw().to_string()))
             .map(|(_, method)| method);
         let fields_ident = input.fields_ident();
         let fields_type = accessors::type_decl(input);

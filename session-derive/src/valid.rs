@@ -10,8 +10,9 @@ use crate::ast::{Accessor, Field, Input, Shape};
 use crate::attr::{key_name, Attrs};
 use crate::errors::Errors;
 
-/// Names reachable as methods on `Session<T>` itself, found before the generated
-/// accessors that `Session<T>` dereferences to, with what each is.
+/// Names reachable as methods on `Session<T>` itself, or on a `&Session<T>` a helper
+/// takes, found before the generated accessors that `Session<T>` dereferences to, with
+/// what each is.
 const SESSION_METHODS: &[(&str, &str)] = &[
     ("is_new", "`Session::is_new`"),
     ("renew", "`Session::renew`"),
@@ -20,6 +21,22 @@ const SESSION_METHODS: &[(&str, &str)] = &[
     ("modify", "`Session::modify`"),
     ("into", "`Into::into`, which every type has"),
     ("try_into", "`TryInto::try_into`, which every type has"),
+    (
+        "clone",
+        "`Clone::clone` on a `&Session<T>`, which every reference has",
+    ),
+    (
+        "clone_from",
+        "`Clone::clone_from` on a `&Session<T>`, which every reference has",
+    ),
+    (
+        "to_owned",
+        "`ToOwned::to_owned` on a `&Session<T>`, which every reference has",
+    ),
+    (
+        "clone_into",
+        "`ToOwned::clone_into` on a `&Session<T>`, which every reference has",
+    ),
 ];
 
 /// Names `Session<T>` has as methods only when `T` has an `index` field (it is then
@@ -202,7 +219,7 @@ fn check_index(fields: &[Field], errors: &mut Errors) {
             );
         } else if field.option_inner().is_none() {
             errors.spanned(
-                field.ty,
+                &field.ty,
                 "the `index` field must be an `Option<_>`: `None` keeps a session out of the index",
             );
         }
@@ -277,12 +294,13 @@ fn check_unique_storage_names(fields: &[Field], errors: &mut Errors) {
     }
 }
 
-/// A field `set_x` next to a field `x` would need two methods named `set_x`.
+/// A field `set_x` next to a field `x` would need two methods named `set_x`; so would a
+/// field `r#set_x`, which names the same method.
 fn check_unique_methods(fields: &[Field], errors: &mut Errors) {
     let mut seen: HashMap<String, (&Field, Accessor)> = HashMap::new();
     for field in fields {
         for accessor in field.accessors() {
-            let method = field.method(accessor).to_string();
+            let method = field.method(accessor).unraw().to_string();
             if let Some((first, first_accessor)) = seen.get(&method) {
                 if first.ident != field.ident {
                     errors.spanned(

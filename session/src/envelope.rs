@@ -45,12 +45,13 @@ impl Wrapping {
         }
     }
 
-    /// The keys the envelope keeps in a document.
+    /// The keys the envelope owns in a document: the ones it keeps there, and koa's
+    /// `isNew`, which every write removes.
     fn keys(self) -> &'static [&'static str] {
         match self {
             Wrapping::Plain => &[],
             // `_session`: koa-session's `maxAge: 'session'`, in place of the other two.
-            Wrapping::Koa => &["_expire", "_maxAge", "_session"],
+            Wrapping::Koa => &["_expire", "_maxAge", "_session", KOA_NEW_FLAG],
             Wrapping::Express => &["cookie"],
         }
     }
@@ -78,10 +79,9 @@ impl Wrapping {
             (Some(store), Some(stated)) => Some(store.min(stated)),
             (store, stated) => store.or(stated),
         };
-        let koa_flag = |name: &str| self == Wrapping::Koa && name == KOA_NEW_FLAG;
         record
             .fields
-            .retain(|name, _| !self.keys().contains(&name.as_str()) && !koa_flag(name));
+            .retain(|name, _| !self.keys().contains(&name.as_str()));
         record.created_at = None;
         record.refreshed = false;
         record.snapshot = None;
@@ -138,10 +138,10 @@ impl Envelope {
         }
     }
 
-    /// Whether `field` is a key the Node package keeps in its document beside the app's
-    /// data (`cookie` for express-session; `_expire`, `_maxAge`, `_session` for
-    /// koa-session): every write puts the envelope there, so a session field of that name
-    /// would never keep what the app set.
+    /// Whether `field` is a key the Node package keeps for itself beside the app's data
+    /// (`cookie` for express-session; `_expire`, `_maxAge`, `_session`, `isNew` for
+    /// koa-session): every write puts the envelope there or removes the key, so a session
+    /// field of that name would never keep what the app set.
     pub(crate) fn keeps_key(&self, field: &str) -> bool {
         self.wrapping().keys().contains(&field)
     }

@@ -118,9 +118,10 @@ pub enum SessionError {
     Unsupported(&'static str),
     /// Under a Node preset, a field of the extracted struct is stored under a key the Node
     /// package keeps for itself beside the app's data (`cookie` for express-session;
-    /// `_expire`, `_maxAge`, `_session` for koa-session). Every write puts the package's
-    /// value there, so the field would never keep what the app set: refused instead. Give
-    /// the field another storage name with `#[session(rename = "...")]`.
+    /// `_expire`, `_maxAge`, `_session`, `isNew` for koa-session). Every write puts the
+    /// package's value there or removes the key, so the field would never keep what the
+    /// app set: refused instead. Give the field another storage name with
+    /// `#[session(rename = "...")]`.
     #[error(
         "session field `{0}` is stored under a key the Node package keeps for itself; \
          give it another name with #[session(rename = \"...\")]"

@@ -334,8 +334,9 @@ pub use writer::SessionWriter;
 /// or misplaced attributes, storage names that are empty or start with `__` (reserved for
 /// the store's metadata), `skip` with `rename`, and field names whose methods would clash
 /// with each other or be hidden by `Session`'s own (`is_new`, `renew`, `purge`, `read`,
-/// `modify`, `into`, `try_into`; on a struct with an `index` field, which gives `Session`
-/// three more methods, also `sessions`, `end_other_sessions` and `end_all_sessions`). An
+/// `modify`, `into`, `try_into`, and `clone`, `clone_from`, `to_owned`, `clone_into`,
+/// which a `&Session` has; on a struct with an `index` field, which gives `Session` three
+/// more methods, also `sessions`, `end_other_sessions` and `end_all_sessions`). An
 /// `index` field must be an `Option<_>` and not `skip`, one per struct. Two fields of one
 /// struct with the same storage name are an error; two *structs* that store a field under
 /// the same name are not (no derive can see the other struct): they share that stored

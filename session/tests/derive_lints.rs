@@ -1,5 +1,6 @@
 //! The expansion of `#[derive(SessionData)]` stays quiet under strict lints: rustc's here,
-//! and clippy's (`all` and `pedantic`) when the gate runs `cargo clippy --all-targets`.
+//! and clippy's (`all`, `pedantic` and `nursery`) when the gate runs `cargo clippy
+//! --all-targets`.
 //! It covers the visibilities a session struct can have, `#[session(crate = "...")]`
 //! through a re-export, and user names that could capture names the expansion uses.
 #![deny(
@@ -10,7 +11,8 @@
     single_use_lifetimes,
     unused_lifetimes,
     clippy::all,
-    clippy::pedantic
+    clippy::pedantic,
+    clippy::nursery
 )]
 
 use actix_typed_session::SessionData;
@@ -44,6 +46,16 @@ pub struct Prefs {
     since: std::time::Instant,
 }
 
+/// Counters, whose incrementers are `async`, next to a plain field.
+#[derive(SessionData)]
+pub struct Counters {
+    #[session(counter)]
+    views: u64,
+    #[session(counter, rename = "n")]
+    signed: i32,
+    label: Option<String>,
+}
+
 /// Only fields that are never stored.
 #[derive(SessionData)]
 pub struct OnlySkipped {
@@ -61,6 +73,9 @@ struct Private {
 #[derive(SessionData)]
 pub struct Nothing {}
 
+// `pub(crate)` in a private module is the user's choice this test covers, and the
+// expansion copies it.
+#[allow(clippy::redundant_pub_crate)]
 mod nested {
     use actix_typed_session::SessionData;
 
@@ -82,6 +97,7 @@ struct ThroughReexport {
 }
 
 /// The user's own names for things the expansion also names.
+#[allow(clippy::redundant_pub_crate)] // the same choice as in `nested`
 mod shadowing {
     use actix_typed_session::SessionData;
 
@@ -121,6 +137,7 @@ mod shadowing {
 fn expansions_compile_quietly() {
     assert_eq!(Visit::FIELD_NAMES, ["views", "user", "cart_items", "type"]);
     assert_eq!(Private::FIELD_NAMES, ["views"]);
+    assert_eq!(Counters::FIELD_NAMES, ["views", "n", "label"]);
     assert_eq!(Prefs::FIELD_NAMES, ["prefs.theme", "prefs.n"]);
     assert!(OnlySkipped::FIELD_NAMES.is_empty());
     assert!(Nothing::FIELD_NAMES.is_empty());

@@ -12,4 +12,10 @@ struct Visit {
     picky: NoDefault,
 }
 
+// `Self` names the struct, which is not `Serialize` here: reported at the field as such.
+#[derive(SessionData)]
+struct Trail {
+    previous: Option<Box<Self>>,
+}
+
 fn main() {}

@@ -21,6 +21,12 @@ struct TwoIndexes {
 }
 
 #[derive(SessionData)]
+struct IndexedTwice {
+    #[session(index, index)]
+    user: Option<String>,
+}
+
+#[derive(SessionData)]
 struct Skipped {
     #[session(index, skip)]
     user: Option<String>,

@@ -13,4 +13,11 @@ struct Visit {
     items: Vec<String>,
 }
 
+#[derive(SessionData)]
+#[session(prefix = "visit.", crate = "actix_typed_session")]
+#[session(prefix = "v.", crate = "actix_typed_session")]
+struct Twice {
+    views: u64,
+}
+
 fn main() {}

@@ -8,4 +8,11 @@ struct Visit {
     cart: Vec<String>,
 }
 
+// A raw identifier names the same method as the plain one.
+#[derive(SessionData)]
+struct Raw {
+    x: u64,
+    r#set_x: u64,
+}
+
 fn main() {}

@@ -9,6 +9,10 @@ struct Visit {
     read: bool,
     into: String,
     r#try_into: String,
+    clone: u64,
+    clone_from: u64,
+    to_owned: bool,
+    clone_into: bool,
     #[session(rename = "renewed")]
     views: u64,
 }

@@ -10,6 +10,12 @@ struct Visit {
 }
 
 #[derive(SessionData)]
+struct SkippedTwice {
+    #[session(skip, skip)]
+    scratch: Vec<String>,
+}
+
+#[derive(SessionData)]
 #[session(prefix = "__mine.")]
 struct Reserved {
     views: u64,

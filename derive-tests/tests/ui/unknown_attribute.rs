@@ -9,4 +9,10 @@ struct Visit {
     user: Option<String>,
 }
 
+#[derive(SessionData)]
+struct NoValue {
+    #[session(colour = )]
+    views: u64,
+}
+
 fn main() {}

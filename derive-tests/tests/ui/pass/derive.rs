@@ -95,3 +95,49 @@ async fn count(
     writer.set_small(0);
     Ok(counters.increment_signed(i64::from(small) + sized as i64).await? + *counters.signed())
 }
+
+// `default` functions named like what the generated `decode` names for itself.
+#[derive(SessionData)]
+struct Defaults {
+    #[session(default = "stored")]
+    first_seen: u64,
+    #[session(default = "value")]
+    label: String,
+    #[session(default = "index", skip)]
+    scratch: u8,
+}
+
+fn stored() -> u64 {
+    1
+}
+
+fn value() -> String {
+    "none".to_owned()
+}
+
+fn index() -> u8 {
+    0
+}
+
+#[allow(dead_code)]
+fn defaults(defaults: Session<Defaults>) -> u64 {
+    *defaults.first_seen() + defaults.label().len() as u64 + u64::from(*defaults.scratch())
+}
+
+// `Self` in a field type names the struct, as it does in the struct itself, not the
+// generated types whose methods mention the field's type.
+#[derive(SessionData, Default, serde::Serialize, serde::Deserialize)]
+struct Trail {
+    page: String,
+    previous: Option<Box<Self>>,
+    #[session(skip)]
+    siblings: Vec<Self>,
+}
+
+#[allow(dead_code)]
+fn trail(mut trail: Session<Trail>) -> usize {
+    let back = trail.previous().as_ref().map_or(0, |previous| previous.page.len());
+    trail.set_previous(Some(Box::new(Trail::default())));
+    trail.update_siblings(|siblings| siblings.push(Trail::default()));
+    back + trail.siblings().len()
+}
