@@ -370,3 +370,21 @@ impl<T: SessionData> Typed<T> {
         self.value.borrow().encode_field(T::INDEX_FIELD?)?.ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_float_decodes_to_the_double_its_text_names() {
+        for text in [
+            "0.9941414234139935",
+            "1000000000000000.5",
+            "958714.6571130235",
+        ] {
+            let fields = HashMap::from([("ratio".to_owned(), text.as_bytes().to_vec())]);
+            let decoded: Option<f64> = StoredFields::new(&fields, &"session").decode("ratio");
+            assert_eq!(decoded, text.parse().ok(), "{text}");
+        }
+    }
+}

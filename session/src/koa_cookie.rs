@@ -438,6 +438,19 @@ mod tests {
     }
 
     #[test]
+    fn a_float_in_a_key_rust_does_not_know_survives_a_rust_write() {
+        let node =
+            r#"{"views":1,"ratio":0.9941414234139935,"_expire":2111614622367,"_maxAge":86400000}"#;
+        let value = STANDARD.encode(node);
+        let sig = grip().sign_pair("koa.sess", &value);
+        let (mut session, _) = codec().open("koa.sess", &sent(&value, &sig)).unwrap();
+        session.fields.insert("views".to_owned(), b"2".to_vec());
+        let written = codec().write("koa.sess", &session).unwrap();
+        let json = json_of(&written[0].1);
+        assert!(json.contains(r#""ratio":0.9941414234139935,"#), "{json}");
+    }
+
+    #[test]
     fn a_new_session_gets_the_configured_lifetime() {
         let session = CookieSession {
             id: SessionId::generate().unwrap(),

@@ -163,6 +163,16 @@ mod tests {
     }
 
     #[test]
+    fn a_float_set_keeps_the_digits_it_was_written_with() {
+        // The shortest text of each double, as Rust and JavaScript both print it; each
+        // was once read one bit off and written back so (`...36`, `...0.4`, `...36`).
+        let floats = r#"{"a":0.9941414234139935,"b":1000000000000000.5,"c":958714.6571130235}"#;
+        let mut doc = Document::default();
+        doc.apply(&set(&[("v", floats)]), &[]).unwrap();
+        assert_eq!(text(&doc), format!(r#"{{"v":{floats}}}"#));
+    }
+
+    #[test]
     fn only_json_objects_are_documents_and_only_json_values_are_stored() {
         for raw in [&b"[]"[..], b"\"s\"", b"null", b"{", b"", b"{\"a\":1}x"] {
             assert!(Document::parse(raw).is_none(), "{raw:?}");
