@@ -1,16 +1,16 @@
 //! A JSON value's text as `JSON.stringify` writes it, for what the Rust side sets in a
-//! Node document: compact, strings as they were written, and a float with an integral
-//! value (`3.0`) as an integer (`3`), so a Node app comparing JSON texts sees no change.
+//! Node document: compact, strings as they were written, and a float as JavaScript prints
+//! it (ECMAScript's `Number::toString`: `3.0` as `3`, `1e16` as `10000000000000000`,
+//! `1.5e-6` as `0.0000015`, `1e21` as `1e+21`), so a Node app comparing JSON texts sees no
+//! change.
 //!
-//! The value is rewritten as text, never parsed into numbers and printed again: integer
-//! text is kept as it is, however wide (a `u128` would come back as a float), and a string
-//! keeps escapes that no Rust string holds (an unpaired surrogate, `"\ud83d"`, which
-//! `JSON.stringify` writes for a string cut in the middle of an emoji).
+//! The value is rewritten token by token, never parsed whole into serde_json values and
+//! printed again: integer text is kept as it is, however wide (a `u128` would come back as
+//! a float), a string keeps escapes that no Rust string holds (an unpaired surrogate,
+//! `"\ud83d"`, which `JSON.stringify` writes for a string cut in the middle of an emoji),
+//! and only a float is read as a double and printed anew.
 
 use serde_json::value::RawValue;
-
-/// Largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// `json`, one JSON value, as compact text with its numbers in JavaScript's form; `None`
 /// when it is not JSON.
@@ -56,26 +56,83 @@ fn number_len(text: &str) -> usize {
         .unwrap_or(text.len())
 }
 
-/// Writes the number `text` as JavaScript would: integer text as it is, a float with an
-/// integral value within 2^53 as an integer.
+/// Writes the number `text` as JavaScript would: integer text as it is (JavaScript would
+/// round one beyond 2^53; the digits are the Rust side's to keep), a float by
+/// [`javascript_number`].
 fn push_number(text: &str, out: &mut String) {
     let is_integer = !text.contains(['.', 'e', 'E']);
-    let float = text
+    let javascript = text
         .parse::<f64>()
         .ok()
-        .filter(|float| !is_integer && float.is_finite());
-    match float {
-        Some(float) if float.fract() == 0.0 && float.abs() <= MAX_SAFE_INTEGER => {
-            // Exact: the value is integral and within 2^53.
-            #[allow(clippy::cast_possible_truncation)]
-            let integer = float as i64;
-            out.push_str(&integer.to_string());
+        .filter(|float| !is_integer && float.is_finite())
+        .and_then(javascript_number);
+    out.push_str(javascript.as_deref().unwrap_or(text));
+}
+
+/// The finite `float` as ECMAScript's `Number::toString` writes it (ECMA-262, "Number::
+/// toString", radix 10): the shortest digits that read back as it (of two, the even one),
+/// placed as the rule says by where the decimal point falls.
+fn javascript_number(float: f64) -> Option<String> {
+    if float == 0.0 {
+        // Negative zero too.
+        return Some("0".to_owned());
+    }
+    let sign = if float < 0.0 { "-" } else { "" };
+    // The rule's k digits s, and n: the value is 0.s times 10 to the n.
+    let Shortest { digits, point: n } = Shortest::of(float.abs())?;
+    let k = i32::try_from(digits.len()).ok()?;
+    let zeros = |count: i32| "0".repeat(usize::try_from(count).unwrap_or(0));
+    // The rule's cases in its order: an integer of up to 21 digits, a point within the
+    // first 21 digits, up to five zeros after the point, else an exponent.
+    let text = if k <= n && n <= 21 {
+        format!("{sign}{digits}{}", zeros(n - k))
+    } else if 0 < n && n <= 21 {
+        let (whole, fraction) = digits.split_at_checked(usize::try_from(n).ok()?)?;
+        format!("{sign}{whole}.{fraction}")
+    } else if -6 < n && n <= 0 {
+        format!("{sign}0.{}{digits}", zeros(-n))
+    } else {
+        let (first, others) = digits.split_at_checked(1)?;
+        let point = if others.is_empty() { "" } else { "." };
+        let exponent = n - 1;
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        format!(
+            "{sign}{first}{point}{others}e{exponent_sign}{}",
+            exponent.unsigned_abs()
+        )
+    };
+    Some(text)
+}
+
+/// The shortest decimal digits of a positive double: it is 0.`digits` times 10 to the
+/// `point`, with no zero at either end of `digits`.
+struct Shortest {
+    digits: String,
+    point: i32,
+}
+
+impl Shortest {
+    /// The digits serde_json prints `float` with: the shortest that read back as it and,
+    /// of two as near, the even one, as ECMAScript asks (Rust's own `{:e}` rounds such a
+    /// tie up: `608898711247163.25` as `...163.3`, where JavaScript writes `...163.2`).
+    fn of(float: f64) -> Option<Self> {
+        let text = serde_json::Number::from_f64(float)?.to_string();
+        let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+            Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().ok()?),
+            None => (text.as_str(), 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all = format!("{whole}{fraction}");
+        let significant = all.trim_start_matches('0');
+        let leading_zeros = i32::try_from(all.len() - significant.len()).ok()?;
+        let digits = significant.trim_end_matches('0');
+        if digits.is_empty() {
+            return None;
         }
-        Some(float) => out.push_str(
-            &serde_json::Number::from_f64(float)
-                .map_or_else(|| text.to_owned(), |number| number.to_string()),
-        ),
-        None => out.push_str(text),
+        Some(Self {
+            digits: digits.to_owned(),
+            point: i32::try_from(whole.len()).ok()? + exponent - leading_zeros,
+        })
     }
 }
 
@@ -100,6 +157,46 @@ mod tests {
         }
         let nested = r#"{"id":340282366920938463463374607431768211455,"list":[-170141183460469231731687303715884105728]}"#;
         assert_eq!(written(nested), nested);
+    }
+
+    #[test]
+    fn floats_are_written_as_javascript_writes_them() {
+        // Each as node writes it: `JSON.stringify(JSON.parse(text))`.
+        for (text, javascript) in [
+            ("3.0", "3"),
+            ("-0.0", "0"),
+            ("2.5", "2.5"),
+            ("0.30000000000000004", "0.30000000000000004"),
+            ("1000000000000000.5", "1000000000000000.5"),
+            ("1E2", "100"),
+            // Integral, from 2^53 to below 1e21: every digit, no exponent.
+            ("9007199254740992.0", "9007199254740992"),
+            ("9007199254740993.0", "9007199254740992"),
+            ("1e16", "10000000000000000"),
+            ("1.2345678901234568e20", "123456789012345680000"),
+            ("999999999999999900000.0", "999999999999999900000"),
+            ("1e21", "1e+21"),
+            ("-1.5e21", "-1.5e+21"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            // Small: at most five zeros after the point, else an exponent.
+            ("1e-5", "0.00001"),
+            ("1e-6", "0.000001"),
+            ("1.5e-6", "0.0000015"),
+            ("-2.5e-6", "-0.0000025"),
+            ("9.99e-7", "9.99e-7"),
+            ("1e-7", "1e-7"),
+            ("123e-20", "1.23e-18"),
+            ("5e-324", "5e-324"),
+            // Two shortest texts as near as each other: the even one.
+            ("608898711247163.25", "608898711247163.2"),
+            ("88572293061754.125", "88572293061754.12"),
+        ] {
+            assert_eq!(written(text), javascript, "{text}");
+        }
+        assert_eq!(
+            written(r#"{"a":[1e16,1.5e-6],"b":{"c":-0.0}}"#),
+            r#"{"a":[10000000000000000,0.0000015],"b":{"c":0}}"#
+        );
     }
 
     #[test]
