@@ -1043,6 +1043,35 @@ fn absolute_timeout_is_refused_with_a_node_preset() {
 }
 
 #[test]
+fn express_session_without_keys_is_refused_and_the_koa_presets_may_go_unsigned() {
+    let store = CountingStore::default();
+    let unsigned = |compat| SessionMiddleware::builder(store.clone(), Keys::none()).compat(compat);
+    let express = Compat::ExpressSession;
+    assert_eq!(
+        refusal(unsigned(express)),
+        Some(ConfigError::ExpressSessionWithoutKeys)
+    );
+    // The hash layout keeps express-session's cookie, which it would still ignore.
+    assert_eq!(
+        refusal(unsigned(express).store_layout(Layout::Fields)),
+        Some(ConfigError::ExpressSessionWithoutKeys)
+    );
+    let message = ConfigError::ExpressSessionWithoutKeys.to_string();
+    for words in ["Keys::none()", "signed", "secrets"] {
+        assert!(message.contains(words), "{message}");
+    }
+    // Koa's cookies go unsigned in a Koa app without `app.keys` (or with `signed: false`).
+    for compat in [
+        Compat::KoaSession,
+        Compat::KoaSessionLegacy,
+        Compat::Koa2Session2Redis,
+        Compat::KoaSessionRedis3,
+    ] {
+        assert_eq!(refusal(unsigned(compat)), None, "{compat:?}");
+    }
+}
+
+#[test]
 fn a_preset_in_the_hash_layout_keeps_the_absolute_timeout_and_a_foreign_json_layout_is_refused() {
     let store = CountingStore::default();
     let keys = || Keys::new(["node secret"]).allow_short_keys();

@@ -7,9 +7,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_typed_session_tests::browser::{Browser, Reply};
-use actix_typed_session_tests::node::{NodeApp, NodePackage, DEFAULT_KEYS};
+use actix_typed_session_tests::node::{keygrip_sha1, NodeApp, NodePackage, DEFAULT_KEYS};
 use actix_typed_session_tests::{names, CommandLog, LoggedCommand, RedisServer};
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use redis::aio::MultiplexedConnection;
@@ -155,14 +155,6 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .expect("after 1970");
     i64::try_from(since.as_millis()).expect("fits")
-}
-
-/// keygrip's signature (what Koa's `cookies` puts in `<name>.sig`): base64url without
-/// padding of HMAC-SHA1(key, "<name>=<value>").
-fn keygrip_sha1(key: &str, name: &str, value: &str) -> String {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).expect("any key length");
-    mac.update(format!("{name}={value}").as_bytes());
-    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// express-session's cookie value for `id`, as sent: `s:<id>.<base64 HMAC-SHA256(key, id),

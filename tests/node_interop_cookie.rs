@@ -4,13 +4,14 @@
 //! a Redis, driven by one browser whose cookies both see, as behind one domain. The whole
 //! session is the cookie: a session started on either side is read and written by the
 //! other, a logout on either side ends it for this browser on both, key rotation carries
-//! over, both agree on `_expire`, and both refuse a tampered cookie.
+//! over, both agree on `_expire`, both refuse a tampered cookie, and a Rust write keeps
+//! what Koa wrote that Rust did not change, a string no Rust string can hold included.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_typed_session_tests::browser::Browser;
 use actix_typed_session_tests::counter_process::Counter;
-use actix_typed_session_tests::node::{NodeApp, NodePackage};
+use actix_typed_session_tests::node::{keygrip_sha1, NodeApp, NodePackage};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
@@ -46,9 +47,14 @@ async fn whoami(browser: &mut Browser, url: String) -> Option<String> {
 
 /// The session the browser's `koa.sess` holds, as JSON.
 fn session_in(browser: &Browser) -> Value {
+    serde_json::from_str(&session_text(browser)).expect("JSON")
+}
+
+/// The JSON text of the browser's `koa.sess`.
+fn session_text(browser: &Browser) -> String {
     let value = browser.cookie(NAME).expect("a koa.sess cookie");
     let json = STANDARD.decode(value).expect("standard base64, padded");
-    serde_json::from_slice(&json).expect("JSON")
+    String::from_utf8(json).expect("UTF-8")
 }
 
 /// A second browser holding the same two cookies: a copy of the session.
@@ -182,6 +188,44 @@ async fn key_rotation_carries_over() {
         stale.get(&old_rust.url("/")).await;
     }
     assert_eq!(stale.get(&new_only.url("/peek")).await.body, "0 views");
+}
+
+#[tokio::test]
+async fn a_session_with_a_lone_surrogate_is_written_by_both_sides_and_keeps_it() {
+    // `JSON.stringify` writes an unpaired surrogate as `\ud83d` (a Koa app that cut a
+    // string in the middle of an emoji), which no Rust string holds: Rust writes took it
+    // apart and failed with a 503 until the cookie was cleared.
+    let (node, rust) = (node_app(KEYS, &[]), rust_app(KEYS));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970");
+    let expire = now.as_millis() + 3_600_000;
+    let json = format!(r#"{{"views":1,"nick":"\ud83d","_expire":{expire},"_maxAge":3600000}}"#);
+    let value = STANDARD.encode(json);
+    let mut browser = Browser::new();
+    browser.set_cookie(NAME, &value);
+    browser.set_cookie(SIG, &keygrip_sha1("first test key", NAME, &value));
+
+    assert_eq!(browser.get(&rust.url("/")).await.body, "2 views");
+    let login = browser.post(&rust.url("/login?user=ada")).await;
+    assert_eq!(login.body, "welcome ada");
+    // Koa's order and text kept, what Rust added last.
+    let written = session_text(&browser);
+    assert!(
+        written.starts_with(r#"{"views":2,"nick":"\ud83d","_expire":"#),
+        "{written}"
+    );
+    assert!(
+        written.ends_with(r#","_maxAge":3600000,"user":"ada"}"#),
+        "{written}"
+    );
+    assert_eq!(browser.get(&node.url("/")).await.body, "3 views");
+    assert!(session_text(&browser).contains(r#""nick":"\ud83d","#));
+    assert_eq!(
+        whoami(&mut browser, node.url("/whoami")).await.as_deref(),
+        Some("ada")
+    );
+    assert_eq!(browser.get(&rust.url("/")).await.body, "4 views");
 }
 
 #[tokio::test]

@@ -181,7 +181,9 @@ impl SessionMiddlewareBuilder {
     /// [`Compat::KoaSessionCookie`] (no store on the Node side) with the cookie store
     /// ([`SessionMiddleware::builder_with_cookie_store`]) only.
     /// Options set after this call override the preset's. Default: no preset, this
-    /// library's own cookie, id and hash layout.
+    /// library's own cookie, id and hash layout. [`Compat::ExpressSession`] needs the
+    /// Express app's secret: with [`Keys::none`] the build is refused
+    /// ([`ConfigError::ExpressSessionWithoutKeys`]).
     ///
     /// ```
     /// # use actix_typed_session::{store::MemoryStore, Compat, Keys, SessionMiddleware};
@@ -655,6 +657,10 @@ impl SessionMiddlewareBuilder {
             Some(KeyProblem::Short(index, len)) => {
                 return Err(ConfigError::ShortKey { index, len })
             }
+        }
+        // express-session signs every cookie and ignores one without a signature.
+        if self.compat == Some(Compat::ExpressSession) && self.keys.is_empty() {
+            return Err(ConfigError::ExpressSessionWithoutKeys);
         }
         if let Some(len) = self.index_secret.as_ref().map(Vec::len) {
             if len < IndexSecret::MIN_LEN {

@@ -113,6 +113,17 @@ pub enum ConfigError {
         /// The preset.
         compat: Compat,
     },
+    /// [`Compat::ExpressSession`](crate::Compat::ExpressSession) with
+    /// [`Keys::none`](crate::Keys::none): express-session reads only signed cookies
+    /// (`s:<id>.<signature>`) and takes an unsigned one for no session, so the two apps
+    /// would share nothing, without a word from either.
+    #[error(
+        "the ExpressSession preset was given Keys::none(), but express-session reads only \
+         signed connect.sid cookies (s:<id>.<signature>): it would ignore every cookie this \
+         side sends, and the two apps would share no session; give Keys::new(..) the \
+         Express app's secrets, in order (with allow_short_keys() for short ones)"
+    )]
+    ExpressSessionWithoutKeys,
     /// An option of the builder that the cookie store
     /// ([`builder_with_cookie_store`](crate::SessionMiddleware::builder_with_cookie_store))
     /// cannot honour: it needs a store on the server (the per-user index and its options,

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use crate::id::SessionId;
 use crate::store::time::{epoch_millis, from_epoch_millis};
-use crate::store::Length;
+use crate::store::{Length, Snapshot};
 
 /// One session as a cookie carries it.
 #[derive(Clone, PartialEq, Eq)]
@@ -32,6 +32,11 @@ pub(crate) struct CookieSession {
     pub(crate) expires_at: SystemTime,
     /// Storage name to encoded (JSON) value, fields no struct knows included.
     pub(crate) fields: HashMap<String, Vec<u8>>,
+    /// The document the cookie held, for a codec whose format another program writes
+    /// too (koa-session's JSON): a write of the session starts from it, so what it does
+    /// not change keeps its place and its text. `None` for a sealed cookie and a new
+    /// session.
+    pub(crate) snapshot: Option<Snapshot>,
 }
 
 /// Shows names and lengths only: the values are session data.
@@ -47,6 +52,7 @@ impl fmt::Debug for CookieSession {
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .field("fields", &fields)
+            .field("snapshot", &self.snapshot)
             .finish()
     }
 }
@@ -101,6 +107,7 @@ impl CookieSession {
                 .into_iter()
                 .map(|(name, value)| (name, value.get().as_bytes().to_vec()))
                 .collect(),
+            snapshot: None,
         })
     }
 }
@@ -125,6 +132,7 @@ mod tests {
                 .iter()
                 .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
                 .collect(),
+            snapshot: None,
         }
     }
 

@@ -449,3 +449,21 @@ fn shared_borrow<T>() -> String {
          or `SessionWriter<{name}>` of the same request; drop the borrow first (or clone the value)"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_float_decodes_to_the_double_its_text_names() {
+        for text in [
+            "0.9941414234139935",
+            "1000000000000000.5",
+            "958714.6571130235",
+        ] {
+            let fields = HashMap::from([("ratio".to_owned(), text.as_bytes().to_vec())]);
+            let decoded: Option<f64> = StoredFields::new(&fields, &"session").decode("ratio");
+            assert_eq!(decoded, text.parse().ok(), "{text}");
+        }
+    }
+}

@@ -3,7 +3,9 @@
 //! is that format as a codec of the cookie store (`Compat::KoaSessionCookie`): a verified
 //! cookie value into the session's fields and back. The signature is `signing.rs`'s, the
 //! keys koa-session adds (`_expire`, `_maxAge`, `_session`) are `envelope.rs`'s, and the
-//! JSON object is written by `store/document.rs`, as a koa-redis document is.
+//! JSON object is written by `store/document.rs`, as a koa-redis document is. A write
+//! starts from the document the cookie held, as a store's commit starts from the one it
+//! loaded: every key keeps its place, and its text unless the session changed it.
 //!
 //! koa-session 7 writes `Buffer.from(JSON.stringify(data)).toString('base64')`: the
 //! standard alphabet with `=` padding, of the app's keys in insertion order followed by
@@ -27,7 +29,7 @@ use crate::id::SessionId;
 use crate::signing::{Keygrip, Verified};
 use crate::store::document::Document;
 use crate::store::time::MAX_TTL;
-use crate::store::Record;
+use crate::store::{Record, Snapshot};
 
 /// What `Buffer.from(value, 'base64')` accepts of well-formed base64: either alphabet
 /// (Node decodes both), with or without padding.
@@ -84,14 +86,17 @@ impl KoaCookie {
             created_at: None,
             expires_at: now.checked_add(left).unwrap_or(now),
             fields: record.fields,
+            snapshot: record.snapshot,
         };
         Some((session, verified))
     }
 
     /// The cookies that carry `session` in the cookie `name`: the value, as koa-session
-    /// writes it, and its signature. The app's keys go in the order of their names (the
-    /// cookie session keeps no order; koa-session reads any), then what the envelope adds:
-    /// `_expire` a stored or configured `_maxAge` from now, or `_session` kept.
+    /// writes it, and its signature. The session's document as opened, if any, with every
+    /// key kept in its place and, unless the session changed it, with its text; a key it
+    /// lacks goes last, in the order of the names (a new session's keys too). Then what
+    /// the envelope adds: `_expire` a stored or configured `_maxAge` from now, or
+    /// `_session` kept.
     pub(crate) fn write(
         &self,
         name: &str,
@@ -113,7 +118,7 @@ impl KoaCookie {
         let wrapped = self
             .envelope
             .wrap(&mut set, Some(&stored), Duration::ZERO, None);
-        let value = encode(&set, &wrapped.remove)?;
+        let value = encode(session.snapshot.as_ref(), &set, &wrapped.remove)?;
         let signature = self.keygrip.sign_pair(name, &value);
         Ok(vec![
             (name.to_owned(), value),
@@ -150,7 +155,7 @@ pub(crate) fn decode(value: &str) -> Option<Record> {
         created_at: None,
         ttl: None,
         refreshed: false,
-        snapshot: None,
+        snapshot: Some(Snapshot::new(json)),
     };
     let now = SystemTime::now();
     if koa_expired(&record, now) {
@@ -160,10 +165,17 @@ pub(crate) fn decode(value: &str) -> Option<Record> {
     Some(record)
 }
 
-/// The `koa.sess` value of the keys `set`, in their order, less `remove`: base64 (standard,
-/// padded) of compact JSON, as `JSON.stringify` writes it (see `store/document.rs`).
-pub(crate) fn encode(set: &[(String, Vec<u8>)], remove: &[String]) -> Result<String, StoreError> {
-    let mut document = Document::default();
+/// The `koa.sess` value of the document `opened` (a value [`decode`]d before; `None` for a
+/// new session) with the keys `set` and without `remove`: base64 (standard, padded) of
+/// compact JSON, as `JSON.stringify` writes it (see `store/document.rs`).
+pub(crate) fn encode(
+    opened: Option<&Snapshot>,
+    set: &[(String, Vec<u8>)],
+    remove: &[String],
+) -> Result<String, StoreError> {
+    let mut document = opened
+        .and_then(|snapshot| Document::parse(snapshot.as_bytes()))
+        .unwrap_or_default();
     document.apply(set, remove)?;
     Ok(STANDARD.encode(document.to_bytes()))
 }
@@ -394,7 +406,7 @@ mod tests {
             .iter()
             .map(|(name, value)| (name.clone(), value.to_string().into_bytes()))
             .collect();
-        assert_eq!(encode(&set, &[]).unwrap(), first.value);
+        assert_eq!(encode(None, &set, &[]).unwrap(), first.value);
     }
 
     #[test]
@@ -405,7 +417,7 @@ mod tests {
             .iter()
             .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
             .collect();
-        let value = encode(&set, &[]).unwrap();
+        let value = encode(None, &set, &[]).unwrap();
         // The fixture says how Node read it.
         assert_eq!(value, written_here.value);
         assert_eq!(grip().sign_pair("koa.sess", &value), written_here.sig);
@@ -425,7 +437,7 @@ mod tests {
         assert_eq!(grip().sign_pair("koa.sess", value), *sig);
         let json = json_of(value);
         assert!(
-            json.starts_with(r#"{"cart":["tea"],"user":"ada","views":2,"_expire":"#),
+            json.starts_with(r#"{"views":2,"cart":["tea"],"user":"ada","_expire":"#),
             "{json}"
         );
         assert!(json.ends_with(r#","_maxAge":315360000000}"#), "{json}");
@@ -438,12 +450,48 @@ mod tests {
     }
 
     #[test]
+    fn a_float_in_a_key_rust_does_not_know_survives_a_rust_write() {
+        let node =
+            r#"{"views":1,"ratio":0.9941414234139935,"_expire":2111614622367,"_maxAge":86400000}"#;
+        let value = STANDARD.encode(node);
+        let sig = grip().sign_pair("koa.sess", &value);
+        let (mut session, _) = codec().open("koa.sess", &sent(&value, &sig)).unwrap();
+        session.fields.insert("views".to_owned(), b"2".to_vec());
+        let written = codec().write("koa.sess", &session).unwrap();
+        let json = json_of(&written[0].1);
+        assert!(json.contains(r#""ratio":0.9941414234139935,"#), "{json}");
+    }
+
+    #[test]
+    fn a_write_starts_from_the_cookie_as_opened() {
+        // koa-session's order; a lone surrogate, which `JSON.stringify` writes for a string
+        // cut in the middle of an emoji and no Rust string holds; text another writer
+        // spaced.
+        let node = r#"{"views":1,"nick":"\ud83d","note":{"a" : 1.50},"_expire":2111614622367,"_maxAge":86400000}"#;
+        let value = STANDARD.encode(node);
+        let sig = grip().sign_pair("koa.sess", &value);
+        let (mut session, _) = codec().open("koa.sess", &sent(&value, &sig)).unwrap();
+        session.fields.insert("views".to_owned(), b"2".to_vec());
+        session.fields.insert("cart".to_owned(), b"[]".to_vec());
+        session.fields.insert("a".to_owned(), b"0".to_vec());
+        let written = codec().write("koa.sess", &session).unwrap();
+        let json = json_of(&written[0].1);
+        let kept = r#"{"views":2,"nick":"\ud83d","note":{"a" : 1.50},"_expire":"#;
+        assert!(json.starts_with(kept), "{json}");
+        assert!(
+            json.ends_with(r#","_maxAge":86400000,"a":0,"cart":[]}"#),
+            "{json}"
+        );
+    }
+
+    #[test]
     fn a_new_session_gets_the_configured_lifetime() {
         let session = CookieSession {
             id: SessionId::generate().unwrap(),
             created_at: None,
             expires_at: SystemTime::now(),
             fields: HashMap::from([("views".to_owned(), b"1".to_vec())]),
+            snapshot: None,
         };
         let cookies = codec().write("koa.sess", &session).unwrap();
         let json = json_of(&cookies[0].1);
@@ -514,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_value_that_is_not_json_is_refused_when_written() {
-        let err = encode(&owned(&[("views", "not json")]), &[]).unwrap_err();
+        let err = encode(None, &owned(&[("views", "not json")]), &[]).unwrap_err();
         assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
     }
 }

@@ -22,6 +22,7 @@ use crate::events::{Outbox, SessionEvent, SessionEventKind};
 use crate::id::SessionId;
 use crate::state::SessionState;
 use crate::store::time::clamp_ttl;
+use crate::store::Snapshot;
 use crate::telemetry::{self, Commit, End};
 use crate::transport::Handout;
 
@@ -97,9 +98,12 @@ pub(crate) fn save(
     // What the cookie itself says, for a format that keeps it (koa-session's `_maxAge`).
     let lifetime = config.lifetime_for(Some(record));
 
+    // The cookie's document as opened, for a format that keeps one: each write starts from
+    // it, as a store's commit starts from its snapshot.
+    let opened = record.snapshot.clone();
     if state.wants_renewal() {
         let new = SessionId::generate().map_err(|_| SessionError::NoId)?;
-        let handout = seal.session(new.clone(), Some(created_at), fields, lifetime)?;
+        let handout = seal.session(new.clone(), Some(created_at), fields, opened, lifetime)?;
         telemetry::created(true);
         outbox.push(|| SessionEvent::renewed(id, &new, Vec::new()));
         return Ok((handout, Commit::Renewed));
@@ -112,7 +116,7 @@ pub(crate) fn save(
     if !changed && !record.refreshed && !resealed {
         return Ok((Handout::Nothing, Commit::Unchanged));
     }
-    let handout = seal.session(id.clone(), Some(created_at), fields, lifetime)?;
+    let handout = seal.session(id.clone(), Some(created_at), fields, opened, lifetime)?;
     let done = if changed {
         Commit::Updated
     } else {
@@ -135,19 +139,21 @@ impl Sealing<'_> {
     ) -> Result<(Handout, SessionId), SessionError> {
         let id = SessionId::generate().map_err(|_| SessionError::NoId)?;
         let lifetime = self.state.config.lifetime_for(None);
-        let handout = self.session(id.clone(), Some(SystemTime::now()), fields, lifetime)?;
+        let handout = self.session(id.clone(), Some(SystemTime::now()), fields, None, lifetime)?;
         telemetry::created(false);
         Ok((handout, id))
     }
 
     /// The cookies of session `id`: `fields`, its creation time and an expiry a full
     /// time-to-live from now (every write moves it, as a store's does), sealed and checked
-    /// to fit a browser with the cookie `lifetime`.
+    /// to fit a browser with the cookie `lifetime`. `snapshot`: the document its cookie
+    /// held, for a codec that keeps one.
     fn session(
         &self,
         id: SessionId,
         created_at: Option<SystemTime>,
         fields: HashMap<String, Vec<u8>>,
+        snapshot: Option<Snapshot>,
         lifetime: Lifetime,
     ) -> Result<Handout, SessionError> {
         let config = &self.state.config;
@@ -157,6 +163,7 @@ impl Sealing<'_> {
             created_at,
             expires_at: now.checked_add(clamp_ttl(config.ttl)).unwrap_or(now),
             fields,
+            snapshot,
         };
         let cookies = self
             .cookies

@@ -220,7 +220,7 @@ impl SessionState {
                 created_at: session.created_at,
                 ttl: Some(left),
                 refreshed: config.refreshes_at_load(left),
-                snapshot: None,
+                snapshot: session.snapshot,
                 fields: session.fields,
             }),
         };

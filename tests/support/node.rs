@@ -10,6 +10,9 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::{free_port, RedisServer};
@@ -218,6 +221,14 @@ impl Drop for NodeApp {
         }
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// keygrip's signature (what Koa's `cookies` puts in `<name>.sig`): base64url without
+/// padding of HMAC-SHA1(key, `"<name>=<value>"`).
+pub fn keygrip_sha1(key: &str, name: &str, value: &str) -> String {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(format!("{name}={value}").as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// `node tests/node/<script>` with a clean environment (`PATH` only) and the locked npm

@@ -24,6 +24,7 @@ mod migrating;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod stateless;
+mod stringify;
 pub(crate) mod time;
 
 #[cfg(feature = "redis")]
