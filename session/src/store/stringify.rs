@@ -61,8 +61,10 @@ fn number_len(text: &str) -> usize {
 /// [`javascript_number`].
 fn push_number(text: &str, out: &mut String) {
     let is_integer = !text.contains(['.', 'e', 'E']);
-    let javascript = text
-        .parse::<f64>()
+    // serde_json's reader, not `str::parse`: the standard library's misreads a mantissa
+    // of tens of thousands of digits under an exponent past ±65 536 (`1` × 65 300
+    // `e-655360` read as 1.1e-237, not 0).
+    let javascript = serde_json::from_str::<f64>(text)
         .ok()
         .filter(|float| !is_integer && float.is_finite())
         .and_then(javascript_number);
@@ -157,6 +159,14 @@ mod tests {
         }
         let nested = r#"{"id":340282366920938463463374607431768211455,"list":[-170141183460469231731687303715884105728]}"#;
         assert_eq!(written(nested), nested);
+    }
+
+    #[test]
+    fn a_long_mantissa_under_a_huge_exponent_keeps_its_value() {
+        let tiny = format!("{}e-655360", "1".repeat(65_300));
+        assert_eq!(written(&tiny), "0");
+        let small = format!("{}e-700000", "1".repeat(70_000));
+        assert_eq!(written(&small), "0");
     }
 
     #[test]
