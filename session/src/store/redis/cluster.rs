@@ -128,6 +128,12 @@ impl RedisClusterStore {
     }
 }
 
+impl fmt::Debug for RedisClusterStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClusterStore").finish_non_exhaustive()
+    }
+}
+
 #[async_trait]
 impl SessionStore for RedisClusterStore {
     async fn load(
@@ -326,6 +332,13 @@ impl RedisClusterStoreBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store is `Debug`, as every public type (an app's state that holds one derives it).
+    #[test]
+    fn the_store_is_debug() {
+        fn shows<T: fmt::Debug>() {}
+        shows::<RedisClusterStore>();
+    }
 
     #[test]
     fn the_builder_shows_neither_the_password_nor_the_node_urls() {
